@@ -1,0 +1,64 @@
+-- openai: an OpenAI client for Lua, with a C core on libcurl.
+--
+--   local openai = require "openai"
+--   local client = openai.new{ api_key = "sk-..." }
+--   local res, err, meta = client:chat{ messages = { { role = "user", content = "Hi" } } }
+--
+-- The module functions (openai.chat{...}, openai.image{...}, ...) use a
+-- default client built from the environment on first use.
+
+local client = require "openai.client"
+local json = require "openai.json"
+local errors = require "openai.errors"
+local parallel = require "openai.parallel"
+local transport = require "openai.transport"
+local core = require "openai.core"
+
+local ipairs = ipairs
+
+local _ENV = nil -- luacheck: ignore 211
+
+local M = {
+  _VERSION = client.VERSION,
+  VERSION = client.VERSION,
+  null = json.null,            -- JSON null (cjson.null)
+  array = json.array,          -- mark a table as a JSON array: openai.array{} is sent as []
+  is_error = errors.is_error,
+  parallel = parallel,
+  Client = client.Client,
+}
+
+-- the default client of the module functions, built on first use
+local default_client
+
+function M.new(opts)
+  return client.new(opts)
+end
+
+-- replace the default client (or build it from opts)
+function M.configure(opts)
+  default_client = client.new(opts)
+  return default_client
+end
+
+function M.default_client()
+  if default_client == nil then default_client = client.new() end
+  return default_client
+end
+
+for _, name in ipairs({ "chat", "chat_stream", "image", "response", "response_stream",
+                            "model", "models", "request" }) do
+  local method = client.Client[name]
+  M[name] = function(...)
+    return method(M.default_client(), ...)
+  end
+end
+
+-- the engine's counters (transfers alive, running, pooled handles)
+function M.stats()
+  return transport.engine():stats()
+end
+
+M.curl_version = core.curl_version()
+
+return M

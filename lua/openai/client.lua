@@ -1,0 +1,542 @@
+-- openai.client: the client object and the seed's actions.
+--
+-- Every action checks its arguments first (raising an error that names
+-- the function and the field, with nothing sent), fills in the seed's
+-- defaults, passes fields it does not know through to the body untouched,
+-- and returns result, nil, meta or nil, err, meta.
+
+local core = require "openai.core"
+local json = require "openai.json"
+local check = require "openai.check"
+local transport = require "openai.transport"
+local stream = require "openai.stream"
+
+local type, pairs, ipairs, next, tostring, setmetatable, getmetatable, error =
+      type, pairs, ipairs, next, tostring, setmetatable, getmetatable, error
+local format, upper, lower, match, sub, find = string.format, string.upper, string.lower,
+                                               string.match, string.sub, string.find
+local sort, concat = table.sort, table.concat
+local getenv = os.getenv
+local lua_version = _VERSION -- luacheck: ignore 113
+local null = json.null
+
+local _ENV = nil -- luacheck: ignore 211
+
+local M = {}
+
+M.VERSION = "0.1.0"
+
+local Client = {}
+Client.__index = Client
+M.Client = Client
+
+local DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+-- options of one call, never sent in a body
+local CALL_OPTS = {
+  timeout = true, max_retries = true, headers = true, idle_timeout = true, deadline = true,
+  debug = true, max_response_bytes = true, max_event_bytes = true, max_retry_after = true,
+}
+
+local function opt_ms(fn, v, field, dflt, zero_ok)
+  if v == nil then return dflt end
+  return check.ms(fn, v, field, zero_ok)
+end
+
+-- header table name -> value, checked; nil when absent
+local function check_headers(fn, h, field)
+  if h == nil then return nil end
+  check.table(fn, h, field)
+  local out = {}
+  for name, value in pairs(h) do
+    if type(name) ~= "string" then check.fail(fn, field, "must map header names to values", name) end
+    local tv = type(value)
+    if tv ~= "string" and tv ~= "number" then
+      check.fail(fn, field .. "." .. name, "must be a string", value)
+    end
+    value = tostring(value)
+    local ok, why, which = core.check_header(name, value)
+    if not ok then
+      if which == "name" then check.fail(fn, field, "has a header name that " .. why, name) end
+      check.fail(fn, field .. "." .. name, why, value)
+    end
+    out[name] = value
+  end
+  return out
+end
+
+-- {=================================================================
+-- the client
+-- ==================================================================
+
+local function check_self(fn, self)
+  if getmetatable(self) ~= Client then
+    error(format("%s: call it as client:%s{...} or as openai.%s{...}", fn, sub(fn, 8), sub(fn, 8)), 0)
+  end
+end
+
+function M.new(opts)
+  local fn = "openai.new"
+  opts = check.opt_table(fn, opts, "opts") or {}
+  local self = setmetatable({}, Client)
+  local key = opts.api_key
+  if key == nil then key = getenv("OPENAI_API_KEY") end
+  if key == nil or key == "" then
+    error("openai.new: 'api_key' is required: pass it, or set OPENAI_API_KEY " ..
+          "(api_key = false sends no key, for local servers)", 0)
+  end
+  if key ~= false then check.name(fn, key, "api_key") end
+  self.api_key = key or nil
+  local org = opts.organization
+  if org == nil then org = getenv("OPENAI_ORG_ID") end
+  if org == "" then org = nil end
+  if org ~= nil then check.name(fn, org, "organization") end
+  local project = opts.project
+  if project == nil then project = getenv("OPENAI_PROJECT_ID") end
+  if project == "" then project = nil end
+  if project ~= nil then check.name(fn, project, "project") end
+  local base = opts.base_url
+  if base == nil or base == "" then base = getenv("OPENAI_BASE_URL") end
+  if base == nil or base == "" then base = DEFAULT_BASE_URL end
+  check.name(fn, base, "base_url")
+  if not match(lower(base), "^https?://[^/%s]+") or find(base, "[%s\\]") then
+    check.fail(fn, "base_url", "must be an http:// or https:// URL", base)
+  end
+  while sub(base, -1) == "/" do base = sub(base, 1, -2) end
+  self.base_url = base
+  self.base_suffix = match(base, "^[%a]+://[^/]+(/.*)$")   -- e.g. "/v1"
+  self.timeout = opt_ms(fn, opts.timeout, "timeout", 10000)
+  self.connect_timeout = opt_ms(fn, opts.connect_timeout, "connect_timeout", nil)
+  self.max_retries = opts.max_retries == nil and 2 or check.integer_in(fn, opts.max_retries, "max_retries", 0, 100)
+  self.idle_timeout = opt_ms(fn, opts.idle_timeout, "idle_timeout", 60000, true)
+  self.max_retry_after = opt_ms(fn, opts.max_retry_after, "max_retry_after", 60000)
+  self.deadline = opt_ms(fn, opts.deadline, "deadline", nil)
+  self.max_response_bytes = opts.max_response_bytes == nil and 64 * 1024 * 1024
+    or check.integer_in(fn, opts.max_response_bytes, "max_response_bytes", 1, 2147483647)
+  self.max_event_bytes = opts.max_event_bytes == nil and 16 * 1024 * 1024
+    or check.integer_in(fn, opts.max_event_bytes, "max_event_bytes", 1, 2147483647)
+  if opts.debug ~= nil then self.debug = check.boolean(fn, opts.debug, "debug") end
+  if opts.logger ~= nil and type(opts.logger) ~= "function" then
+    check.fail(fn, "logger", "must be a function", opts.logger)
+  end
+  self.logger = opts.logger
+  local azure = check.opt_table(fn, opts.azure, "azure")
+  if azure then
+    self.azure_api_version = check.name(fn, azure.api_version, "azure.api_version")
+    if azure.deployment ~= nil then
+      self.azure_deployment = core.escape_segment(check.name(fn, azure.deployment, "azure.deployment"))
+    end
+  end
+  if opts.max_connections_per_host ~= nil then
+    local n = check.integer_in(fn, opts.max_connections_per_host, "max_connections_per_host", 1, 100000)
+    transport.engine():configure({ max_host_connections = n })
+  end
+  -- the fixed header lines of every call; the client's own headers replace ours
+  local lines = {}
+  if self.api_key then
+    lines[#lines + 1] = azure and ("api-key: " .. self.api_key) or ("Authorization: Bearer " .. self.api_key)
+  end
+  if org then lines[#lines + 1] = "OpenAI-Organization: " .. org end
+  if project then lines[#lines + 1] = "OpenAI-Project: " .. project end
+  lines[#lines + 1] = format("User-Agent: openai-lua/%s (%s; libcurl/%s)", M.VERSION, lua_version,
+                             core.curl_version())
+  local extra = check_headers(fn, opts.headers, "headers")
+  if extra then
+    local over = {}
+    for name in pairs(extra) do over[lower(name)] = true end
+    local kept = {}
+    for _, l in ipairs(lines) do
+      if not over[lower(sub(l, 1, find(l, ":", 1, true) - 1))] then kept[#kept + 1] = l end
+    end
+    local names = {}
+    for name in pairs(extra) do names[#names + 1] = name end
+    sort(names)
+    for _, name in ipairs(names) do kept[#kept + 1] = name .. ": " .. extra[name] end
+    lines = kept
+  end
+  self._header_lines = lines
+  self._header_cache = {}
+  return self
+end
+
+function Client:__tostring()
+  return format("openai client (%s)", self.base_url)
+end
+
+-- }==================================================================
+
+
+-- {=================================================================
+-- shared pieces of the actions
+-- ==================================================================
+
+-- the per-call options of p, checked
+local function call_opts(fn, self, p)
+  return {
+    timeout = opt_ms(fn, p.timeout, "timeout", self.timeout),
+    idle_timeout = opt_ms(fn, p.idle_timeout, "idle_timeout", nil, true),
+    deadline = opt_ms(fn, p.deadline, "deadline", nil),
+    max_retries = p.max_retries == nil and self.max_retries
+                  or check.integer_in(fn, p.max_retries, "max_retries", 0, 100),
+    max_retry_after = opt_ms(fn, p.max_retry_after, "max_retry_after", self.max_retry_after),
+    headers = check_headers(fn, p.headers, "headers"),
+    debug = p.debug ~= nil and check.boolean(fn, p.debug, "debug") or nil,
+    max_response_bytes = p.max_response_bytes ~= nil
+      and check.integer_in(fn, p.max_response_bytes, "max_response_bytes", 1, 2147483647) or nil,
+    max_event_bytes = p.max_event_bytes ~= nil
+      and check.integer_in(fn, p.max_event_bytes, "max_event_bytes", 1, 2147483647) or nil,
+  }
+end
+
+-- the body: p without the call options
+local function body_of(p)
+  local b = {}
+  for k, v in pairs(p) do
+    if not CALL_OPTS[k] then b[k] = v end
+  end
+  return b
+end
+
+-- the path of a typed action (Azure deployments have their own)
+local function api_path(self, path)
+  if self.azure_deployment and (path == "/chat/completions" or path == "/images/generations"
+                                or path == "/responses") then
+    return "/deployments/" .. self.azure_deployment .. path
+  end
+  return path
+end
+
+-- the spec of a typed action's call
+local function typed_spec(fn, self, o, method, path, body, is_stream)
+  return {
+    fn = fn, method = method, path = api_path(self, path), json = body, stream = is_stream,
+    timeout = o.timeout, idle_timeout = o.idle_timeout, deadline = o.deadline,
+    headers = o.headers, debug = o.debug,
+    max_response_bytes = o.max_response_bytes, max_event_bytes = o.max_event_bytes,
+    retry = { max_retries = o.max_retries, backoff = true, sdk_statuses = true,
+              max_retry_after = o.max_retry_after },
+  }
+end
+
+local function open_stream(self, spec, kind)
+  local t, err, meta = transport.open(self, spec)
+  if not t then return nil, err, meta end
+  return stream.new(self, t, meta, kind), nil, meta
+end
+
+-- }==================================================================
+
+
+-- {=================================================================
+-- Create Chat Completion
+-- ==================================================================
+
+local function check_messages(fn, messages)
+  check.nonempty_array(fn, messages, "messages")
+  local n = #messages
+  for k in pairs(messages) do
+    if type(k) ~= "number" or k < 1 or k > n or k % 1 ~= 0 then
+      check.fail(fn, "messages", "must be an array (a table with keys 1..n)", k)
+    end
+  end
+  for i = 1, n do
+    local m = messages[i]
+    local f = "messages[" .. i .. "]"
+    check.table(fn, m, f)
+    check.name(fn, m.role, f .. ".role")
+    local c = m.content
+    if c == nil or c == null then
+      if not (m.role == "assistant" and (m.tool_calls ~= nil or m.function_call ~= nil
+              or m.refusal ~= nil or m.audio ~= nil)) then
+        check.fail(fn, f .. ".content", "is required", c)
+      end
+    elseif type(c) == "table" then
+      if next(c) == nil then check.fail(fn, f .. ".content", "must not be empty", c) end
+    else
+      check.text(fn, c, f .. ".content")
+    end
+  end
+end
+
+local function chat_request(fn, self, p, is_stream)
+  check_self(fn, self)
+  check.table(fn, p, "params")
+  local o = call_opts(fn, self, p)
+  check_messages(fn, p.messages)
+  local b = body_of(p)
+  b.model = p.model == nil and "gpt-3.5-turbo" or check.name(fn, p.model, "model")
+  b.temperature = p.temperature == nil and 1 or check.number_in(fn, p.temperature, "temperature", 0, 2)
+  b.top_p = p.top_p == nil and 1 or check.number_in(fn, p.top_p, "top_p", 0, 1)
+  b.n = p.n == nil and 1 or check.integer_in(fn, p.n, "n", 1, 128)
+  if p.stream ~= nil and p.stream ~= is_stream then
+    check.fail(fn, "stream", is_stream and "must be true or absent here"
+                             or "is not taken here: use chat_stream for a stream", p.stream)
+  end
+  if p.max_tokens ~= nil then check.integer_in(fn, p.max_tokens, "max_tokens", 1) end
+  if p.max_completion_tokens ~= nil then
+    check.integer_in(fn, p.max_completion_tokens, "max_completion_tokens", 1)
+  end
+  if p.tools ~= nil then check.table(fn, p.tools, "tools") end
+  if is_stream then b.stream = true end
+  return typed_spec(fn, self, o, "POST", "/chat/completions", b, is_stream)
+end
+
+function Client:chat(p)
+  return transport.perform(self, chat_request("openai.chat", self, p, false))
+end
+
+function Client:chat_stream(p)
+  return open_stream(self, chat_request("openai.chat_stream", self, p, true), "chat")
+end
+
+-- }==================================================================
+
+
+-- {=================================================================
+-- Create Image
+-- ==================================================================
+
+local function set_of(list)
+  local s = {}
+  for _, v in ipairs(list) do s[v] = true end
+  return s
+end
+
+-- each model's documented limits; the seed's are dall-e-2's, and apply when
+-- no model is given
+local IMAGE_RULES = {
+  ["dall-e-2"] = { prompt = 1000, n = 10, sizes = { "256x256", "512x512", "1024x1024" } },
+  ["dall-e-3"] = { prompt = 4000, n = 1, sizes = { "1024x1024", "1792x1024", "1024x1792" } },
+  ["gpt-image-1"] = { prompt = 32000, n = 10, sizes = { "auto", "1024x1024", "1536x1024", "1024x1536" } },
+}
+for _, r in pairs(IMAGE_RULES) do
+  r.size_set = set_of(r.sizes)
+  r.size_list = "'" .. concat(r.sizes, "', '") .. "'"
+end
+
+local function chars(s)
+  local n = 0
+  for _ in s:gmatch("[^\128-\191]") do n = n + 1 end
+  return n
+end
+
+function Client:image(p)
+  local fn = "openai.image"
+  check_self(fn, self)
+  check.table(fn, p, "params")
+  local o = call_opts(fn, self, p)
+  local b = body_of(p)
+  if p.model ~= nil then check.name(fn, p.model, "model") end
+  local rules = IMAGE_RULES[p.model or "dall-e-2"]
+  check.text(fn, p.prompt, "prompt")
+  if p.prompt == "" then check.fail(fn, "prompt", "must be a non-empty string", p.prompt) end
+  if rules and chars(p.prompt) > rules.prompt then
+    check.fail(fn, "prompt", format("must be at most %d characters", rules.prompt),
+               chars(p.prompt) .. " characters")
+  end
+  b.n = p.n == nil and 1 or check.integer_in(fn, p.n, "n", 1, rules and rules.n or 10)
+  b.size = p.size == nil and "1024x1024" or check.name(fn, p.size, "size")
+  if rules and not rules.size_set[b.size] then
+    check.fail(fn, "size", "must be one of " .. rules.size_list, b.size)
+  end
+  return transport.perform(self, typed_spec(fn, self, o, "POST", "/images/generations", b, false))
+end
+
+-- }==================================================================
+
+
+-- {=================================================================
+-- Create Response
+-- ==================================================================
+
+local function response_request(fn, self, p, is_stream)
+  check_self(fn, self)
+  check.table(fn, p, "params")
+  local o = call_opts(fn, self, p)
+  local input = p.input
+  if type(input) == "string" then
+    if input == "" then check.fail(fn, "input", "must be a non-empty string or array", input) end
+    check.text(fn, input, "input")
+  elseif type(input) == "table" then
+    check.nonempty_array(fn, input, "input")
+  else
+    check.fail(fn, "input", "must be a non-empty string or array", input)
+  end
+  local b = body_of(p)
+  b.model = p.model == nil and "gpt-4.1" or check.name(fn, p.model, "model")
+  if p.stream ~= nil and p.stream ~= is_stream then
+    check.fail(fn, "stream", is_stream and "must be true or absent here"
+                             or "is not taken here: use response_stream for a stream", p.stream)
+  end
+  if is_stream then b.stream = true end
+  return typed_spec(fn, self, o, "POST", "/responses", b, is_stream)
+end
+
+function Client:response(p)
+  return transport.perform(self, response_request("openai.response", self, p, false))
+end
+
+function Client:response_stream(p)
+  return open_stream(self, response_request("openai.response_stream", self, p, true), "response")
+end
+
+-- }==================================================================
+
+
+-- {=================================================================
+-- Get Model by ID, List Models
+-- ==================================================================
+
+function Client:model(id, p)
+  local fn = "openai.model"
+  check_self(fn, self)
+  if type(id) == "table" and p == nil then
+    p = id
+    id = p.model or p.id
+  end
+  p = check.opt_table(fn, p, "opts") or {}
+  check.name(fn, id, "model")
+  local o = call_opts(fn, self, p)
+  return transport.perform(self, typed_spec(fn, self, o, "GET", "/models/" .. core.escape_segment(id)))
+end
+
+function Client:models(p)
+  local fn = "openai.models"
+  check_self(fn, self)
+  p = check.opt_table(fn, p, "opts") or {}
+  local o = call_opts(fn, self, p)
+  return transport.perform(self, typed_spec(fn, self, o, "GET", "/models"))
+end
+
+-- }==================================================================
+
+
+-- {=================================================================
+-- Raw Request
+-- ==================================================================
+
+local METHODS = set_of({ "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS" })
+local RESPONSE_TYPES = set_of({ "json", "text", "binary" })
+
+local function scalar(v)
+  local tv = type(v)
+  return tv == "string" or tv == "number" or tv == "boolean"
+end
+
+local function check_query(fn, q)
+  if q == nil then return nil end
+  check.table(fn, q, "query")
+  for k, v in pairs(q) do
+    if type(k) ~= "string" and type(k) ~= "number" then check.fail(fn, "query", "must have string keys", k) end
+    local f = "query." .. tostring(k)
+    if type(v) == "table" then
+      for i, x in ipairs(v) do
+        if not scalar(x) then check.fail(fn, f .. "[" .. i .. "]", "must be a string, number or boolean", x) end
+      end
+    elseif not scalar(v) then
+      check.fail(fn, f, "must be a string, number, boolean or array of them", v)
+    end
+  end
+  return q
+end
+
+local function form_parts(fn, form, files, names)
+  local parts = {}
+  if form ~= nil then
+    check.table(fn, form, "form")
+    local keys = {}
+    for k, v in pairs(form) do
+      if type(k) ~= "string" then check.fail(fn, "form", "must have string keys", k) end
+      if not scalar(v) then check.fail(fn, "form." .. k, "must be a string, number or boolean", v) end
+      keys[#keys + 1] = k
+    end
+    sort(keys)
+    for _, k in ipairs(keys) do parts[#parts + 1] = { name = k, data = tostring(form[k]) } end
+  end
+  if names ~= nil then
+    check.table(fn, names, "file_names")
+    for k, v in pairs(names) do
+      if type(k) ~= "string" or files == nil or files[k] == nil then
+        check.fail(fn, "file_names", "has a key with no matching entry in 'files'", k)
+      end
+      check.name(fn, v, "file_names." .. k)
+    end
+  end
+  if files ~= nil then
+    check.table(fn, files, "files")
+    local keys = {}
+    for k, v in pairs(files) do
+      if type(k) ~= "string" then check.fail(fn, "files", "must have string keys", k) end
+      if type(v) ~= "string" then check.fail(fn, "files." .. k, "must be a string of bytes", v) end
+      keys[#keys + 1] = k
+    end
+    sort(keys)
+    for _, k in ipairs(keys) do
+      parts[#parts + 1] = { name = k, data = files[k], filename = names and names[k] or k,
+                            type = "application/octet-stream" }
+    end
+  end
+  return parts
+end
+
+-- the path relative to the base URL: a leading segment the base URL already
+-- ends with (such as /v1) is not doubled
+local function join_path(self, url)
+  local suffix = self.base_suffix
+  if suffix and suffix ~= "" and sub(url, 1, #suffix) == suffix then
+    local rest = sub(url, #suffix + 1)
+    if rest == "" or find(rest, "^[/?]") then return rest end
+  end
+  return url
+end
+
+function Client:request(p)
+  local fn = "openai.request"
+  check_self(fn, self)
+  p = check.opt_table(fn, p, "params") or {}
+  local url = p.url == nil and "/v1/models" or p.url
+  if type(url) ~= "string" then check.fail(fn, "url", "must be a path string", url) end
+  local ok, why = core.check_path(url)
+  if not ok then check.fail(fn, "url", why, url) end
+  local method = p.method == nil and "GET" or p.method
+  if type(method) ~= "string" or not METHODS[upper(method)] then
+    check.fail(fn, "method", "must be one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS", method)
+  end
+  method = upper(method)
+  local response_type = p.response_type == nil and "json" or p.response_type
+  check.one_of(fn, response_type, "response_type", RESPONSE_TYPES, "'json', 'text', 'binary'")
+  local timeout = opt_ms(fn, p.timeout, "timeout", self.timeout)
+  local debug = p.debug ~= nil and check.boolean(fn, p.debug, "debug")
+  local delay = opt_ms(fn, p.retry_delay, "retry_delay", 0, true)
+  local all = p.retry_on_all_errors ~= nil and check.boolean(fn, p.retry_on_all_errors, "retry_on_all_errors")
+  local max_retries = p.max_retries == nil and 0 or check.integer_in(fn, p.max_retries, "max_retries", 0, 100)
+  local backoff = p.exponential_backoff ~= nil
+                  and check.boolean(fn, p.exponential_backoff, "exponential_backoff")
+  local headers = check_headers(fn, p.headers, "headers")
+  local query = check_query(fn, p.query)
+  local spec = {
+    fn = fn, method = method, path = join_path(self, url), query = query, headers = headers,
+    response_type = response_type, timeout = timeout, debug = debug or nil,
+    deadline = opt_ms(fn, p.deadline, "deadline", nil),
+    max_response_bytes = p.max_response_bytes ~= nil
+      and check.integer_in(fn, p.max_response_bytes, "max_response_bytes", 1, 2147483647) or nil,
+    retry = { max_retries = max_retries, backoff = backoff, delay = delay, sdk_statuses = backoff,
+              all_errors = all, max_retry_after = self.max_retry_after },
+  }
+  local data = p.data
+  if p.form ~= nil or p.files ~= nil or p.file_names ~= nil then
+    if data ~= nil then check.fail(fn, "data", "cannot be combined with 'form' or 'files'", data) end
+    spec.parts = form_parts(fn, p.form, p.files, p.file_names)
+  elseif type(data) == "table" then
+    spec.json, spec.json_root = data, "data"
+  elseif type(data) == "string" then
+    spec.body, spec.content_type = data, "application/json"
+  elseif data ~= nil then
+    check.fail(fn, "data", "must be a table (sent as JSON) or a string", data)
+  end
+  return transport.perform(self, spec)
+end
+
+-- }==================================================================
+
+return M

@@ -1,0 +1,94 @@
+-- openai.errors: the error object of a failed call.
+--
+-- A failed call returns nil, err, meta. err.kind is one of "api", "timeout",
+-- "connection", "decode", "stream", "too_large" (SEMANTICS.md, "Errors");
+-- for "api" it carries the HTTP status and the API's type, code, param and
+-- message. tostring(err) reads as one line and never contains the API key.
+
+local setmetatable, getmetatable, tostring, type, pairs = setmetatable, getmetatable, tostring, type, pairs
+local format, find, sub, gsub = string.format, string.find, string.sub, string.gsub
+local concat = table.concat
+
+local _ENV = nil -- luacheck: ignore 211
+
+local M = {}
+
+local Error = {}
+Error.__index = Error
+M.Error = Error
+
+-- the official SDKs' class names, by status
+local NAMES = {
+  [400] = "BadRequestError", [401] = "AuthenticationError", [403] = "PermissionDeniedError",
+  [404] = "NotFoundError", [409] = "ConflictError", [422] = "UnprocessableEntityError",
+  [429] = "RateLimitError",
+}
+local KIND_NAMES = {
+  timeout = "APITimeoutError", connection = "APIConnectionError", decode = "APIResponseDecodeError",
+  stream = "APIStreamError", too_large = "APIResponseTooLargeError",
+}
+
+function M.name_for(kind, status)
+  if kind == "api" then
+    if NAMES[status] then return NAMES[status] end
+    if status and status >= 500 then return "InternalServerError" end
+    return "APIStatusError"
+  end
+  return KIND_NAMES[kind] or "APIError"
+end
+
+-- replace every occurrence of secret in s (plain text, not a pattern)
+local function redact(s, secret)
+  if type(s) ~= "string" or not secret or secret == "" then return s end
+  local out, pos = {}, 1
+  while true do
+    local i, j = find(s, secret, pos, true)
+    if not i then break end
+    out[#out + 1] = sub(s, pos, i - 1)
+    out[#out + 1] = "[redacted]"
+    pos = j + 1
+  end
+  if pos == 1 then return s end
+  out[#out + 1] = sub(s, pos)
+  return concat(out)
+end
+M.redact = redact
+
+-- a new error object; f has kind and any of status, type, code, param,
+-- message, request_id, attempts, retry_after, body; secret is redacted
+-- from every string field
+function M.new(f, secret)
+  local e = setmetatable({}, Error)
+  for k, v in pairs(f) do e[k] = redact(v, secret) end
+  e.name = e.name or M.name_for(e.kind, e.status)
+  e.attempts = e.attempts or 0
+  return e
+end
+
+function Error:__tostring()
+  local head
+  if self.kind == "api" then
+    head = format("openai: %s (HTTP %s)", self.name, tostring(self.status))
+  else
+    head = format("openai: %s error", self.kind)
+  end
+  local detail = {}
+  if self.type and self.type ~= "" then detail[#detail + 1] = tostring(self.type) end
+  if self.code and self.code ~= "" then detail[#detail + 1] = "code " .. tostring(self.code) end
+  if self.param and self.param ~= "" then detail[#detail + 1] = "param " .. tostring(self.param) end
+  local s = head
+  if #detail > 0 then s = s .. " [" .. concat(detail, ", ") .. "]" end
+  if self.message and self.message ~= "" then s = s .. ": " .. tostring(self.message) end
+  local tail = {}
+  if self.request_id then tail[#tail + 1] = "request_id " .. tostring(self.request_id) end
+  if self.attempts and self.attempts > 1 then tail[#tail + 1] = self.attempts .. " attempts" end
+  if self.retry_after then tail[#tail + 1] = format("retry after %g s", self.retry_after) end
+  if #tail > 0 then s = s .. " (" .. concat(tail, ", ") .. ")" end
+  return (gsub(s, "[%c]", " "))
+end
+
+function M.is_error(v)
+  return getmetatable(v) == Error
+end
+
+return M

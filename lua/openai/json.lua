@@ -1,0 +1,232 @@
+-- openai.json: lua-cjson with the checks and array rules the client needs.
+--
+-- encode(value, fn, what) walks the value once before cjson sees it: it
+-- refuses what JSON cannot carry (functions, cycles, NaN, invalid UTF-8)
+-- with an error naming the field, and sends empty tables that must be
+-- arrays as [] (tables marked with the array metatable, and fields the API
+-- only knows as arrays). decode(text) keeps empty arrays as arrays, so a
+-- decoded object sent back keeps its shape. Works with Debian's lua-cjson
+-- 2.1.0 (no empty_array support) and with newer ones.
+
+local cjson = require "cjson"
+
+local type, pairs, next, tostring = type, pairs, next, tostring
+local getmetatable, setmetatable, pcall, error = getmetatable, setmetatable, pcall, error
+local find, sub, byte, format, gsub = string.find, string.sub, string.byte, string.format, string.gsub
+local concat = table.concat
+local huge = math.huge
+local utf8len = utf8 and utf8.len  -- luacheck: ignore 113 (utf8 is 5.3+)
+
+local _ENV = nil -- luacheck: ignore 211
+
+local M = {}
+
+local encoder = cjson.new()
+local decoder = cjson.new()
+encoder.encode_sparse_array(true)       -- a very sparse array goes as an object, not an error
+encoder.encode_max_depth(1000)
+decoder.decode_max_depth(1000)
+
+-- the array marker: newer cjson's own (then cjson encodes empty ones as []),
+-- else ours, handled with a placeholder
+local native = encoder.empty_array_mt ~= nil and encoder.decode_array_with_array_mt ~= nil
+local ARRAY_MT = native and encoder.array_mt or { __name = "openai.array" }
+if native then decoder.decode_array_with_array_mt(true) end
+
+M.array_mt = ARRAY_MT
+M.null = cjson.null
+
+local PLACEHOLDER = "\0openai-empty-array\0"
+local PLACEHOLDER_JSON = '"\\u0000openai-empty-array\\u0000"'
+
+-- fields that the API only ever takes as arrays: an empty table there is []
+local ARRAY_FIELDS = {}
+for name in ("messages tools stop input content tool_calls functions include modalities " ..
+             "annotations required enum anyOf oneOf allOf prefixItems file_ids " ..
+             "vector_store_ids attachments data choices output images logprobs"):gmatch("%S+") do
+  ARRAY_FIELDS[name] = true
+end
+
+function M.array(t)
+  return setmetatable(t or {}, ARRAY_MT)
+end
+
+function M.is_array(t)
+  return getmetatable(t) == ARRAY_MT
+end
+
+local function path_string(stack, n)
+  local parts = {}
+  for i = 1, n do
+    local k = stack[i]
+    if type(k) == "number" then parts[#parts + 1] = "[" .. k .. "]"
+    elseif i == 1 then parts[#parts + 1] = k
+    else parts[#parts + 1] = "." .. tostring(k) end
+  end
+  return concat(parts)
+end
+
+local function valid_utf8(s)
+  if not find(s, "[\128-\255]") then return true end
+  if utf8len then return utf8len(s) ~= nil end
+  -- Lua 5.1 / LuaJIT: check the byte sequences by hand
+  local i, n = 1, #s
+  while i <= n do
+    local c = byte(s, i)
+    local len
+    if c < 0x80 then len = 1
+    elseif c >= 0xC2 and c <= 0xDF then len = 2
+    elseif c >= 0xE0 and c <= 0xEF then len = 3
+    elseif c >= 0xF0 and c <= 0xF4 then len = 4
+    else return false end
+    for j = i + 1, i + len - 1 do
+      local d = byte(s, j)
+      if not d or d < 0x80 or d > 0xBF then return false end
+    end
+    if len == 3 then
+      local d = byte(s, i + 1)
+      if (c == 0xE0 and d < 0xA0) or (c == 0xED and d > 0x9F) then return false end
+    elseif len == 4 then
+      local d = byte(s, i + 1)
+      if (c == 0xF0 and d < 0x90) or (c == 0xF4 and d > 0x8F) then return false end
+    end
+    i = i + len
+  end
+  return true
+end
+M.valid_utf8 = valid_utf8
+
+-- walk v; return the value to encode (v itself, or a copy where empty
+-- arrays had to be substituted) or raise naming the field
+local function walk(v, stack, depth, seen, fn, key)
+  local tv = type(v)
+  if tv == "string" then
+    if not valid_utf8(v) then
+      error(format("%s: '%s' is not valid UTF-8", fn, path_string(stack, depth)), 0)
+    end
+    return v
+  elseif tv == "number" then
+    if v ~= v or v == huge or v == -huge then
+      error(format("%s: '%s' must be a finite number (got %s)", fn, path_string(stack, depth),
+                   tostring(v)), 0)
+    end
+    return v
+  elseif tv == "boolean" or v == cjson.null then
+    return v
+  elseif tv ~= "table" then
+    error(format("%s: '%s' cannot be sent as JSON (a %s)", fn, path_string(stack, depth), tv), 0)
+  end
+  if seen[v] then
+    error(format("%s: '%s' contains a cycle", fn, path_string(stack, depth)), 0)
+  end
+  if depth >= 900 then
+    error(format("%s: '%s' is nested too deeply", fn, path_string(stack, depth)), 0)
+  end
+  if next(v) == nil then
+    local mt = getmetatable(v)
+    if mt == ARRAY_MT or (mt == nil and ARRAY_FIELDS[key]) then
+      if native then
+        return mt == ARRAY_MT and v or setmetatable({}, ARRAY_MT)
+      end
+      return PLACEHOLDER
+    end
+    return v
+  end
+  seen[v] = true
+  local copy
+  for k, x in pairs(v) do
+    local tk = type(k)
+    if tk ~= "string" and tk ~= "number" then
+      error(format("%s: '%s' has a key that is a %s", fn, path_string(stack, depth), tk), 0)
+    end
+    stack[depth + 1] = k
+    local y = walk(x, stack, depth + 1, seen, fn, k)
+    if y ~= x then
+      if not copy then
+        copy = {}
+        for k2, x2 in pairs(v) do copy[k2] = x2 end
+        if native and getmetatable(v) == ARRAY_MT then setmetatable(copy, ARRAY_MT) end
+      end
+      copy[k] = y
+    end
+  end
+  stack[depth + 1] = nil
+  seen[v] = nil
+  return copy or v
+end
+
+-- encode v as JSON; fn names the public function, root the top field
+-- (for messages such as "openai.chat: 'messages[2].content' ...")
+function M.encode(v, fn, root)
+  local stack = { root }
+  local w = walk(v, stack, root and 1 or 0, {}, fn or "openai", root)
+  local ok, s = pcall(encoder.encode, w)
+  if not ok then
+    error(format("%s: %s cannot be sent as JSON: %s", fn or "openai",
+                 root and ("'" .. root .. "'") or "the body", tostring(s)), 0)
+  end
+  if not native and find(s, PLACEHOLDER_JSON, 1, true) then
+    s = gsub(s, '"\\u0000openai%-empty%-array\\u0000"', "[]")
+  end
+  return s
+end
+
+-- replace the placeholder strings by empty arrays, in place
+local function restore(t)
+  for k, x in pairs(t) do
+    if x == PLACEHOLDER then t[k] = setmetatable({}, ARRAY_MT)
+    elseif type(x) == "table" then restore(x) end
+  end
+end
+
+-- the text with every empty array (outside strings) replaced by the placeholder;
+-- nil when there is none
+local function mark_empty_arrays(s)
+  if not find(s, "%[%s*%]") then return nil end
+  local out, pos, i = {}, 1, 1
+  while true do
+    local j = find(s, '[%["]', i)
+    if not j then break end
+    if byte(s, j) == 34 then            -- a string: skip to its closing quote
+      local k = j + 1
+      while true do
+        local q = find(s, '["\\]', k)
+        if not q then return nil end    -- malformed: cjson will say so
+        if byte(s, q) == 92 then k = q + 2 else k = q + 1; break end
+      end
+      i = k
+    else
+      local _, e = find(s, "^%s*%]", j + 1)
+      if e then
+        out[#out + 1] = sub(s, pos, j - 1)
+        out[#out + 1] = PLACEHOLDER_JSON
+        pos = e + 1
+        i = e + 1
+      else
+        i = j + 1
+      end
+    end
+  end
+  if pos == 1 then return nil end
+  out[#out + 1] = sub(s, pos)
+  return concat(out)
+end
+
+-- decode JSON text: value, or nil and cjson's message
+function M.decode(s)
+  if native then
+    local ok, v = pcall(decoder.decode, s)
+    if ok then return v end
+    return nil, v
+  end
+  local marked = mark_empty_arrays(s)
+  local ok, v = pcall(decoder.decode, marked or s)
+  if not ok then return nil, v end
+  if marked then
+    if v == PLACEHOLDER then return setmetatable({}, ARRAY_MT) end
+    if type(v) == "table" then restore(v) end
+  end
+  return v
+end
+
+return M

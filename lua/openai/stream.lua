@@ -1,0 +1,250 @@
+-- openai.stream: a chat or Responses API stream as a Lua iterator.
+--
+--   for chunk in stream:each() do ... end   -- leaving the loop closes it
+--   local completion = stream:result()       -- what a plain call returns
+--
+-- Events are framed in C (src/sse.c) and decoded here one at a time. An
+-- `error` event, a JSON `error` member, or a stream that ends before its
+-- terminal event raises an error object (kind "stream") from the iterator;
+-- a silent server raises kind "timeout".
+
+local json = require "openai.json"
+local errors = require "openai.errors"
+local transport = require "openai.transport"
+
+local type, ipairs, pairs, setmetatable, error, tostring = type, ipairs, pairs, setmetatable, error, tostring
+local concat, sort = table.concat, table.sort
+local null = json.null
+
+local _ENV = nil -- luacheck: ignore 211
+
+local M = {}
+
+local Stream = {}
+Stream.__index = Stream
+M.Stream = Stream
+
+-- {=================================================================
+-- assembling a chat.completion from its chunks
+-- ==================================================================
+
+local function chat_choice(acc, index)
+  local c = acc.by_index[index]
+  if c == nil then
+    c = { index = index, role = nil, content = {}, refusal = {}, tools = {}, finish_reason = nil,
+          logprobs = nil }
+    acc.by_index[index] = c
+    acc.indices[#acc.indices + 1] = index
+  end
+  return c
+end
+
+local function chat_add(acc, chunk)
+  if acc.id == nil then
+    acc.id, acc.created, acc.model = chunk.id, chunk.created, chunk.model
+  end
+  if chunk.system_fingerprint ~= nil and chunk.system_fingerprint ~= null then
+    acc.system_fingerprint = chunk.system_fingerprint
+  end
+  if chunk.service_tier ~= nil and chunk.service_tier ~= null then acc.service_tier = chunk.service_tier end
+  if type(chunk.usage) == "table" then acc.usage = chunk.usage end
+  local choices = chunk.choices
+  if type(choices) ~= "table" then return end
+  for _, ch in ipairs(choices) do
+    local c = chat_choice(acc, ch.index or 0)
+    local d = ch.delta
+    if type(d) == "table" then
+      if type(d.role) == "string" then c.role = d.role end
+      if type(d.content) == "string" then c.content[#c.content + 1] = d.content end
+      if type(d.refusal) == "string" then c.refusal[#c.refusal + 1] = d.refusal end
+      if type(d.tool_calls) == "table" then
+        for _, tc in ipairs(d.tool_calls) do
+          local i = tc.index or 0
+          local slot = c.tools[i]
+          if slot == nil then
+            slot = { id = nil, type = "function", name = {}, arguments = {} }
+            c.tools[i] = slot
+          end
+          if type(tc.id) == "string" then slot.id = tc.id end
+          if type(tc.type) == "string" then slot.type = tc.type end
+          local f = tc["function"]
+          if type(f) == "table" then
+            if type(f.name) == "string" then slot.name[#slot.name + 1] = f.name end
+            if type(f.arguments) == "string" then slot.arguments[#slot.arguments + 1] = f.arguments end
+          end
+        end
+      end
+    end
+    if ch.finish_reason ~= nil and ch.finish_reason ~= null then c.finish_reason = ch.finish_reason end
+    if type(ch.logprobs) == "table" then
+      c.logprobs = c.logprobs or { content = {} }
+      for _, lp in ipairs(ch.logprobs.content or {}) do c.logprobs.content[#c.logprobs.content + 1] = lp end
+    end
+  end
+end
+
+local function chat_result(acc)
+  local choices = {}
+  local idx = {}
+  for i, v in ipairs(acc.indices) do idx[i] = v end
+  sort(idx)
+  for _, index in ipairs(idx) do
+    local c = acc.by_index[index]
+    local msg = { role = c.role or "assistant" }
+    msg.content = #c.content > 0 and concat(c.content) or null
+    msg.refusal = #c.refusal > 0 and concat(c.refusal) or null
+    local keys = {}
+    for k in pairs(c.tools) do keys[#keys + 1] = k end
+    if #keys > 0 then
+      sort(keys)
+      local calls = {}
+      for _, k in ipairs(keys) do
+        local s = c.tools[k]
+        calls[#calls + 1] = { id = s.id, type = s.type,
+                              ["function"] = { name = concat(s.name), arguments = concat(s.arguments) } }
+      end
+      msg.tool_calls = calls
+    end
+    choices[#choices + 1] = { index = index, message = msg, finish_reason = c.finish_reason or null,
+                              logprobs = c.logprobs or null }
+  end
+  return {
+    id = acc.id, object = "chat.completion", created = acc.created, model = acc.model,
+    system_fingerprint = acc.system_fingerprint, service_tier = acc.service_tier,
+    choices = json.array(choices), usage = acc.usage,
+  }
+end
+
+-- }==================================================================
+
+
+-- {=================================================================
+-- the stream object
+-- ==================================================================
+
+local TERMINAL = { ["response.completed"] = true, ["response.failed"] = true,
+                   ["response.incomplete"] = true }
+
+-- kind: "chat" or "response"
+function M.new(client, t, meta, kind)
+  return setmetatable({
+    meta = meta, kind = kind, events = 0,
+    _client = client, _t = t, _done = false, _closed = false, _err = nil,
+    _acc = { by_index = {}, indices = {} }, _text = {}, _final = nil,
+  }, Stream)
+end
+
+function Stream:close()
+  if not self._closed then
+    self._closed = true
+    transport.finish(self._t)
+  end
+end
+Stream.__close = Stream.close
+Stream.__gc = Stream.close
+
+local function stream_error(self, f)
+  f.request_id = f.request_id or self.meta.request_id
+  f.attempts = f.attempts or self.meta.attempts
+  f.status = f.status or self.meta.status
+  local e = errors.new(f, self._client.api_key)
+  self._err = e
+  self:close()
+  error(e, 0)
+end
+
+-- the next decoded event, or nil at the end; raises an error object
+function Stream:next()
+  if self._done then return nil end
+  if self._err then error(self._err, 0) end
+  if self._closed then
+    stream_error(self, { kind = "stream", message = "the stream was closed before its end" })
+  end
+  local t = self._t
+  while true do
+    local data, name = t:next_event()
+    if data ~= nil then
+      self.events = self.events + 1
+      if self.kind == "chat" and data == "[DONE]" then
+        self._done = true
+        self:close()
+        return nil
+      end
+      local v, derr = json.decode(data)
+      if type(v) ~= "table" then
+        stream_error(self, { kind = "decode",
+                             message = "an event of the stream is not a JSON object: " .. tostring(derr) })
+      end
+      if name == "error" or v.error ~= nil and v.error ~= null or v.type == "error" then
+        local eo = type(v.error) == "table" and v.error or v
+        stream_error(self, { kind = "stream", type = eo.type ~= "error" and eo.type or nil,
+                             code = eo.code ~= null and eo.code or nil,
+                             param = eo.param ~= null and eo.param or nil,
+                             message = type(eo.message) == "string" and eo.message
+                                       or "the server sent an error event" })
+      end
+      if self.kind == "chat" then
+        chat_add(self._acc, v)
+        local ch = v.choices and v.choices[1]
+        local d = ch and ch.delta
+        if d and type(d.content) == "string" and (ch.index or 0) == 0 then
+          self._text[#self._text + 1] = d.content
+        end
+      else
+        local ty = v.type
+        if ty == "response.output_text.delta" and type(v.delta) == "string" then
+          self._text[#self._text + 1] = v.delta
+        elseif TERMINAL[ty] then
+          self._final = v.response
+          self._done = true
+          self:close()
+        end
+      end
+      return v
+    end
+    -- nothing queued: finished, or wait for more
+    local r = t:result()
+    if r.state == "done" or r.state == "closed" then
+      self:close()
+      if r.kind then
+        stream_error(self, { kind = r.kind == "timeout" and "timeout" or
+                                    (r.kind == "too_large" and "too_large" or "stream"),
+                             message = r.message, attempts = r.attempts })
+      end
+      stream_error(self, { kind = "stream", message = self.kind == "chat"
+                           and "the stream ended before [DONE]"
+                           or "the stream ended before response.completed" })
+    end
+    local ok, emsg = transport.await(t)
+    if not ok then stream_error(self, { kind = "connection", message = emsg }) end
+  end
+end
+
+local function iterate(self)
+  return self:next()
+end
+
+-- for chunk in stream:each() do ... end ; the fourth value closes the
+-- stream when the loop is left early (Lua 5.4)
+function Stream:each()
+  return iterate, self, nil, self
+end
+
+-- the assembled result: a chat.completion, or the final response object;
+-- reads the rest of the stream first
+function Stream:result()
+  while not self._done do
+    if self:next() == nil then break end
+  end
+  if self.kind == "chat" then return chat_result(self._acc) end
+  return self._final
+end
+
+-- the text so far: content of choice 0, or the Responses API's output_text
+function Stream:text()
+  return concat(self._text)
+end
+
+-- }==================================================================
+
+return M

@@ -1,0 +1,356 @@
+-- openai.transport: from a call's description to a transfer on the engine,
+-- and from the transfer's outcome to `result, err, meta`.
+--
+-- The module state lives here, in one place: the Lua state's one engine,
+-- and the scheduler of the running openai.parallel batch, if any. A call
+-- made inside a coroutine of that batch yields while its transfer is in
+-- flight; any other call drives the engine until its transfer is ready.
+
+local core = require "openai.core"
+local json = require "openai.json"
+local errors = require "openai.errors"
+
+local type, pairs, ipairs, next, tostring, setmetatable = type, pairs, ipairs, next, tostring, setmetatable
+local format, sub, lower, gsub, find = string.format, string.sub, string.lower, string.gsub, string.find
+local concat, sort = table.concat, table.sort
+local running, yield = coroutine.running, coroutine.yield
+local stderr = io.stderr
+
+local _ENV = nil -- luacheck: ignore 211
+
+local M = {}
+
+-- the module state
+local state = {
+  engine = nil,      -- the engine of this Lua state (created on first use)
+  sched = nil,       -- the scheduler of the running openai.parallel batch
+  slot_owner = setmetatable({}, { __mode = "k" }),  -- transfer -> scheduler holding a slot
+}
+M.state = state
+
+-- tokens a call yields to the scheduler
+local WAIT, SLOT = {}, {}
+M.WAIT, M.SLOT = WAIT, SLOT
+
+function M.engine()
+  local e = state.engine
+  if e == nil then
+    e = core.engine()
+    state.engine = e
+  end
+  return e
+end
+
+-- the scheduler when the running coroutine is one of its own, else nil
+local function current_sched()
+  local s = state.sched
+  if s ~= nil then
+    local co = running()
+    if s.cos[co] then return s end
+  end
+  return nil
+end
+M.current_sched = current_sched
+
+-- submit a request description; inside a batch, wait for a free slot first
+function M.submit(req)
+  local sched = current_sched()
+  if sched then
+    while sched.inflight >= sched.concurrency do yield(SLOT) end
+    sched.inflight = sched.inflight + 1
+  end
+  local t = M.engine():submit(req)
+  if sched then
+    state.slot_owner[t] = sched
+    sched.owner[t] = running()
+  end
+  return t
+end
+
+-- wait until t is ready (done, or a stream event queued); true, or nil and
+-- a message when the engine itself failed
+function M.await(t)
+  if current_sched() then
+    while not t:ready() do yield(WAIT, t) end
+    return true
+  end
+  return M.engine():wait(t)
+end
+
+-- close t and give its slot back
+function M.finish(t)
+  t:close()
+  local sched = state.slot_owner[t]
+  if sched then
+    state.slot_owner[t] = nil
+    sched.owner[t] = nil
+    sched.inflight = sched.inflight - 1
+  end
+end
+
+-- {=================================================================
+-- building the request
+-- ==================================================================
+
+local function query_string(q)
+  local keys = {}
+  for k in pairs(q) do keys[#keys + 1] = k end
+  sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local out = {}
+  for _, k in ipairs(keys) do
+    local v = q[k]
+    local ek = core.escape_segment(tostring(k))
+    if type(v) == "table" then
+      for _, x in ipairs(v) do out[#out + 1] = ek .. "=" .. core.escape_segment(tostring(x)) end
+    else
+      out[#out + 1] = ek .. "=" .. core.escape_segment(tostring(v))
+    end
+  end
+  return concat(out, "&")
+end
+M.query_string = query_string
+
+local ACCEPT = { json = "Accept: application/json", sse = "Accept: text/event-stream" }
+
+-- the header lines of a call: the client's fixed ones, Accept, Content-Type,
+-- then the caller's (which replace any of ours with the same name)
+local function header_lines(client, accept, ctype, extra)
+  local fixed = client._header_lines
+  if extra == nil then
+    local key = accept .. (ctype or "")
+    local cached = client._header_cache[key]
+    if cached then return cached end
+    local lines = {}
+    for i = 1, #fixed do lines[i] = fixed[i] end
+    lines[#lines + 1] = ACCEPT[accept]
+    if ctype then lines[#lines + 1] = "Content-Type: " .. ctype end
+    client._header_cache[key] = lines
+    return lines
+  end
+  local over = {}
+  for name in pairs(extra) do over[lower(name)] = true end
+  local lines = {}
+  local function add(line)
+    local name = lower(sub(line, 1, find(line, ":", 1, true) - 1))
+    if not over[name] then lines[#lines + 1] = line end
+  end
+  for i = 1, #fixed do add(fixed[i]) end
+  add(ACCEPT[accept])
+  if ctype then add("Content-Type: " .. ctype) end
+  local names = {}
+  for name in pairs(extra) do names[#names + 1] = name end
+  sort(names)
+  for _, name in ipairs(names) do lines[#lines + 1] = name .. ": " .. tostring(extra[name]) end
+  return lines
+end
+
+-- spec: fn, method, path, query, json | body | parts, content_type,
+-- headers (name -> value, already checked), stream, timeout, idle_timeout,
+-- deadline, retry, max_response_bytes, max_event_bytes
+function M.build(client, spec)
+  local url = client.base_url .. spec.path
+  local q = spec.query
+  if client.azure_api_version then
+    q = q or {}
+    if q["api-version"] == nil then
+      local q2 = { ["api-version"] = client.azure_api_version }
+      for k, v in pairs(q) do q2[k] = v end
+      q = q2
+    end
+  end
+  if q and next(q) ~= nil then
+    url = url .. (find(spec.path, "?", 1, true) and "&" or "?") .. query_string(q)
+  end
+  local body, ctype = spec.body, spec.content_type
+  if spec.json ~= nil then
+    body = json.encode(spec.json, spec.fn, spec.json_root)
+    ctype = ctype or "application/json"
+  end
+  return {
+    method = spec.method or "GET",
+    url = url,
+    headers = header_lines(client, spec.stream and "sse" or "json", body and ctype or nil, spec.headers),
+    body = body,
+    parts = spec.parts,
+    stream = spec.stream,
+    timeout = spec.timeout or client.timeout,
+    connect_timeout = client.connect_timeout,
+    idle_timeout = spec.idle_timeout or client.idle_timeout,
+    deadline = spec.deadline or client.deadline,
+    retry = spec.retry,
+    max_response_bytes = spec.max_response_bytes or client.max_response_bytes,
+    max_event_bytes = spec.max_event_bytes or client.max_event_bytes,
+  }
+end
+
+-- }==================================================================
+
+
+-- {=================================================================
+-- debug log
+-- ==================================================================
+
+local SECRET_HEADERS = {
+  authorization = true, ["api-key"] = true, cookie = true, ["set-cookie"] = true,
+  ["proxy-authorization"] = true, ["openai-organization"] = false,
+}
+
+local function log(client, line)
+  line = errors.redact(line, client.api_key)
+  if client.logger then client.logger(line) else stderr:write(line, "\n") end
+end
+
+function M.log_request(client, req)
+  log(client, format("openai: --> %s %s", req.method, req.url))
+  for _, h in ipairs(req.headers) do
+    local c = find(h, ":", 1, true)
+    local name = sub(h, 1, c - 1)
+    if SECRET_HEADERS[lower(name)] then h = name .. ": [redacted]" end
+    log(client, "openai:     " .. h)
+  end
+  if req.body then
+    log(client, format("openai:     (body: %d bytes)", #req.body))
+  elseif req.parts then
+    log(client, format("openai:     (multipart body: %d parts)", #req.parts))
+  end
+end
+
+function M.log_response(client, r, started)
+  local h = r.headers or {}
+  local ms = core.now() - started
+  if r.kind then
+    log(client, format("openai: <-- %s error after %d attempt(s), %.1f ms: %s", r.kind,
+                       r.attempts, ms, gsub(r.message or "", "%c", " ")))
+  else
+    log(client, format("openai: <-- %d after %d attempt(s), %.1f ms, request_id %s, body %d bytes",
+                       r.status, r.attempts, ms, tostring(h["x-request-id"]), #(r.body or "")))
+  end
+end
+
+-- }==================================================================
+
+
+-- {=================================================================
+-- outcomes
+-- ==================================================================
+
+local function meta_of(r)
+  local h = r.headers or {}
+  return { status = r.status, headers = h, request_id = h["x-request-id"], attempts = r.attempts }
+end
+M.meta_of = meta_of
+
+local function snippet(body)
+  local s = sub(body or "", 1, 200)
+  return (gsub(s, "[%c\128-\255]", "?"))
+end
+
+-- the error object of a transfer outcome that is not a success
+local function outcome_error(client, r, meta)
+  if r.kind then
+    local kind = r.kind
+    if kind == "memory" or kind == "closed" then kind = "connection" end
+    return errors.new({
+      kind = kind, message = r.message, status = (r.status or 0) > 0 and r.status or nil,
+      request_id = meta.request_id, attempts = r.attempts,
+      retry_after = r.retry_after and r.retry_after / 1000 or nil,
+    }, client.api_key)
+  end
+  local f = {
+    kind = "api", status = r.status, request_id = meta.request_id, attempts = r.attempts,
+    retry_after = r.retry_after and r.retry_after / 1000 or nil,
+  }
+  local v = json.decode(r.body or "")
+  local eo = type(v) == "table" and v.error
+  if type(eo) == "table" then
+    for _, k in ipairs({ "type", "code", "param", "message" }) do
+      local x = eo[k]
+      if type(x) == "string" or type(x) == "number" then f[k] = x end
+    end
+  elseif type(eo) == "string" then
+    f.message = eo
+  end
+  if f.message == nil then
+    local s = snippet(r.body)
+    f.message = s ~= "" and format("HTTP %d: %s", r.status, s) or format("HTTP %d", r.status)
+  end
+  f.body = r.body
+  return errors.new(f, client.api_key)
+end
+M.outcome_error = outcome_error
+
+-- decode a successful body as response_type says
+local function decode_body(client, r, meta, response_type)
+  local body = r.body
+  if response_type == "text" or response_type == "binary" then return body end
+  if body == "" and r.status == 204 then return {} end
+  local v, derr = json.decode(body)
+  if v == nil then
+    return nil, errors.new({
+      kind = "decode", status = r.status, request_id = meta.request_id, attempts = r.attempts,
+      message = body == "" and "the response body is empty, not JSON"
+                or "the response body is not valid JSON: " .. gsub(tostring(derr), "%c", " "),
+      body = body,
+    }, client.api_key)
+  end
+  if not json.valid_utf8(body) then
+    return nil, errors.new({
+      kind = "decode", status = r.status, request_id = meta.request_id, attempts = r.attempts,
+      message = "the response body is not valid UTF-8", body = body,
+    }, client.api_key)
+  end
+  return v
+end
+
+-- run one call to its end: result, nil, meta | nil, err, meta
+function M.perform(client, spec)
+  local req = M.build(client, spec)
+  local debug = spec.debug or client.debug
+  local started
+  if debug then
+    started = core.now()
+    M.log_request(client, req)
+  end
+  local t = M.submit(req)
+  local ok, emsg = M.await(t)
+  local r = t:result()
+  M.finish(t)
+  if not ok then r.kind, r.message = "connection", emsg end
+  if debug then M.log_response(client, r, started) end
+  local meta = meta_of(r)
+  if r.kind or r.status >= 300 then return nil, outcome_error(client, r, meta), meta end
+  local v, err = decode_body(client, r, meta, spec.response_type)
+  if v == nil then return nil, err, meta end
+  return v, nil, meta
+end
+
+-- open a stream: the transfer once its first event is queued, or nil, err
+-- when it failed before that (after its retries)
+function M.open(client, spec)
+  local req = M.build(client, spec)
+  local debug = spec.debug or client.debug
+  local started
+  if debug then
+    started = core.now()
+    M.log_request(client, req)
+  end
+  local t = M.submit(req)
+  local ok, emsg = M.await(t)
+  local r = t:result()
+  if r.state == "running" and ok then
+    if debug then M.log_response(client, r, started) end
+    return t, nil, meta_of(r)
+  end
+  M.finish(t)
+  if not ok then r.kind, r.message = "connection", emsg end
+  if debug then M.log_response(client, r, started) end
+  local meta = meta_of(r)
+  if r.kind or r.status >= 300 then return nil, outcome_error(client, r, meta), meta end
+  -- a complete 2xx response: its events (if any) are queued in a closed
+  -- transfer; hand back a finished one
+  return t, nil, meta
+end
+
+-- }==================================================================
+
+return M

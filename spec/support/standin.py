@@ -1,0 +1,1180 @@
+#!/usr/bin/env python3
+"""Local stand-in for the OpenAI HTTP API, for the specs and `make demo`.
+
+    python3 spec/support/standin.py [--host 127.0.0.1] [--port 0] [--port-file PATH]
+
+Python 3 standard library only. One thread per TCP connection, HTTP/1.1 with
+keep-alive, request bodies by Content-Length or chunked, `Expect: 100-continue`.
+
+Canned endpoints (when no script applies):
+    POST /v1/chat/completions   (also stream: true, tools, n, stream_options)
+    POST /v1/images/generations
+    POST /v1/responses          (also stream: true)
+    GET  /v1/models, GET /v1/models/<id>
+    *    /v1/echo               the record of this very request
+    GET  /v1/text, GET /v1/bytes?n=N
+    GET  /health                not recorded
+
+Control endpoints (never recorded, never scripted):
+    POST /_control/reset        clear log, scripts, counters
+    GET  /_control/requests     {"requests": [record, ...]}
+    GET  /_control/stats        {"connections", "requests", "open", ...}
+    POST /_control/script       {"path", "method"?, "responses": [R, ...]}
+    GET  /_control/scripts      the scripts still queued
+
+Request ids (x-request-id: req_<n>) count recorded requests only, so req_<n> is
+record number n of /_control/requests. Control and /health answers carry req_0.
+
+A connection is counted (and numbered 1, 2, ...) when it carries its first
+recorded request since the last reset; connections that only talk to the
+control API are not counted, so querying the stats does not change them.
+"""
+
+import argparse
+import base64
+import json
+import os
+import re
+import signal
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+import traceback
+import zlib
+from email.utils import formatdate
+from http import HTTPStatus
+from urllib.parse import parse_qs, unquote
+
+MAX_LINE = 65536          # longest request line / header line
+MAX_HEADERS = 200         # most header lines in one request
+IDLE_TIMEOUT = 600.0      # seconds a connection may sit idle before we drop it
+RST_PAUSE = 0.05          # pause so partial data reaches the peer before a RST
+
+MODELS = [
+    ("gpt-4.1", 1744316542, "system"),
+    ("gpt-3.5-turbo", 1677610602, "openai"),
+    ("dall-e-3", 1698785189, "system"),
+    ("ft:gpt-4o-mini:acme:demo:abc123", 1722470400, "acme"),
+]
+
+
+# --------------------------------------------------------------------------
+# shared state
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.gen = 0              # bumped by reset
+        self.log = []             # request records
+        self.scripts = {}         # path -> [(method or None, R), ...]
+        self.n = 0                # recorded requests since reset
+        self.conn_count = 0       # connections counted since reset
+        self.accepted = 0         # TCP accepts since reset
+        self.live = set()         # open Conn objects
+
+    def reset(self):
+        with self.lock:
+            self.gen += 1
+            self.log = []
+            self.scripts = {}
+            self.n = 0
+            self.conn_count = 0
+            self.accepted = 0
+
+    def record(self, conn, rec):
+        """Number the request and its connection, append it to the log."""
+        with self.lock:
+            if conn.gen != self.gen:
+                self.conn_count += 1
+                conn.gen = self.gen
+                conn.cid = self.conn_count
+            self.n += 1
+            rec["connection"] = conn.cid
+            rec["id"] = "req_%d" % self.n
+            self.log.append(rec)
+            return self.n
+
+    def take_script(self, method, path):
+        with self.lock:
+            for key in (path, "*"):
+                queue = self.scripts.get(key)
+                if not queue:
+                    continue
+                for i, (m, r) in enumerate(queue):
+                    if m is None or m == method:
+                        del queue[i]
+                        return r
+        return None
+
+    def add_script(self, path, method, responses):
+        with self.lock:
+            q = self.scripts.setdefault(path, [])
+            for r in responses:
+                q.append((method, r))
+
+    def stats(self):
+        with self.lock:
+            return {
+                "connections": self.conn_count,
+                "requests": len(self.log),
+                "open": sum(1 for c in self.live if c.gen == self.gen),
+                "accepted": self.accepted,
+                "open_all": len(self.live),
+            }
+
+
+STATE = State()
+
+
+# --------------------------------------------------------------------------
+# small helpers
+
+
+class BadRequest(Exception):
+    pass
+
+
+class ClientGone(Exception):
+    pass
+
+
+def jdump(value):
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def dec_header(b):
+    try:
+        return b.decode("utf-8")
+    except UnicodeDecodeError:
+        return b.decode("latin-1")
+
+
+def reason(status):
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Status %d" % status
+
+
+def api_error(message, etype="invalid_request_error", param=None, code=None):
+    return {"error": {"message": message, "type": etype, "param": param, "code": code}}
+
+
+def status_error(status):
+    """An OpenAI-style error body for a scripted status with no body."""
+    if status == 401:
+        return api_error("Incorrect API key provided.", code="invalid_api_key")
+    if status == 429:
+        return api_error("Rate limit reached for requests. Please try again shortly.",
+                         etype="requests", code="rate_limit_exceeded")
+    if status >= 500:
+        return api_error("The server had an error while processing your request. "
+                         "Sorry about that!", etype="server_error")
+    return api_error("%d %s" % (status, reason(status)))
+
+
+def tiny_png():
+    """A valid 1x1 transparent RGBA PNG, built by hand."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0)
+    idat = zlib.compress(b"\x00\x00\x00\x00\x00")
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) +
+            chunk(b"IEND", b""))
+
+
+PNG_B64 = base64.b64encode(tiny_png()).decode("ascii")
+
+WORD_RE = re.compile(r"\s*\S+\s*|\s+")
+
+
+def words(text):
+    """Split text into pieces (a word and the spaces after it) that join back to it."""
+    return WORD_RE.findall(text) or [""]
+
+
+def ntokens(text):
+    return len(text.split())
+
+
+def parts_text(content):
+    """Text of a message content: a string, or the joined text of its parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        out = []
+        for p in content:
+            if isinstance(p, dict) and isinstance(p.get("text"), str):
+                out.append(p["text"])
+            elif isinstance(p, str):
+                out.append(p)
+        return "".join(out)
+    return ""
+
+
+# --------------------------------------------------------------------------
+# requests
+
+
+class Request:
+    __slots__ = ("method", "target", "path", "query", "version", "header_list",
+                 "headers", "body", "trailers", "json", "keep_alive")
+
+    def header(self, name, default=None):
+        return self.headers.get(name, default)
+
+
+def parse_multipart(body, ctype):
+    m = re.search(r'boundary=(?:"([^"]+)"|([^;\s]+))', ctype, re.I)
+    if not m:
+        return []
+    boundary = (m.group(1) or m.group(2)).encode("latin-1", "replace")
+    data = b"\r\n" + body
+    pieces = data.split(b"\r\n--" + boundary)
+    parts = []
+    for piece in pieces[1:]:
+        if piece.startswith(b"--"):
+            break
+        eol = piece.find(b"\r\n")
+        if eol < 0:
+            continue
+        piece = piece[eol + 2:]
+        if piece.startswith(b"\r\n"):
+            head, content = b"", piece[2:]
+        else:
+            sep = piece.find(b"\r\n\r\n")
+            if sep < 0:
+                head, content = piece, b""
+            else:
+                head, content = piece[:sep], piece[sep + 4:]
+        hdrs = {}
+        for line in head.split(b"\r\n"):
+            if b":" in line:
+                k, v = line.split(b":", 1)
+                hdrs[dec_header(k).strip().lower()] = dec_header(v).strip()
+        disp = parse_params(hdrs.get("content-disposition", ""))
+        parts.append({
+            "name": disp.get("name"),
+            "filename": disp.get("filename"),
+            "content_type": hdrs.get("content-type"),
+            "headers": hdrs,
+            "data": content.decode("utf-8", "replace"),
+            "data_b64": base64.b64encode(content).decode("ascii"),
+        })
+    return parts
+
+
+def parse_params(value):
+    """Parameters of a header like `form-data; name="a"; filename="b.bin"`."""
+    out = {}
+    i, n = value.find(";"), len(value)
+    if i < 0:
+        return out
+    i += 1
+    while i < n:
+        while i < n and value[i] in " \t;":
+            i += 1
+        j = i
+        while j < n and value[j] not in "=;":
+            j += 1
+        key = value[i:j].strip().lower()
+        i = j
+        val = ""
+        if i < n and value[i] == "=":
+            i += 1
+            while i < n and value[i] in " \t":
+                i += 1
+            if i < n and value[i] == '"':
+                i += 1
+                buf = []
+                while i < n and value[i] != '"':
+                    if value[i] == "\\" and i + 1 < n:
+                        i += 1
+                    buf.append(value[i])
+                    i += 1
+                i += 1
+                val = "".join(buf)
+            else:
+                j = i
+                while j < n and value[j] != ";":
+                    j += 1
+                val = value[i:j].strip()
+                i = j
+        if key.endswith("*"):          # RFC 5987: charset'lang'pct-encoded
+            enc = val.split("'", 2)
+            if len(enc) == 3:
+                val = unquote(enc[2], encoding=enc[0] or "utf-8", errors="replace")
+            key = key[:-1]
+        if key:
+            out[key] = val
+    return out
+
+
+def make_record(req):
+    body = req.body
+    text = body.decode("utf-8", "replace")
+    ctype = req.header("content-type", "")
+    parts = None
+    if ctype.lower().startswith("multipart/form-data"):
+        parts = parse_multipart(body, ctype)
+    return {
+        "method": req.method,
+        "path": req.path,
+        "target": req.target,
+        "query": req.query,
+        "params": parse_qs(req.query, keep_blank_values=True, errors="replace"),
+        "version": req.version,
+        "headers": dict(req.headers),
+        "header_list": [list(h) for h in req.header_list],
+        "trailers": [list(h) for h in req.trailers],
+        "body": text,
+        "body_b64": base64.b64encode(body).decode("ascii"),
+        "json": req.json,
+        "parts": parts,
+    }
+
+
+# --------------------------------------------------------------------------
+# replies
+
+
+class Reply:
+    """A response to send: a fixed body, or a list of SSE events (a stream)."""
+
+    def __init__(self, status=200, body=b"", ctype="application/json", events=None):
+        self.status = status
+        self.headers = []                       # [(name, value)]
+        if ctype:
+            self.headers.append(("content-type", ctype))
+        self.body = body
+        self.events = events                    # list of bytes, or None
+        if events is not None:
+            self.headers.append(("cache-control", "no-cache"))
+
+    @classmethod
+    def json(cls, value, status=200):
+        return cls(status, jdump(value))
+
+    def set_header(self, name, value):
+        low = name.lower()
+        self.headers = [(k, v) for (k, v) in self.headers if k.lower() != low]
+        if isinstance(value, list):
+            for v in value:
+                self.headers.append((name, str(v)))
+        elif value is not None:
+            self.headers.append((name, value if isinstance(value, str) else
+                                 json.dumps(value) if isinstance(value, bool) else str(value)))
+
+    def has_header(self, name):
+        low = name.lower()
+        return any(k.lower() == low for k, _ in self.headers)
+
+
+def sse_event(data=None, event=None, eid=None, retry=None):
+    out = []
+    if event is not None:
+        out.append("event: %s\n" % event)
+    if eid is not None:
+        out.append("id: %s\n" % eid)
+    if retry is not None:
+        out.append("retry: %s\n" % retry)
+    if data is not None:
+        if not isinstance(data, str):
+            data = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        for line in data.split("\n"):
+            out.append("data: %s\n" % line)
+    out.append("\n")
+    return "".join(out).encode("utf-8")
+
+
+def scripted_events(items):
+    events = []
+    for it in items:
+        if not isinstance(it, dict):
+            events.append(sse_event(it))
+        elif "raw" in it:
+            raw = it["raw"]
+            events.append(raw.encode("utf-8") if isinstance(raw, str) else jdump(raw))
+        elif "comment" in it:
+            events.append((": %s\n\n" % it["comment"]).encode("utf-8"))
+        else:
+            events.append(sse_event(it.get("data"), it.get("event"), it.get("id"),
+                                    it.get("retry")))
+    return events
+
+
+# --------------------------------------------------------------------------
+# canned API
+
+
+def auth_error(req):
+    key = None
+    authz = req.header("authorization", "")
+    if authz[:7].lower() == "bearer ":
+        key = authz[7:].strip() or None
+    if key is None:
+        key = req.header("api-key", "").strip() or None
+    if key is None:
+        return Reply.json(api_error("You didn't provide an API key."), 401)
+    if key == "sk-bad":
+        return Reply.json(api_error(
+            "Incorrect API key provided. You can find your API key at "
+            "https://platform.openai.com/account/api-keys.",
+            code="invalid_api_key"), 401)
+    return None
+
+
+def bad(message, param):
+    return Reply.json(api_error(message, param=param), 400)
+
+
+def chat(req, n):
+    body = req.json
+    if not isinstance(body, dict):
+        return bad("We could not parse the JSON body of your request. Expected a JSON "
+                   "object with 'messages'.", "messages")
+    msgs = body.get("messages")
+    if not isinstance(msgs, list) or not msgs:
+        return bad("'messages' must be a non-empty array.", "messages")
+    last = msgs[-1]
+    if not isinstance(last, dict):
+        return bad("Invalid type for 'messages[%d]': expected an object." % (len(msgs) - 1),
+                   "messages")
+    nchoices = body.get("n", 1)
+    if nchoices is None:
+        nchoices = 1
+    if not isinstance(nchoices, int) or isinstance(nchoices, bool) or not 1 <= nchoices <= 128:
+        return bad("Invalid value for 'n': expected an integer from 1 to 128.", "n")
+    model = body.get("model") or "gpt-3.5-turbo"
+    text = "You said: " + parts_text(last.get("content"))
+    tools = body.get("tools")
+    tool_name = None
+    if isinstance(tools, list) and tools:
+        t0 = tools[0] if isinstance(tools[0], dict) else {}
+        fn = t0.get("function") if isinstance(t0.get("function"), dict) else {}
+        tool_name = fn.get("name") or t0.get("name") or ""
+    contents = [text + ("" if i == 0 else " [%d]" % i) for i in range(nchoices)]
+    prompt_tokens = max(1, sum(ntokens(parts_text(m.get("content")))
+                               for m in msgs if isinstance(m, dict)))
+    completion_tokens = 0
+    for i, c in enumerate(contents):
+        completion_tokens += 3 if (i == 0 and tool_name is not None) else ntokens(c)
+    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+             "total_tokens": prompt_tokens + completion_tokens}
+    cid = "chatcmpl-%d" % n
+    created = int(time.time())
+    args = '{"a": 1}'
+
+    if body.get("stream") is True:
+        so = body.get("stream_options")
+        include_usage = isinstance(so, dict) and so.get("include_usage") is True
+        events = []
+
+        def chunk(index, delta, finish=None):
+            c = {"id": cid, "object": "chat.completion.chunk", "created": created,
+                 "model": model, "system_fingerprint": "fp_standin",
+                 "choices": [{"index": index, "delta": delta, "logprobs": None,
+                              "finish_reason": finish}]}
+            if include_usage:
+                c["usage"] = None
+            events.append(sse_event(c))
+
+        for i, content in enumerate(contents):
+            if i == 0 and tool_name is not None:
+                chunk(0, {"role": "assistant", "content": None, "tool_calls": [
+                    {"index": 0, "id": "call_1", "type": "function",
+                     "function": {"name": tool_name, "arguments": ""}}]})
+                chunk(0, {"tool_calls": [{"index": 0, "function": {"arguments": '{"a":'}}]})
+                chunk(0, {"tool_calls": [{"index": 0, "function": {"arguments": ' 1}'}}]})
+                chunk(0, {}, "tool_calls")
+                continue
+            chunk(i, {"role": "assistant", "content": ""})
+            for w in words(content):
+                chunk(i, {"content": w})
+            chunk(i, {}, "stop")
+        if include_usage:
+            events.append(sse_event({"id": cid, "object": "chat.completion.chunk",
+                                     "created": created, "model": model,
+                                     "system_fingerprint": "fp_standin",
+                                     "choices": [], "usage": usage}))
+        events.append(sse_event("[DONE]"))
+        return Reply(200, ctype="text/event-stream", events=events)
+
+    choices = []
+    for i, content in enumerate(contents):
+        if i == 0 and tool_name is not None:
+            msg = {"role": "assistant", "content": None, "refusal": None,
+                   "tool_calls": [{"id": "call_1", "type": "function",
+                                   "function": {"name": tool_name, "arguments": args}}]}
+            finish = "tool_calls"
+        else:
+            msg = {"role": "assistant", "content": content, "refusal": None}
+            finish = "stop"
+        choices.append({"index": i, "message": msg, "logprobs": None, "finish_reason": finish})
+    return Reply.json({"id": cid, "object": "chat.completion", "created": created,
+                       "model": model, "system_fingerprint": "fp_standin",
+                       "choices": choices, "usage": usage})
+
+
+def images(req, n):
+    body = req.json
+    if not isinstance(body, dict) or not isinstance(body.get("prompt"), str) \
+            or not body["prompt"]:
+        return bad("'prompt' must be a non-empty string.", "prompt")
+    prompt = body["prompt"]
+    count = body.get("n", 1)
+    if count is None:
+        count = 1
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10:
+        return bad("Invalid value for 'n': expected an integer from 1 to 10.", "n")
+    b64 = body.get("response_format") == "b64_json"
+    data = []
+    for i in range(count):
+        item = {"b64_json": PNG_B64} if b64 else \
+            {"url": "https://images.invalid/%d-%d.png" % (n, i)}
+        item["revised_prompt"] = prompt
+        data.append(item)
+    return Reply.json({"created": int(time.time()), "data": data})
+
+
+def responses(req, n):
+    body = req.json
+    if not isinstance(body, dict) or not isinstance(body.get("input"), (str, list)):
+        return bad("'input' must be a string or an array of input items.", "input")
+    inp = body["input"]
+    if isinstance(inp, str):
+        text = inp
+    elif inp:
+        last = inp[-1]
+        if isinstance(last, dict):
+            c = last.get("content", last.get("output"))
+            text = c if isinstance(c, str) else parts_text(c)
+        elif isinstance(last, str):
+            text = last
+        else:
+            text = ""
+    else:
+        text = ""
+    reply_text = "You said: " + text
+    model = body.get("model") or "gpt-4.1"
+    rid, mid = "resp_%d" % n, "msg_%d" % n
+    created = int(time.time())
+    in_tok = max(1, ntokens(text))
+    out_tok = ntokens(reply_text)
+
+    def resp_obj(status, output, usage):
+        return {
+            "id": rid, "object": "response", "created_at": created, "status": status,
+            "error": None, "incomplete_details": None,
+            "instructions": body.get("instructions"),
+            "max_output_tokens": body.get("max_output_tokens"),
+            "model": model, "output": output,
+            "parallel_tool_calls": body.get("parallel_tool_calls", True),
+            "previous_response_id": body.get("previous_response_id"),
+            "reasoning": {"effort": None, "summary": None},
+            "store": body.get("store", True),
+            "temperature": body.get("temperature", 1),
+            "text": body.get("text", {"format": {"type": "text"}}),
+            "tool_choice": body.get("tool_choice", "auto"),
+            "tools": body.get("tools", []),
+            "top_p": body.get("top_p", 1),
+            "truncation": body.get("truncation", "disabled"),
+            "usage": usage, "user": body.get("user"),
+            "metadata": body.get("metadata", {}),
+        }
+
+    part = {"type": "output_text", "text": reply_text, "annotations": []}
+    item = {"type": "message", "id": mid, "status": "completed", "role": "assistant",
+            "content": [part]}
+    usage = {"input_tokens": in_tok, "input_tokens_details": {"cached_tokens": 0},
+             "output_tokens": out_tok, "output_tokens_details": {"reasoning_tokens": 0},
+             "total_tokens": in_tok + out_tok}
+    final = resp_obj("completed", [item], usage)
+
+    if body.get("stream") is not True:
+        return Reply.json(final)
+
+    events = []
+
+    def ev(kind, **fields):
+        d = {"type": kind, "sequence_number": len(events)}
+        d.update(fields)
+        events.append(sse_event(d, event=kind))
+
+    loc = {"item_id": mid, "output_index": 0, "content_index": 0}
+    ev("response.created", response=resp_obj("in_progress", [], None))
+    ev("response.in_progress", response=resp_obj("in_progress", [], None))
+    ev("response.output_item.added", output_index=0,
+       item={"type": "message", "id": mid, "status": "in_progress", "role": "assistant",
+             "content": []})
+    ev("response.content_part.added", part={"type": "output_text", "text": "",
+                                            "annotations": []}, **loc)
+    for w in words(reply_text):
+        ev("response.output_text.delta", delta=w, logprobs=[], **loc)
+    ev("response.output_text.done", text=reply_text, logprobs=[], **loc)
+    ev("response.content_part.done", part=part, **loc)
+    ev("response.output_item.done", output_index=0, item=item)
+    ev("response.completed", response=final)
+    return Reply(200, ctype="text/event-stream", events=events)
+
+
+def model_obj(mid, created, owner):
+    return {"id": mid, "object": "model", "created": created, "owned_by": owner}
+
+
+def unknown_url(req):
+    return Reply.json(api_error("Unknown request URL: %s %s" % (req.method, req.path),
+                                code="unknown_url"), 404)
+
+
+def canned(req, n, rec):
+    path, method = req.path, req.method
+    if path == "/v1/echo":
+        return Reply.json(rec)
+    if path == "/v1/text" and method in ("GET", "HEAD"):
+        return Reply(200, b"hello, text\n", "text/plain; charset=utf-8")
+    if path == "/v1/bytes" and method in ("GET", "HEAD"):
+        vals = parse_qs(req.query).get("n", ["256"])
+        try:
+            count = int(vals[-1])
+            if count < 0:
+                raise ValueError
+        except ValueError:
+            return bad("'n' must be a non-negative integer.", "n")
+        block = bytes(range(256))
+        data = block * (count // 256) + block[:count % 256]
+        return Reply(200, data, "application/octet-stream")
+
+    segs = path.split("/")
+    azure = (len(segs) == 6 and segs[1] == "openai" and segs[2] == "deployments")
+    if azure:
+        route = "/v1/" + "/".join(segs[4:])
+    else:
+        route = path
+    known = {"/v1/chat/completions": ("POST", chat),
+             "/v1/images/generations": ("POST", images),
+             "/v1/responses": ("POST", responses)}
+    is_models = (segs[:3] == ["", "v1", "models"] and len(segs) in (3, 4)
+                 and method in ("GET", "HEAD"))
+    if route in known and known[route][0] == method:
+        handler = known[route][1]
+    elif is_models:
+        handler = None
+    else:
+        return unknown_url(req)
+
+    err = auth_error(req)
+    if err:
+        return err
+    if handler is not None:
+        if azure and isinstance(req.json, dict) and "model" not in req.json:
+            req.json = dict(req.json, model=unquote(segs[3]))
+        return handler(req, n)
+    if len(segs) == 3:
+        return Reply.json({"object": "list", "data": [model_obj(*m) for m in MODELS]})
+    mid = unquote(segs[3], errors="replace")
+    for m in MODELS:
+        if m[0] == mid:
+            return Reply.json(model_obj(*m))
+    return Reply.json(api_error("The model '%s' does not exist" % mid,
+                                param="model", code="model_not_found"), 404)
+
+
+# --------------------------------------------------------------------------
+# connections
+
+
+class Conn:
+    """One TCP connection: a buffered reader plus the writers and faults."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = bytearray()
+        self.gen = -1
+        self.cid = 0
+
+    # --- reading
+
+    def _fill(self):
+        data = self.sock.recv(262144)
+        if not data:
+            raise ClientGone()
+        self.buf += data
+
+    def readline(self):
+        start = 0
+        while True:
+            i = self.buf.find(b"\n", start)
+            if i >= 0:
+                line = bytes(self.buf[:i + 1])
+                del self.buf[:i + 1]
+                return line
+            if len(self.buf) > MAX_LINE:
+                raise BadRequest("line too long")
+            start = len(self.buf)
+            self._fill()
+
+    def read(self, count):
+        while len(self.buf) < count:
+            self._fill()
+        data = bytes(self.buf[:count])
+        del self.buf[:count]
+        return data
+
+    def read_request(self):
+        """Parse one request; None at a clean end of the connection."""
+        try:
+            line = self.readline()
+            while line in (b"\r\n", b"\n"):       # stray blank lines between requests
+                line = self.readline()
+        except ClientGone:
+            return None
+        parts = line.strip().split()
+        if len(parts) != 3 or not parts[2].startswith(b"HTTP/"):
+            raise BadRequest("bad request line")
+        req = Request()
+        req.method = dec_header(parts[0])
+        req.target = dec_header(parts[1])
+        req.version = dec_header(parts[2])
+        target = req.target
+        m = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*", target)
+        if m:
+            target = target[m.end():] or "/"
+        path, _, query = target.partition("?")
+        req.path, req.query = path, query
+        hl = []
+        while True:
+            line = self.readline()
+            if line in (b"\r\n", b"\n"):
+                break
+            if len(hl) >= MAX_HEADERS:
+                raise BadRequest("too many headers")
+            if line[:1] in (b" ", b"\t") and hl:    # obsolete line folding
+                hl[-1] = (hl[-1][0], hl[-1][1] + " " + dec_header(line).strip())
+                continue
+            if b":" not in line:
+                raise BadRequest("bad header line")
+            k, v = line.split(b":", 1)
+            hl.append((dec_header(k).strip(), dec_header(v).strip()))
+        req.header_list = hl
+        headers = {}
+        for k, v in hl:
+            low = k.lower()
+            headers[low] = headers[low] + ", " + v if low in headers else v
+        req.headers = headers
+        conn_tokens = [t.strip().lower() for t in headers.get("connection", "").split(",")]
+        if req.version == "HTTP/1.0":
+            req.keep_alive = "keep-alive" in conn_tokens
+        else:
+            req.keep_alive = "close" not in conn_tokens
+
+        if headers.get("expect", "").lower() == "100-continue" and req.version != "HTTP/1.0":
+            self.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+        req.trailers = []
+        te = headers.get("transfer-encoding", "").lower()
+        if "chunked" in te:
+            chunks = []
+            while True:
+                size_line = self.readline().split(b";", 1)[0].strip()
+                try:
+                    size = int(size_line, 16)
+                except ValueError:
+                    raise BadRequest("bad chunk size")
+                if size < 0:
+                    raise BadRequest("bad chunk size")
+                if size == 0:
+                    break
+                chunks.append(self.read(size))
+                self.readline()                      # CRLF after the data
+            while True:
+                line = self.readline()
+                if line in (b"\r\n", b"\n"):
+                    break
+                if b":" in line:
+                    k, v = line.split(b":", 1)
+                    req.trailers.append((dec_header(k).strip(), dec_header(v).strip()))
+            req.body = b"".join(chunks)
+        elif "content-length" in headers:
+            try:
+                vals = {int(x.strip()) for x in headers["content-length"].split(",")}
+            except ValueError:
+                raise BadRequest("bad content-length")
+            if len(vals) != 1 or min(vals) < 0:
+                raise BadRequest("bad content-length")
+            req.body = self.read(vals.pop())
+        else:
+            req.body = b""
+        req.json = None
+        if req.body:
+            try:
+                req.json = json.loads(req.body)
+            except (ValueError, RecursionError):
+                req.json = None
+        return req
+
+    # --- writing
+
+    def head_bytes(self, req, reply, request_id, length=None, chunked=False,
+                   close=False):
+        """Status line and header lines (each its own bytes), then the blank line."""
+        names = {k.lower() for k, _ in reply.headers}
+        hdrs = [(k, v) for k, v in (("x-request-id", request_id),
+                                    ("date", formatdate(usegmt=True)))
+                if k not in names]
+        hdrs += reply.headers
+        if chunked and "transfer-encoding" not in names:
+            hdrs.append(("transfer-encoding", "chunked"))
+        elif length is not None and not chunked and "content-length" not in names:
+            hdrs.append(("content-length", str(length)))
+        if close and "connection" not in names:
+            hdrs.append(("connection", "close"))
+        out = [("HTTP/1.1 %d %s\r\n" % (reply.status, reason(reply.status))).encode("utf-8")]
+        out += [("%s: %s\r\n" % (k, v)).encode("utf-8") for k, v in hdrs]
+        out.append(b"\r\n")
+        return out
+
+    def send(self, data, trickle=0.0):
+        if not data:
+            return
+        if trickle <= 0:
+            self.sock.sendall(data)
+            return
+        for i in range(len(data)):
+            self.sock.sendall(data[i:i + 1])
+            time.sleep(trickle)
+
+    def reset(self, pause=False):
+        if pause:
+            time.sleep(RST_PAUSE)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self.sock.close()
+
+    def hang(self, ms):
+        """Stay silent for ms, or until the peer goes away."""
+        deadline = time.monotonic() + ms / 1000.0
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                self.sock.settimeout(min(left, 0.25))
+                data = self.sock.recv(65536, socket.MSG_PEEK)
+                if not data:
+                    return                           # peer closed
+                time.sleep(max(0.0, deadline - time.monotonic()))   # peer sent more
+                return
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            finally:
+                try:
+                    self.sock.settimeout(IDLE_TIMEOUT)
+                except OSError:
+                    pass
+
+    # --- the loop
+
+    def serve(self):
+        self.sock.settimeout(IDLE_TIMEOUT)
+        while True:
+            try:
+                req = self.read_request()
+            except BadRequest as e:
+                body = jdump(api_error("Bad request: %s" % e))
+                self.sock.sendall(
+                    b"HTTP/1.1 400 Bad Request\r\nx-request-id: req_0\r\n"
+                    b"content-type: application/json\r\nconnection: close\r\n"
+                    b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+                return
+            if req is None:
+                return
+            try:
+                keep = self.handle(req)
+            except (OSError, ClientGone):
+                raise
+            except Exception:                        # a bug: say so, answer 500, go on
+                traceback.print_exc()
+                body = jdump(api_error("standin bug: %s" % traceback.format_exc(limit=3),
+                                       etype="server_error"))
+                self.sock.sendall(
+                    b"HTTP/1.1 500 Internal Server Error\r\nx-request-id: req_0\r\n"
+                    b"content-type: application/json\r\nconnection: close\r\n"
+                    b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+                return
+            if not keep:
+                return
+
+    def handle(self, req):
+        """Answer one request; returns whether to keep the connection."""
+        path = req.path
+        if path.startswith("/_control/") or path == "/health":
+            reply = control(req)
+            return self.send_reply(req, reply, "req_0", {})
+        rec = make_record(req)
+        n = STATE.record(self, rec)
+        rid = "req_%d" % n
+        r = STATE.take_script(req.method, path)
+        if r is None:
+            return self.send_reply(req, canned(req, n, rec), rid, {})
+        return self.apply_script(req, r, n, rec, rid)
+
+    def apply_script(self, req, r, n, rec, rid):
+        if not isinstance(r, dict):
+            r = {}
+        delay = r.get("delay_ms") or 0
+        if delay > 0:
+            time.sleep(delay / 1000.0)
+        fault = r.get("fault")
+        hang_ms = r.get("hang_ms", 30000)
+        if fault == "reset":
+            self.reset()
+            return False
+        if fault == "close":
+            return False
+        if fault == "hang":
+            self.hang(hang_ms)
+            return False
+
+        status = r.get("status", 200)
+        if "sse" in r:
+            reply = Reply(status, ctype="text/event-stream",
+                          events=scripted_events(r["sse"] or []))
+        elif "json" in r:
+            reply = Reply(status, jdump(r["json"]))
+        elif "body" in r:
+            b = r["body"]
+            reply = Reply(status, b.encode("utf-8") if isinstance(b, str) else jdump(b))
+        elif "body_b64" in r:
+            reply = Reply(status, base64.b64decode(r["body_b64"]))
+        elif status == 200 or r.get("stream_canned"):
+            if r.get("stream_canned") and isinstance(req.json, dict) \
+                    and req.json.get("stream") is not True:
+                req.json = dict(req.json, stream=True)
+            reply = canned(req, n, rec)
+            if "status" in r:
+                reply.status = status
+        elif status >= 400:
+            reply = Reply.json(status_error(status), status)
+        else:
+            reply = Reply(status, b"", None)
+        hdrs = r.get("headers") or {}
+        if isinstance(hdrs, dict):
+            for k, v in hdrs.items():
+                reply.set_header(k, v)
+        elif isinstance(hdrs, list):                 # [[name, value], ...] adds repeats
+            for k, v in hdrs:
+                reply.headers.append((k, str(v)))
+        return self.send_reply(req, reply, rid, r)
+
+    def send_reply(self, req, reply, rid, r):
+        fault = r.get("fault")
+        trickle = (r.get("trickle_ms") or 0) / 1000.0
+        hang_ms = r.get("hang_ms", 30000)
+        keep = req.keep_alive
+        no_body = req.method == "HEAD" or reply.status in (204, 304) or reply.status < 200
+
+        if reply.events is not None and not no_body:
+            return self.send_stream(req, reply, rid, r, trickle, keep)
+
+        body = b"" if no_body else reply.body
+        length = len(reply.body) if req.method == "HEAD" else len(body)
+        head = self.head_bytes(req, reply, rid, length=None if reply.status in (204, 304)
+                               else length, close=not keep)
+        if fault == "reset_mid_headers":
+            self.send(head[0] + head[1])
+            self.reset(pause=True)
+            return False
+        if fault in ("reset_mid_body", "truncate", "hang_after_headers"):
+            self.send(b"".join(head))
+            if fault == "hang_after_headers":
+                self.hang(hang_ms)
+                return False
+            self.send(body[:len(body) // 2], trickle)
+            if fault == "reset_mid_body":
+                self.reset(pause=True)
+            return False
+        if trickle > 0:
+            self.send(b"".join(head))
+            self.send(body, trickle)
+        else:
+            self.sock.sendall(b"".join(head) + body)
+        if fault == "close_after":
+            return False
+        return keep
+
+    def send_stream(self, req, reply, rid, r, trickle, keep):
+        fault = r.get("fault")
+        hang_ms = r.get("hang_ms", 30000)
+        chunked = req.version != "HTTP/1.0"
+        if not chunked:
+            keep = False
+        head = self.head_bytes(req, reply, rid, chunked=chunked, close=not keep)
+        events = reply.events
+        end = r.get("sse_end", "end")
+        cut = r.get("cut_after")
+        if isinstance(cut, int) and not isinstance(cut, bool) and cut >= 0:
+            events = events[:cut]
+        if fault == "reset_mid_headers":
+            self.send(head[0] + head[1])
+            self.reset(pause=True)
+            return False
+        if fault in ("reset_mid_body", "truncate", "hang_after_headers"):
+            events = [] if fault == "hang_after_headers" else events[:len(events) // 2]
+            end = {"reset_mid_body": "reset", "truncate": "close",
+                   "hang_after_headers": "hang"}[fault]
+        gap = (r.get("sse_delay_ms") or 0) / 1000.0
+
+        def frame(data):
+            if not chunked:
+                return data
+            return b"%x\r\n" % len(data) + data + b"\r\n"
+
+        self.send(b"".join(head))
+        for i, ev in enumerate(events):
+            if i > 0 and gap > 0:
+                time.sleep(gap)
+            if ev:
+                self.send(frame(ev), trickle)
+        if end == "reset":
+            self.reset(pause=True)
+            return False
+        if end == "hang":
+            self.hang(hang_ms)
+            return False
+        if end == "close":
+            return False
+        if chunked:
+            self.send(b"0\r\n\r\n", trickle)
+        if fault == "close_after":
+            return False
+        return keep
+
+
+# --------------------------------------------------------------------------
+# control API
+
+
+def control(req):
+    p, m = req.path, req.method
+    if p == "/health":
+        return Reply.json({"ok": True})
+    if p == "/_control/reset" and m == "POST":
+        STATE.reset()
+        return Reply.json({"ok": True})
+    if p == "/_control/requests" and m == "GET":
+        with STATE.lock:
+            reqs = list(STATE.log)
+        return Reply.json({"requests": reqs})
+    if p == "/_control/stats" and m == "GET":
+        return Reply.json(STATE.stats())
+    if p == "/_control/scripts" and m == "GET":
+        with STATE.lock:
+            out = {k: [dict(r, method=mm) if isinstance(r, dict) else r for mm, r in q]
+                   for k, q in STATE.scripts.items() if q}
+        return Reply.json({"scripts": out})
+    if p == "/_control/script" and m == "POST":
+        spec = req.json
+        if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
+            return Reply.json({"ok": False, "error": "need a JSON object with 'path'"}, 400)
+        rs = spec.get("responses")
+        if rs is None and "response" in spec:
+            rs = [spec["response"]]
+        if not isinstance(rs, list):
+            return Reply.json({"ok": False, "error": "'responses' must be an array"}, 400)
+        method = spec.get("method")
+        method = method.upper() if isinstance(method, str) and method else None
+        STATE.add_script(spec["path"].partition("?")[0] if spec["path"] != "*" else "*",
+                         method, rs)
+        return Reply.json({"ok": True})
+    return Reply.json({"ok": False, "error": "unknown control request %s %s" % (m, p)}, 404)
+
+
+# --------------------------------------------------------------------------
+# server
+
+
+class Handler(socketserver.BaseRequestHandler):
+    def handle(self):
+        sock = self.request
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        conn = Conn(sock)
+        with STATE.lock:
+            STATE.accepted += 1
+            STATE.live.add(conn)
+        try:
+            conn.serve()
+        except (OSError, ClientGone, BadRequest):
+            pass
+        finally:
+            with STATE.lock:
+                STATE.live.discard(conn)
+
+
+class Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024
+    block_on_close = False
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (OSError, ClientGone)):
+            return
+        traceback.print_exc()
+
+    def shutdown_request(self, request):
+        try:
+            request.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        try:
+            request.close()
+        except OSError:
+            pass
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="local stand-in for the OpenAI API")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    args = ap.parse_args(argv)
+
+    def quit_now(signum, frame):
+        os._exit(0)
+    signal.signal(signal.SIGTERM, quit_now)
+    signal.signal(signal.SIGINT, quit_now)
+
+    if ":" in args.host:
+        Server.address_family = socket.AF_INET6
+    server = Server((args.host, args.port), Handler)
+    port = server.server_address[1]
+    if args.port_file:
+        tmp = "%s.%d.tmp" % (args.port_file, os.getpid())
+        with open(tmp, "w") as f:
+            f.write("%d" % port)
+        os.replace(tmp, args.port_file)
+    host = "[%s]" % args.host if ":" in args.host else args.host
+    print("standin listening on http://%s:%d" % (host, port), flush=True)
+    try:
+        server.serve_forever(poll_interval=0.5)
+    except KeyboardInterrupt:
+        pass
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+/*
+** check.h: checks on what the caller puts into a request line or header,
+** in plain C with no Lua (fuzzable). They keep the API key on the host the
+** user configured and keep header injection out.
+*/
+#ifndef OPENAI_CHECK_H
+#define OPENAI_CHECK_H
+
+#include <stddef.h>
+
+/*
+** A raw request's url must be a path relative to the configured base URL.
+** Returns NULL when acceptable, else a short reason, e.g. "must be a path
+** starting with '/'". Refused: empty; not starting with '/'; starting with
+** "//" (scheme-relative); anything that looks like a scheme ("x:" before
+** the first '/'); any byte < 0x20 or 0x7f (CR, LF, NUL, TAB...), space,
+** backslash, '@' before the query; a '#'; percent-encoded CR, LF, NUL or
+** other control bytes (%00-%1f, %7f); percent-encoded '/' or '\' or '.'
+** used to hide a dot segment; "." or ".." path segments (plain or
+** percent-encoded); a '%' not followed by two hex digits.
+** A '?' starts a query, which is allowed (same byte rules, '@' allowed there).
+*/
+const char *check_path(const char *s, size_t len);
+
+/* an HTTP header name: 1 or more RFC 9110 tchar bytes. NULL or a reason */
+const char *check_header_name(const char *s, size_t len);
+
+/* an HTTP header value: no CR, LF or NUL (other bytes pass). NULL or a reason */
+const char *check_header_value(const char *s, size_t len);
+
+/* a path segment (a model id): non-empty, no NUL/CR/LF. NULL or a reason */
+const char *check_segment(const char *s, size_t len);
+
+/* percent-encode s as one path segment (RFC 3986 unreserved kept) into out,
+** which must hold 3 * len + 1 bytes; returns the length written */
+size_t check_escape_segment(const char *s, size_t len, char *out);
+
+#endif

@@ -1,0 +1,640 @@
+/*
+** engine.c: the curl multi engine, its transfers and their retries.
+** No Lua here (see engine.h). curl callbacks touch only C memory.
+*/
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+
+#define MAX_HEAD_BYTES   (1024 * 1024)      /* cap on one response's header block */
+#define QUEUE_PAUSE      (4 * 1024 * 1024)  /* queued SSE bytes before curl pauses */
+#define MAX_POLL_MS      1000               /* never sleep longer than this at once */
+
+/* {=================================================================
+** clock, global init, small helpers
+** ================================================================== */
+
+double engine_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static double wall_now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+
+static void global_init_once(void) {
+  global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int engine_global_init(void) {
+  pthread_once(&global_once, global_init_once);
+  return global_rc == CURLE_OK ? 0 : -1;
+}
+
+/* xorshift64*, for the retry jitter; quality is not critical */
+static double engine_random(engine *e) {
+  uint64_t x = e->rng;
+  x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
+  e->rng = x;
+  return (double)((x * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+/* case-insensitive search of the header block for "name:"; the trimmed
+** value of its first occurrence is copied into out */
+const char *transfer_header(const transfer *t, const char *name, char *out, size_t outsz) {
+  size_t nlen = strlen(name);
+  const char *p = t->head.data, *end;
+  if (p == NULL || outsz == 0) return NULL;
+  end = p + t->head.len;
+  while (p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    const char *le = eol ? eol : end;
+    if ((size_t)(le - p) > nlen && p[nlen] == ':' && strncasecmp(p, name, nlen) == 0) {
+      const char *v = p + nlen + 1, *ve = le;
+      size_t n;
+      while (v < ve && (*v == ' ' || *v == '\t')) v++;
+      while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+      n = (size_t)(ve - v);
+      if (n >= outsz) n = outsz - 1;
+      memcpy(out, v, n);
+      out[n] = '\0';
+      return out;
+    }
+    p = le + 1;
+  }
+  return NULL;
+}
+
+const char *transfer_kind_name(int kind) {
+  switch (kind) {
+    case K_NONE: return NULL;
+    case K_TIMEOUT: return "timeout";
+    case K_CONNECTION: return "connection";
+    case K_TOO_LARGE: return "too_large";
+    case K_STREAM: return "stream";
+    case K_NOMEM: return "memory";
+    default: return "closed";
+  }
+}
+
+/* }================================================================== */
+
+
+/* {=================================================================
+** the ready list and the live list
+** ================================================================== */
+
+static void mark_ready(transfer *t) {
+  engine *e = t->eng;
+  if (t->in_ready || e == NULL) return;
+  t->in_ready = 1;
+  t->next_ready = NULL;
+  *e->ready_tail = t;
+  e->ready_tail = &t->next_ready;
+}
+
+static void unlink_ready(engine *e, transfer *t) {
+  transfer **pp;
+  if (!t->in_ready) return;
+  for (pp = &e->ready; *pp != NULL; pp = &(*pp)->next_ready) {
+    if (*pp == t) {
+      *pp = t->next_ready;
+      if (e->ready_tail == &t->next_ready) e->ready_tail = pp;
+      break;
+    }
+  }
+  t->in_ready = 0;
+  t->next_ready = NULL;
+}
+
+transfer *engine_take_ready(engine *e) {
+  transfer *r = e->ready, *t;
+  for (t = r; t != NULL; t = t->next_ready) t->in_ready = 0;
+  e->ready = NULL;
+  e->ready_tail = &e->ready;
+  return r;
+}
+
+static void unlink_live(engine *e, transfer *t) {
+  if (t->prev) t->prev->next = t->next; else if (e->live == t) e->live = t->next;
+  if (t->next) t->next->prev = t->prev;
+  t->prev = t->next = NULL;
+}
+
+/* }================================================================== */
+
+
+/* {=================================================================
+** easy handle pool
+** ================================================================== */
+
+static CURL *easy_get(engine *e) {
+  if (e->nidle > 0) return e->idle[--e->nidle];
+  return curl_easy_init();
+}
+
+static void easy_put(engine *e, CURL *h) {
+  if (e->nidle == e->cap_idle) {
+    int cap = e->cap_idle ? e->cap_idle * 2 : 16;
+    CURL **p = (CURL **)realloc(e->idle, (size_t)cap * sizeof *p);
+    if (p == NULL) { curl_easy_cleanup(h); return; }
+    e->idle = p;
+    e->cap_idle = cap;
+  }
+  e->idle[e->nidle++] = h;
+}
+
+/* take the attempt's easy handle out of the multi and back to the pool */
+static void detach_attempt(transfer *t) {
+  engine *e = t->eng;
+  if (t->easy != NULL) {
+    if (t->state == T_RUNNING && e != NULL) {
+      curl_multi_remove_handle(e->multi, t->easy);
+      e->running--;
+    }
+    if (e != NULL) easy_put(e, t->easy); else curl_easy_cleanup(t->easy);
+    t->easy = NULL;
+  }
+  if (t->mime != NULL) { curl_mime_free(t->mime); t->mime = NULL; }
+}
+
+/* }================================================================== */
+
+
+/* {=================================================================
+** curl callbacks: C memory only
+** ================================================================== */
+
+static int on_event(void *ud, const sse_event *ev) {
+  transfer *t = (transfer *)ud;
+  uint32_t nl = (uint32_t)ev->event_len, dl = (uint32_t)ev->data_len;
+  if (obuf_reserve(&t->queue, 8 + ev->event_len + ev->data_len) != 0) return 1;
+  memcpy(t->queue.data + t->queue.len, &nl, 4);
+  memcpy(t->queue.data + t->queue.len + 4, ev->event, nl);
+  t->queue.len += 4 + nl;
+  memcpy(t->queue.data + t->queue.len, &dl, 4);
+  memcpy(t->queue.data + t->queue.len + 4, ev->data, dl);
+  t->queue.len += 4 + dl;
+  mark_ready(t);
+  return 0;
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
+  transfer *t = (transfer *)ud;
+  size_t len = size * nmemb;
+  t->last_byte_at = engine_now_ms();
+  if (t->stream && t->status >= 200 && t->status < 300) {
+    int rc;
+    if (t->queue.len - t->queue_off > QUEUE_PAUSE) {  /* the caller is behind */
+      t->paused = 1;
+      return CURL_WRITEFUNC_PAUSE;
+    }
+    rc = sse_feed(&t->sse, ptr, len, on_event, t);
+    if (rc == SSE_OK) return len;
+    if (rc == SSE_TOO_LARGE) {
+      t->own_kind = K_TOO_LARGE;
+      snprintf(t->message, sizeof t->message,
+               "an event of the stream is larger than max_event_bytes (%zu)", t->max_event);
+    } else {
+      t->own_kind = K_NOMEM;
+    }
+    return 0;
+  }
+  if (len > t->max_response || t->body_buf.len > t->max_response - len) {
+    t->own_kind = K_TOO_LARGE;
+    snprintf(t->message, sizeof t->message,
+             "the response body is larger than max_response_bytes (%zu)", t->max_response);
+    return 0;
+  }
+  if (obuf_append(&t->body_buf, ptr, len) != 0) { t->own_kind = K_NOMEM; return 0; }
+  return len;
+}
+
+static size_t on_header(char *buf, size_t size, size_t nmemb, void *ud) {
+  transfer *t = (transfer *)ud;
+  size_t len = size * nmemb;
+  t->last_byte_at = engine_now_ms();
+  if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {   /* a new response begins */
+    const char *p = memchr(buf, ' ', len);
+    long st = 0;
+    obuf_clear(&t->head);
+    t->headers_done = 0;
+    if (p != NULL) {
+      p++;
+      while (p < buf + len && *p >= '0' && *p <= '9' && st < 1000) st = st * 10 + (*p++ - '0');
+    }
+    t->status = st;
+  } else if ((len == 2 && buf[0] == '\r') || (len == 1 && buf[0] == '\n')) {
+    if (t->status >= 200) t->headers_done = 1;
+    return len;
+  }
+  if (t->head.len + len > MAX_HEAD_BYTES) {
+    t->own_kind = K_TOO_LARGE;
+    snprintf(t->message, sizeof t->message, "the response headers are larger than %d bytes",
+             MAX_HEAD_BYTES);
+    return 0;
+  }
+  if (obuf_append(&t->head, buf, len) != 0) { t->own_kind = K_NOMEM; return 0; }
+  return len;
+}
+
+/* }================================================================== */
+
+
+/* {=================================================================
+** attempts
+** ================================================================== */
+
+static int setup_body(transfer *t, CURL *h) {
+  int i;
+  if (t->nparts > 0) {
+    t->mime = curl_mime_init(h);
+    if (t->mime == NULL) return -1;
+    for (i = 0; i < t->nparts; i++) {
+      const mpart *p = &t->parts[i];
+      curl_mimepart *mp = curl_mime_addpart(t->mime);
+      if (mp == NULL) return -1;
+      curl_mime_name(mp, p->name);
+      curl_mime_data(mp, p->data, p->data_len);
+      if (p->filename) curl_mime_filename(mp, p->filename);
+      if (p->type) curl_mime_type(mp, p->type);
+    }
+    curl_easy_setopt(h, CURLOPT_MIMEPOST, t->mime);
+  } else if (t->has_body) {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->body_len);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, t->body ? t->body : "");
+  }
+  if (strcmp(t->method, "GET") == 0 && !t->has_body && t->nparts == 0)
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  else if (strcmp(t->method, "HEAD") == 0)
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  else if (strcmp(t->method, "POST") == 0) {
+    if (!t->has_body && t->nparts == 0) {
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+    }
+  } else
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, t->method);
+  return 0;
+}
+
+/* start one attempt: 0, or -1 when curl could not take it (t is then DONE) */
+static int start_attempt(engine *e, transfer *t) {
+  CURL *h = easy_get(e);
+  double now = engine_now_ms();
+  long timeout = t->timeout_ms;
+  if (h == NULL) goto fail;
+  curl_easy_reset(h);
+  t->easy = h;
+  t->attempts++;
+  t->attempt_at = t->last_byte_at = now;
+  t->status = 0;
+  t->headers_done = 0;
+  t->own_kind = K_NONE;
+  t->paused = 0;
+  t->errbuf[0] = '\0';
+  t->message[0] = '\0';
+  obuf_clear(&t->head);
+  obuf_clear(&t->body_buf);
+  obuf_clear(&t->queue);
+  t->queue_off = 0;
+  sse_reset(&t->sse);
+  if (t->deadline_ms > 0) {
+    long left = (long)(t->started_at + (double)t->deadline_ms - now);
+    if (left < 1) left = 1;
+    if (timeout <= 0 || left < timeout) timeout = left;
+  }
+  curl_easy_setopt(h, CURLOPT_URL, t->url);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->headers);
+  curl_easy_setopt(h, CURLOPT_PRIVATE, (void *)t);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, (void *)t);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, (void *)t);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->errbuf);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+  if (t->connect_timeout_ms > 0)
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
+  if (!t->stream && timeout > 0)
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
+  else if (t->stream && t->deadline_ms > 0)
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
+  if (setup_body(t, h) != 0) goto fail;
+  if (curl_multi_add_handle(e->multi, h) != CURLM_OK) goto fail;
+  e->running++;
+  t->state = T_RUNNING;
+  return 0;
+fail:
+  if (t->mime != NULL) { curl_mime_free(t->mime); t->mime = NULL; }
+  if (h != NULL) { easy_put(e, h); t->easy = NULL; }
+  t->kind = K_NOMEM;
+  snprintf(t->message, sizeof t->message, "could not start the request");
+  t->state = T_DONE;
+  mark_ready(t);
+  return -1;
+}
+
+/* the outcome of one attempt is known: retry it, or make it final */
+static void settle(engine *e, transfer *t, CURLcode rc) {
+  int kind;
+  double now = engine_now_ms();
+  if (t->easy != NULL && t->status == 0) {
+    long code = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+    t->status = code;
+  }
+  detach_attempt(t);
+  t->curl_code = (int)rc;
+  if (t->own_kind != K_NONE) kind = t->own_kind;
+  else if (rc == CURLE_OK) kind = K_NONE;
+  else if (rc == CURLE_OPERATION_TIMEDOUT) kind = K_TIMEOUT;
+  else if (rc == CURLE_OUT_OF_MEMORY) kind = K_NOMEM;
+  else kind = K_CONNECTION;
+  if (kind != K_NONE && t->message[0] == '\0') {
+    const char *m = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
+    snprintf(t->message, sizeof t->message, "%s", m);
+  }
+  if (kind == K_CONNECTION && t->stream && t->delivered > 0) kind = K_STREAM;
+  if (kind != K_NONE) t->status = t->headers_done ? t->status : 0;
+
+  if ((kind == K_NONE || kind == K_TIMEOUT || kind == K_CONNECTION) && t->delivered == 0 &&
+      retry_is_error(kind == K_NONE ? t->status : 0, kind != K_NONE)) {
+    retry_input in;
+    retry_decision d;
+    char ra_ms[64], ra[128], sr[16];
+    memset(&in, 0, sizeof in);
+    in.attempts = t->attempts;
+    in.status = kind == K_NONE ? t->status : 0;
+    in.transport_error = kind != K_NONE;
+    if (kind == K_NONE) {
+      in.retry_after_ms = transfer_header(t, "retry-after-ms", ra_ms, sizeof ra_ms);
+      in.retry_after = transfer_header(t, "retry-after", ra, sizeof ra);
+      in.should_retry = transfer_header(t, "x-should-retry", sr, sizeof sr);
+      in.insufficient_quota = t->status == 429 && t->body_buf.data != NULL &&
+                              strstr(t->body_buf.data, "\"insufficient_quota\"") != NULL;
+    }
+    in.now = wall_now_s();
+    in.random01 = engine_random(e);
+    retry_decide(&t->retry, &in, &d);
+    t->retry_after_ms = d.retry_after_ms;
+    if (d.verdict == RETRY_YES &&
+        !(t->deadline_ms > 0 && now + (double)d.delay_ms >= t->started_at + (double)t->deadline_ms)) {
+      t->state = T_WAITING;
+      t->next_at = now + (double)d.delay_ms;
+      return;
+    }
+  }
+  t->kind = kind;
+  t->state = T_DONE;
+  mark_ready(t);
+}
+
+/* abort a running attempt for a reason of our own (a timer) */
+static void abort_attempt(engine *e, transfer *t, int kind, const char *what, long ms) {
+  t->own_kind = kind;
+  snprintf(t->message, sizeof t->message, "%s %ld ms", what, ms);
+  settle(e, t, CURLE_OK);
+}
+
+/* }================================================================== */
+
+
+/* {=================================================================
+** the engine
+** ================================================================== */
+
+int engine_init(engine *e) {
+  memset(e, 0, sizeof *e);
+  e->ready_tail = &e->ready;
+  e->multi = curl_multi_init();
+  if (e->multi == NULL) { e->closed = 1; return -1; }
+  curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, 64L);
+  e->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)e;
+  if (e->rng == 0) e->rng = 88172645463325252ULL;
+  return 0;
+}
+
+void engine_configure(engine *e, long max_host, long max_total) {
+  if (e->closed) return;
+  if (max_host > 0) curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_host);
+  if (max_total > 0) curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, max_total);
+}
+
+void engine_close(engine *e) {
+  int i;
+  if (e->closed) return;
+  while (e->live != NULL) {   /* transfers outlive nothing: detach them */
+    transfer *t = e->live;
+    transfer_close(t);        /* unlinks t from e->live */
+  }
+  for (i = 0; i < e->nidle; i++) curl_easy_cleanup(e->idle[i]);
+  free(e->idle);
+  e->idle = NULL;
+  e->nidle = e->cap_idle = 0;
+  curl_multi_cleanup(e->multi);
+  e->multi = NULL;
+  e->closed = 1;
+}
+
+void transfer_init(transfer *t) {
+  memset(t, 0, sizeof *t);
+  obuf_init(&t->head);
+  obuf_init(&t->body_buf);
+  obuf_init(&t->queue);
+  sse_init(&t->sse, 0);
+  t->retry_after_ms = -1;
+  t->max_response = (size_t)64 * 1024 * 1024;
+  t->idle_timeout_ms = 60000;
+  t->retry.max_retry_after_ms = 60000;
+}
+
+int transfer_submit(engine *e, transfer *t) {
+  if (e->closed || t->state != T_NEW) return -1;
+  if (t->max_event > 0) sse_init(&t->sse, t->max_event);
+  t->eng = e;
+  t->next = e->live;
+  if (e->live) e->live->prev = t;
+  e->live = t;
+  t->started_at = engine_now_ms();
+  t->next_at = t->started_at;
+  t->state = T_WAITING;
+  return 0;
+}
+
+int transfer_ready(const transfer *t) {
+  return t->state >= T_DONE || t->queue.len > t->queue_off;
+}
+
+int transfer_pop_event(transfer *t, const char **name, size_t *name_len,
+                       const char **data, size_t *data_len) {
+  uint32_t nl, dl;
+  const char *p;
+  if (t->queue.len <= t->queue_off) return 0;
+  p = t->queue.data + t->queue_off;
+  memcpy(&nl, p, 4);
+  *name = p + 4;
+  *name_len = nl;
+  p += 4 + nl;
+  memcpy(&dl, p, 4);
+  *data = p + 4;
+  *data_len = dl;
+  t->queue_off += 8 + (size_t)nl + dl;
+  t->delivered++;
+  if (t->queue_off == t->queue.len) {     /* drained: reuse from the start; the
+                                             popped bytes stay readable until the
+                                             next write, see transfer_resume */
+    t->queue.len = 0;
+    t->queue_off = 0;
+  }
+  return 1;
+}
+
+void transfer_resume(transfer *t) {
+  if (t->paused && t->queue.len == 0 && t->easy != NULL && t->state == T_RUNNING) {
+    t->paused = 0;
+    t->last_byte_at = engine_now_ms();
+    curl_easy_pause(t->easy, CURLPAUSE_CONT);   /* may call on_body at once */
+  }
+}
+
+void transfer_close(transfer *t) {
+  int i;
+  engine *e = t->eng;
+  if (t->state == T_CLOSED) return;
+  detach_attempt(t);
+  if (e != NULL) {
+    unlink_ready(e, t);
+    unlink_live(e, t);
+    t->eng = NULL;
+  }
+  free(t->method); t->method = NULL;
+  free(t->url); t->url = NULL;
+  curl_slist_free_all(t->headers); t->headers = NULL;
+  free(t->body); t->body = NULL;
+  for (i = 0; i < t->nparts; i++) {
+    free(t->parts[i].name);
+    free(t->parts[i].data);
+    free(t->parts[i].filename);
+    free(t->parts[i].type);
+  }
+  free(t->parts); t->parts = NULL;
+  t->nparts = 0;
+  obuf_free(&t->head);
+  obuf_free(&t->body_buf);
+  obuf_free(&t->queue);
+  sse_free(&t->sse);
+  if (t->state != T_DONE) t->kind = K_CLOSED;
+  t->state = T_CLOSED;
+}
+
+/* start the attempts whose time has come; the nearest future one goes to *next */
+static void start_due(engine *e, double now, double *next) {
+  transfer *t, *nx;
+  for (t = e->live; t != NULL; t = nx) {
+    nx = t->next;
+    if (t->state != T_WAITING) continue;
+    if (t->next_at <= now) start_attempt(e, t);
+    else if (t->next_at < *next) *next = t->next_at;
+  }
+}
+
+/* our own timers on running attempts: stream header wait, idle gaps */
+static void check_timers(engine *e, double now, double *next) {
+  transfer *t, *nx;
+  for (t = e->live; t != NULL; t = nx) {
+    double due;
+    nx = t->next;
+    if (t->state != T_RUNNING || !t->stream) continue;
+    if (!t->headers_done) {
+      if (t->timeout_ms <= 0) continue;
+      due = t->attempt_at + (double)t->timeout_ms;
+      if (now >= due) {
+        abort_attempt(e, t, K_TIMEOUT, "no response headers within", t->timeout_ms);
+        continue;
+      }
+    } else {
+      if (t->idle_timeout_ms <= 0 || t->paused) continue;
+      due = t->last_byte_at + (double)t->idle_timeout_ms;
+      if (now >= due) {
+        abort_attempt(e, t, K_TIMEOUT, "the stream was silent for", t->idle_timeout_ms);
+        continue;
+      }
+    }
+    if (due < *next) *next = due;
+  }
+}
+
+static void drain_messages(engine *e) {
+  CURLMsg *m;
+  int left;
+  while ((m = curl_multi_info_read(e->multi, &left)) != NULL) {
+    transfer *t = NULL;
+    if (m->msg != CURLMSG_DONE) continue;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+    if (t != NULL && t->easy == m->easy_handle && t->state == T_RUNNING)
+      settle(e, t, m->data.result);
+  }
+}
+
+/* one round: start due attempts, perform, settle; nearest timer to *next */
+static int round_once(engine *e, double *next) {
+  int still;
+  double now = engine_now_ms();
+  *next = now + MAX_POLL_MS;
+  start_due(e, now, next);
+  if (curl_multi_perform(e->multi, &still) != CURLM_OK) return -1;
+  drain_messages(e);
+  check_timers(e, engine_now_ms(), next);
+  start_due(e, engine_now_ms(), next);  /* retries due at once (delay 0) */
+  return 0;
+}
+
+int engine_step(engine *e, long max_wait_ms) {
+  double next, now;
+  long wait, ct = -1;
+  transfer *t;
+  int n = 0, waiting = 0;
+  if (e->closed) return -1;
+  if (round_once(e, &next) != 0) return -1;
+  if (e->ready == NULL) {
+    for (t = e->live; t != NULL; t = t->next)
+      if (t->state == T_WAITING) { waiting = 1; break; }
+    if (e->running == 0 && !waiting) return 0;
+    now = engine_now_ms();
+    wait = (long)(next - now + 0.999);
+    if (max_wait_ms >= 0 && max_wait_ms < wait) wait = max_wait_ms;
+    curl_multi_timeout(e->multi, &ct);
+    if (ct >= 0 && ct < wait) wait = ct;
+    if (wait < 0) wait = 0;
+    if (wait > 0 && curl_multi_poll(e->multi, NULL, 0, (int)wait, NULL) != CURLM_OK) return -1;
+    if (round_once(e, &next) != 0) return -1;
+  }
+  for (t = e->ready; t != NULL; t = t->next_ready) n++;
+  return n;
+}
+
+/* }================================================================== */

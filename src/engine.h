@@ -1,0 +1,160 @@
+/*
+** engine.h: one engine per Lua state: a curl multi handle, its connection
+** cache, a pool of easy handles and the transfers in flight. No Lua here:
+** the binding (openai_core.c) owns the memory of engines and transfers in
+** userdata and calls these functions.
+**
+** A transfer is one logical request with its retry state: it makes one or
+** more attempts; between attempts it waits for its "next attempt at" time
+** on the engine's timer (never by sleeping), so other transfers go on.
+*/
+#ifndef OPENAI_ENGINE_H
+#define OPENAI_ENGINE_H
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "retry.h"
+#include "sse.h"
+
+/* states of a transfer */
+enum {
+  T_NEW = 0,      /* built, not yet submitted */
+  T_WAITING,      /* waiting for its next attempt time (first one: now) */
+  T_RUNNING,      /* its easy handle is in the multi handle */
+  T_DONE,         /* final outcome known (success or error) */
+  T_CLOSED        /* resources released; nothing more to read */
+};
+
+/* kinds of failure below HTTP (the Lua layer maps HTTP statuses itself) */
+enum {
+  K_NONE = 0,     /* a complete HTTP response was received */
+  K_TIMEOUT,      /* an attempt, the headers, an idle gap or the deadline ran out */
+  K_CONNECTION,   /* DNS, refused, reset, TLS, truncated body */
+  K_TOO_LARGE,    /* the body passed max_response_bytes */
+  K_STREAM,       /* an SSE event passed max_event_bytes, or the stream broke
+                     after events reached the caller */
+  K_NOMEM,        /* out of memory */
+  K_CLOSED        /* closed by the caller before it finished */
+};
+
+/* a part of a multipart/form-data body; strings owned by the transfer */
+typedef struct mpart {
+  char *name;
+  char *data;
+  size_t data_len;
+  char *filename;     /* NULL: a plain field */
+  char *type;         /* NULL: curl's default */
+} mpart;
+
+typedef struct engine engine;
+typedef struct transfer transfer;
+
+struct transfer {
+  engine *eng;              /* NULL once detached from a closed engine */
+  transfer *prev, *next;    /* the engine's list of live transfers */
+  transfer *next_ready;     /* the engine's ready list */
+  int in_ready;
+  int state;                /* T_* */
+
+  /* the request, owned copies */
+  char *method;
+  char *url;
+  struct curl_slist *headers;
+  char *body;
+  size_t body_len;
+  int has_body;
+  mpart *parts;
+  int nparts;
+  long timeout_ms;          /* plain: whole attempt; stream: until headers */
+  long connect_timeout_ms;
+  long idle_timeout_ms;     /* streams: longest silence between bytes */
+  long deadline_ms;         /* across all attempts, 0 = none */
+  size_t max_response;      /* cap on a body in memory */
+  size_t max_event;         /* cap on one SSE event */
+  int stream;               /* parse the 2xx body as SSE */
+  retry_config retry;
+
+  /* the attempt in progress */
+  CURL *easy;
+  curl_mime *mime;
+  double started_at;        /* first attempt, ms (monotonic) */
+  double attempt_at;        /* this attempt */
+  double next_at;           /* T_WAITING: when to start the next attempt */
+  double last_byte_at;
+  int attempts;
+  long status;              /* of the latest response's status line */
+  int headers_done;         /* the final response's headers are complete */
+  int own_kind;             /* a failure the engine decided (timeout, too_large) */
+  int paused;               /* the stream's write callback asked curl to pause */
+  obuf head;                /* header lines of the latest response */
+  obuf body_buf;            /* body (plain calls, or error bodies of streams) */
+  sse_parser sse;
+  obuf queue;               /* SSE events waiting for Lua, packed */
+  size_t queue_off;         /* read position in queue */
+  unsigned long delivered;  /* events handed to the caller */
+
+  /* the outcome */
+  int kind;                 /* K_* */
+  int curl_code;
+  long retry_after_ms;      /* the server's latest wish, -1 none */
+  char errbuf[CURL_ERROR_SIZE];
+  char message[CURL_ERROR_SIZE + 96];        /* our own wording of the failure, when any */
+};
+
+struct engine {
+  CURLM *multi;
+  transfer *live;           /* every transfer attached to this engine */
+  transfer *ready;          /* transfers that became ready (done, or events) */
+  transfer **ready_tail;
+  CURL **idle;              /* pool of easy handles with warm state */
+  int nidle, cap_idle;
+  int running;              /* transfers whose easy is in the multi */
+  int closed;
+  unsigned long rng;        /* jitter */
+};
+
+/* curl_global_init, once per process */
+int engine_global_init(void);
+
+/* 0 on success, -1 on failure (curl_multi_init) */
+int engine_init(engine *e);
+/* detach and close every transfer, free the easy pool and the multi;
+** idempotent */
+void engine_close(engine *e);
+/* CURLMOPT_MAX_HOST_CONNECTIONS and CURLMOPT_MAXCONNECTS; 0 leaves as is */
+void engine_configure(engine *e, long max_host, long max_total);
+
+/* zero a transfer and give its fields their defaults */
+void transfer_init(transfer *t);
+/* attach to the engine and schedule its first attempt now; 0 or -1 */
+int transfer_submit(engine *e, transfer *t);
+/* 1 when the caller may look at it: done, or a stream with events queued */
+int transfer_ready(const transfer *t);
+/* pop one queued SSE event; 1 and fills the pointers (valid until the next
+** call on this transfer), 0 when the queue is empty */
+int transfer_pop_event(transfer *t, const char **name, size_t *name_len,
+                       const char **data, size_t *data_len);
+/* after the caller copied the popped events: let a paused stream go on
+** (curl may deliver more data from inside this call) */
+void transfer_resume(transfer *t);
+/* stop it, release curl resources, free buffers; idempotent */
+void transfer_close(transfer *t);
+/* a fixed text for a kind */
+const char *transfer_kind_name(int kind);
+/* the value of a response header of the final response, or NULL; name is
+** lowercase; the result is copied into out (size outsz) */
+const char *transfer_header(const transfer *t, const char *name, char *out, size_t outsz);
+
+/* drive the engine once: start due attempts, perform, wait at most
+** max_wait_ms (never past the nearest timer; -1 = until something happens
+** or a timer is due), perform again, settle finished attempts. Returns the
+** number of transfers that became ready, or -1 on a multi-handle failure. */
+int engine_step(engine *e, long max_wait_ms);
+/* take the ready list (the caller walks it through next_ready) */
+transfer *engine_take_ready(engine *e);
+
+/* milliseconds on a monotonic clock */
+double engine_now_ms(void);
+
+#endif

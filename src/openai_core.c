@@ -1,0 +1,573 @@
+/*
+** openai_core.c: the Lua binding of the engine, `require "openai.core"`.
+**
+** Engines and transfers live in userdata with one idempotent close function
+** behind __gc, __close and :close(). Lua is only called here, after the
+** engine's curl calls have returned (ARCHITECTURE.md, rule 1).
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "check.h"
+#include "engine.h"
+
+#define OPENAI_CORE_VERSION "0.1.0"
+
+#define ENGINE_MT   "openai.engine"
+#define TRANSFER_MT "openai.transfer"
+
+/* {=================================================================
+** compatibility with Lua 5.1 to 5.4
+** ================================================================== */
+
+#if LUA_VERSION_NUM < 502
+#define lua_rawlen(L, i) lua_objlen(L, i)
+static void compat_setfuncs(lua_State *L, const luaL_Reg *l) {
+  for (; l->name != NULL; l++) {
+    lua_pushcfunction(L, l->func);
+    lua_setfield(L, -2, l->name);
+  }
+}
+#else
+#define compat_setfuncs(L, l) luaL_setfuncs(L, l, 0)
+#endif
+
+/* the registry key of the weak table lightuserdata(transfer) -> userdata */
+static char weak_key = 'w';
+
+/* }================================================================== */
+
+
+/* {=================================================================
+** userdata access
+** ================================================================== */
+
+typedef struct lengine { engine e; } lengine;
+typedef struct ltransfer { transfer t; } ltransfer;
+
+static engine *check_engine(lua_State *L, int idx) {
+  lengine *le = (lengine *)luaL_checkudata(L, idx, ENGINE_MT);
+  if (le->e.closed) luaL_error(L, "openai.core: the engine is closed");
+  return &le->e;
+}
+
+static transfer *check_transfer(lua_State *L, int idx) {
+  return &((ltransfer *)luaL_checkudata(L, idx, TRANSFER_MT))->t;
+}
+
+/* push the weak registry table */
+static void push_weak(lua_State *L) {
+  lua_pushlightuserdata(L, (void *)&weak_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+}
+
+/* push the userdata of transfer t, or nil when it was collected */
+static void push_transfer(lua_State *L, transfer *t) {
+  push_weak(L);
+  lua_pushlightuserdata(L, (void *)t);
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+}
+
+/* }================================================================== */
+
+
+/* {=================================================================
+** reading the request description
+** ================================================================== */
+
+/* a copy of a Lua string in C memory (NUL-terminated); raises on no memory
+** (the caller's transfer userdata frees what was copied so far) */
+static char *dup_lstring(lua_State *L, const char *s, size_t len) {
+  char *p = (char *)malloc(len + 1);
+  if (p == NULL) luaL_error(L, "openai.core: not enough memory");
+  memcpy(p, s, len);
+  p[len] = '\0';
+  return p;
+}
+
+/* string field k of the table at idx; NULL when absent */
+static const char *opt_field_str(lua_State *L, int idx, const char *k, size_t *len) {
+  const char *s = NULL;
+  lua_getfield(L, idx, k);
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "openai.core: request field '%s' must be a string", k);
+    s = lua_tolstring(L, -1, len);
+  }
+  lua_pop(L, 1);   /* the table still anchors the string */
+  return s;
+}
+
+static long opt_field_int(lua_State *L, int idx, const char *k, long dflt) {
+  long v = dflt;
+  lua_getfield(L, idx, k);
+  if (!lua_isnil(L, -1)) {
+    lua_Number n;
+    if (lua_type(L, -1) != LUA_TNUMBER)
+      luaL_error(L, "openai.core: request field '%s' must be a number", k);
+    n = lua_tonumber(L, -1);
+    if (!(n >= 0 && n <= 2147483647.0))
+      luaL_error(L, "openai.core: request field '%s' is out of range", k);
+    v = (long)n;
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+static int opt_field_bool(lua_State *L, int idx, const char *k) {
+  int b;
+  lua_getfield(L, idx, k);
+  b = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return b;
+}
+
+static void read_headers(lua_State *L, int req, transfer *t) {
+  size_t i, n;
+  struct curl_slist *nl;
+  lua_getfield(L, req, "headers");
+  if (lua_istable(L, -1)) {
+    n = lua_rawlen(L, -1);
+    for (i = 1; i <= n; i++) {
+      lua_rawgeti(L, -1, (int)i);
+      if (lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "openai.core: headers[%d] must be a string", (int)i);
+      nl = curl_slist_append(t->headers, lua_tostring(L, -1));
+      if (nl == NULL) luaL_error(L, "openai.core: not enough memory");
+      t->headers = nl;
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  /* no "Expect: 100-continue" round trip for larger bodies */
+  nl = curl_slist_append(t->headers, "Expect:");
+  if (nl == NULL) luaL_error(L, "openai.core: not enough memory");
+  t->headers = nl;
+}
+
+static void read_parts(lua_State *L, int req, transfer *t) {
+  int i, n;
+  lua_getfield(L, req, "parts");
+  if (lua_istable(L, -1)) {
+    int tab = lua_gettop(L);
+    n = (int)lua_rawlen(L, tab);
+    if (n > 0) {
+      t->parts = (mpart *)calloc((size_t)n, sizeof *t->parts);
+      if (t->parts == NULL) luaL_error(L, "openai.core: not enough memory");
+    }
+    for (i = 0; i < n; i++) {
+      const char *s;
+      size_t len;
+      mpart *p = &t->parts[i];
+      t->nparts = i + 1;      /* so that close frees what is filled */
+      lua_rawgeti(L, tab, i + 1);
+      if (!lua_istable(L, -1)) luaL_error(L, "openai.core: parts[%d] must be a table", i + 1);
+      s = opt_field_str(L, -1, "name", &len);
+      if (s == NULL) luaL_error(L, "openai.core: parts[%d] needs a name", i + 1);
+      p->name = dup_lstring(L, s, len);
+      s = opt_field_str(L, -1, "data", &len);
+      if (s == NULL) { s = ""; len = 0; }
+      p->data = dup_lstring(L, s, len);
+      p->data_len = len;
+      if ((s = opt_field_str(L, -1, "filename", &len)) != NULL) p->filename = dup_lstring(L, s, len);
+      if ((s = opt_field_str(L, -1, "type", &len)) != NULL) p->type = dup_lstring(L, s, len);
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+}
+
+static void read_retry(lua_State *L, int req, transfer *t) {
+  lua_getfield(L, req, "retry");
+  if (lua_istable(L, -1)) {
+    int r = lua_gettop(L);
+    t->retry.max_retries = (int)opt_field_int(L, r, "max_retries", 0);
+    t->retry.backoff = opt_field_bool(L, r, "backoff");
+    t->retry.delay_ms = opt_field_int(L, r, "delay", 0);
+    t->retry.sdk_statuses = opt_field_bool(L, r, "sdk_statuses");
+    t->retry.all_errors = opt_field_bool(L, r, "all_errors");
+    t->retry.max_retry_after_ms = opt_field_int(L, r, "max_retry_after", 60000);
+  }
+  lua_pop(L, 1);
+}
+
+/* }================================================================== */
+
+
+/* {=================================================================
+** engine methods
+** ================================================================== */
+
+static int l_engine_new(lua_State *L) {
+  lengine *le;
+  if (engine_global_init() != 0) return luaL_error(L, "openai.core: curl_global_init failed");
+  le = (lengine *)lua_newuserdata(L, sizeof *le);
+  memset(le, 0, sizeof *le);
+  le->e.closed = 1;           /* until init succeeds, close has nothing to do */
+  luaL_getmetatable(L, ENGINE_MT);
+  lua_setmetatable(L, -2);
+  if (engine_init(&le->e) != 0) return luaL_error(L, "openai.core: curl_multi_init failed");
+  return 1;
+}
+
+static int l_engine_close(lua_State *L) {
+  lengine *le = (lengine *)luaL_checkudata(L, 1, ENGINE_MT);
+  engine_close(&le->e);
+  return 0;
+}
+
+static int l_engine_configure(lua_State *L) {
+  engine *e = check_engine(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  engine_configure(e, opt_field_int(L, 2, "max_host_connections", 0),
+                   opt_field_int(L, 2, "max_total_connections", 0));
+  return 0;
+}
+
+/* engine:submit(req) -> transfer */
+static int l_engine_submit(lua_State *L) {
+  engine *e = check_engine(L, 1);
+  ltransfer *lt;
+  transfer *t;
+  const char *s;
+  size_t len;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lt = (ltransfer *)lua_newuserdata(L, sizeof *lt);
+  t = &lt->t;
+  transfer_init(t);
+  luaL_getmetatable(L, TRANSFER_MT);
+  lua_setmetatable(L, -2);    /* from here on __gc frees whatever is filled in */
+  s = opt_field_str(L, 2, "method", &len);
+  t->method = s ? dup_lstring(L, s, len) : dup_lstring(L, "GET", 3);
+  s = opt_field_str(L, 2, "url", &len);
+  if (s == NULL) return luaL_error(L, "openai.core: request needs a url");
+  t->url = dup_lstring(L, s, len);
+  read_headers(L, 2, t);
+  s = opt_field_str(L, 2, "body", &len);
+  if (s != NULL) {
+    t->body = dup_lstring(L, s, len);
+    t->body_len = len;
+    t->has_body = 1;
+  }
+  read_parts(L, 2, t);
+  read_retry(L, 2, t);
+  t->timeout_ms = opt_field_int(L, 2, "timeout", 0);
+  t->connect_timeout_ms = opt_field_int(L, 2, "connect_timeout", 0);
+  t->idle_timeout_ms = opt_field_int(L, 2, "idle_timeout", 60000);
+  t->deadline_ms = opt_field_int(L, 2, "deadline", 0);
+  t->max_response = (size_t)opt_field_int(L, 2, "max_response_bytes", 64L * 1024 * 1024);
+  t->max_event = (size_t)opt_field_int(L, 2, "max_event_bytes", 16L * 1024 * 1024);
+  t->stream = opt_field_bool(L, 2, "stream");
+  if (transfer_submit(e, t) != 0) return luaL_error(L, "openai.core: cannot submit");
+  push_weak(L);
+  lua_pushlightuserdata(L, (void *)t);
+  lua_pushvalue(L, -3);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* engine:wait(t): drive the engine until t is ready (done, or a stream
+** event queued). Returns true, or nil and a message on an engine failure. */
+static int l_engine_wait(lua_State *L) {
+  engine *e = check_engine(L, 1);
+  transfer *t = check_transfer(L, 2);
+  if (t->eng != e) return luaL_error(L, "openai.core: the transfer is not this engine's");
+  while (!transfer_ready(t)) {
+    if (engine_step(e, -1) < 0) {
+      lua_pushnil(L);
+      lua_pushliteral(L, "openai.core: the curl multi handle failed");
+      return 2;
+    }
+    engine_take_ready(e);     /* sequential use: nobody else waits on the list */
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* engine:step([max_wait_ms]) -> array of transfers that became ready, or nil */
+static int l_engine_step(lua_State *L) {
+  engine *e = check_engine(L, 1);
+  long wait = (long)luaL_optnumber(L, 2, -1);
+  transfer *t;
+  int n, i = 0;
+  n = engine_step(e, wait);
+  if (n < 0) return luaL_error(L, "openai.core: the curl multi handle failed");
+  t = engine_take_ready(e);
+  if (t == NULL) return 0;
+  lua_createtable(L, n, 0);
+  for (; t != NULL; t = t->next_ready) {
+    push_transfer(L, t);
+    if (lua_isnil(L, -1)) { lua_pop(L, 1); continue; }
+    lua_rawseti(L, -2, ++i);
+  }
+  return 1;
+}
+
+/* engine:stats() -> { live, running, idle_handles } */
+static int l_engine_stats(lua_State *L) {
+  engine *e = check_engine(L, 1);
+  transfer *t;
+  int live = 0;
+  for (t = e->live; t != NULL; t = t->next) live++;
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, live);
+  lua_setfield(L, -2, "live");
+  lua_pushinteger(L, e->running);
+  lua_setfield(L, -2, "running");
+  lua_pushinteger(L, e->nidle);
+  lua_setfield(L, -2, "idle_handles");
+  return 1;
+}
+
+/* }================================================================== */
+
+
+/* {=================================================================
+** transfer methods
+** ================================================================== */
+
+static int l_transfer_close(lua_State *L) {
+  transfer *t = check_transfer(L, 1);
+  if (t->state == T_CLOSED) return 0;
+  transfer_close(t);
+  push_weak(L);
+  lua_pushlightuserdata(L, (void *)t);
+  lua_pushnil(L);
+  lua_rawset(L, -3);
+  return 0;
+}
+
+/* t:next_event() -> data, name | nil when none is queued */
+static int l_transfer_next_event(lua_State *L) {
+  transfer *t = check_transfer(L, 1);
+  const char *name, *data;
+  size_t nl, dl;
+  if (t->state == T_CLOSED || !transfer_pop_event(t, &name, &nl, &data, &dl)) return 0;
+  lua_pushlstring(L, data, dl);
+  lua_pushlstring(L, name, nl);
+  transfer_resume(t);
+  return 2;
+}
+
+static const char *state_name(int s) {
+  static const char *const names[] = { "new", "waiting", "running", "done", "closed" };
+  return names[s];
+}
+
+/* push the header block of the final response as { lowercase name = value } */
+static void push_headers(lua_State *L, const transfer *t) {
+  const char *p = t->head.data, *end;
+  lua_createtable(L, 0, 12);
+  if (p == NULL) return;
+  end = p + t->head.len;
+  while (p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    const char *le = eol ? eol : end, *colon;
+    colon = memchr(p, ':', (size_t)(le - p));
+    if (colon != NULL && colon > p && !(le - p >= 5 && memcmp(p, "HTTP/", 5) == 0)) {
+      char name[128];
+      size_t nl = (size_t)(colon - p), i;
+      const char *v = colon + 1, *ve = le;
+      if (nl < sizeof name) {
+        for (i = 0; i < nl; i++) {
+          char c = p[i];
+          name[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+        }
+        while (v < ve && (*v == ' ' || *v == '\t')) v++;
+        while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+        lua_pushlstring(L, name, nl);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, -3);
+        if (lua_isnil(L, -1)) {
+          lua_pop(L, 1);
+          lua_pushlstring(L, v, (size_t)(ve - v));
+        } else {                      /* repeated: join with ", " */
+          lua_pushliteral(L, ", ");
+          lua_pushlstring(L, v, (size_t)(ve - v));
+          lua_concat(L, 3);
+        }
+        lua_rawset(L, -3);
+      }
+    }
+    p = le + 1;
+  }
+}
+
+static void set_int(lua_State *L, const char *k, long v) {
+  lua_pushinteger(L, (lua_Integer)v);
+  lua_setfield(L, -2, k);
+}
+
+/* t:result() -> { state, status, headers, body, kind, message, attempts,
+**                 retry_after (ms), curl_code, delivered } */
+static int l_transfer_result(lua_State *L) {
+  transfer *t = check_transfer(L, 1);
+  const char *kind = transfer_kind_name(t->kind);
+  lua_createtable(L, 0, 10);
+  lua_pushstring(L, state_name(t->state));
+  lua_setfield(L, -2, "state");
+  set_int(L, "status", t->status);
+  set_int(L, "attempts", t->attempts);
+  set_int(L, "delivered", (long)t->delivered);
+  if (t->state >= T_DONE || t->headers_done) {
+    push_headers(L, t);
+    lua_setfield(L, -2, "headers");
+  }
+  if (t->state == T_DONE) {
+    lua_pushlstring(L, t->body_buf.data ? t->body_buf.data : "", t->body_buf.len);
+    lua_setfield(L, -2, "body");
+    if (kind != NULL) {
+      lua_pushstring(L, kind);
+      lua_setfield(L, -2, "kind");
+      lua_pushstring(L, t->message);
+      lua_setfield(L, -2, "message");
+      set_int(L, "curl_code", t->curl_code);
+    }
+    if (t->stream) {
+      lua_pushboolean(L, sse_pending(&t->sse));
+      lua_setfield(L, -2, "partial_event");
+    }
+  } else if (t->state == T_CLOSED) {
+    lua_pushstring(L, "closed");
+    lua_setfield(L, -2, "kind");
+  }
+  if (t->retry_after_ms >= 0) set_int(L, "retry_after", t->retry_after_ms);
+  return 1;
+}
+
+/* t:ready() -> boolean */
+static int l_transfer_ready(lua_State *L) {
+  lua_pushboolean(L, transfer_ready(check_transfer(L, 1)));
+  return 1;
+}
+
+/* }================================================================== */
+
+
+/* {=================================================================
+** module functions
+** ================================================================== */
+
+/* core.check_path(s) -> true | nil, reason */
+static int l_check_path(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  const char *why = check_path(s, len);
+  if (why == NULL) { lua_pushboolean(L, 1); return 1; }
+  lua_pushnil(L);
+  lua_pushstring(L, why);
+  return 2;
+}
+
+/* core.check_header(name, value) -> true | nil, reason, "name"|"value" */
+static int l_check_header(lua_State *L) {
+  size_t nl, vl;
+  const char *n = luaL_checklstring(L, 1, &nl);
+  const char *v = luaL_checklstring(L, 2, &vl);
+  const char *why = check_header_name(n, nl);
+  const char *which = "name";
+  if (why == NULL) { why = check_header_value(v, vl); which = "value"; }
+  if (why == NULL) { lua_pushboolean(L, 1); return 1; }
+  lua_pushnil(L);
+  lua_pushstring(L, why);
+  lua_pushstring(L, which);
+  return 3;
+}
+
+/* core.escape_segment(s) -> s percent-encoded as one path segment */
+static int l_escape_segment(lua_State *L) {
+  size_t len, n;
+  const char *s = luaL_checklstring(L, 1, &len);
+  char *out;
+  if (len > ((size_t)-1 - 1) / 3) return luaL_error(L, "openai.core: segment too long");
+  out = (char *)lua_newuserdata(L, 3 * len + 1);   /* scratch the GC owns */
+  n = check_escape_segment(s, len, out);
+  lua_pushlstring(L, out, n);
+  return 1;
+}
+
+static int l_now(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)engine_now_ms());
+  return 1;
+}
+
+static int l_curl_version(lua_State *L) {
+  lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
+  return 1;
+}
+
+/* }================================================================== */
+
+static const luaL_Reg engine_methods[] = {
+  { "submit", l_engine_submit },
+  { "wait", l_engine_wait },
+  { "step", l_engine_step },
+  { "configure", l_engine_configure },
+  { "stats", l_engine_stats },
+  { "close", l_engine_close },
+  { NULL, NULL }
+};
+
+static const luaL_Reg transfer_methods[] = {
+  { "next_event", l_transfer_next_event },
+  { "result", l_transfer_result },
+  { "ready", l_transfer_ready },
+  { "close", l_transfer_close },
+  { NULL, NULL }
+};
+
+static const luaL_Reg core_funcs[] = {
+  { "engine", l_engine_new },
+  { "check_path", l_check_path },
+  { "check_header", l_check_header },
+  { "escape_segment", l_escape_segment },
+  { "now", l_now },
+  { "curl_version", l_curl_version },
+  { NULL, NULL }
+};
+
+static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
+                      lua_CFunction close) {
+  luaL_newmetatable(L, name);
+  lua_newtable(L);
+  compat_setfuncs(L, methods);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, close);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, close);
+  lua_setfield(L, -2, "__close");
+  lua_pushstring(L, name);
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
+}
+
+int luaopen_openai_core(lua_State *L);
+
+int luaopen_openai_core(lua_State *L) {
+  new_class(L, ENGINE_MT, engine_methods, l_engine_close);
+  new_class(L, TRANSFER_MT, transfer_methods, l_transfer_close);
+  lua_pushlightuserdata(L, (void *)&weak_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushlightuserdata(L, (void *)&weak_key);
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushliteral(L, "v");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+  } else {
+    lua_pop(L, 1);
+  }
+  lua_newtable(L);
+  compat_setfuncs(L, core_funcs);
+  lua_pushliteral(L, OPENAI_CORE_VERSION);
+  lua_setfield(L, -2, "version");
+  return 1;
+}
