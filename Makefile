@@ -36,7 +36,7 @@ LUA_VER  ?= 5.4
 LMOD_DIR ?= $(PREFIX)/share/lua/$(LUA_VER)
 CMOD_DIR ?= $(PREFIX)/lib/lua/$(LUA_VER)
 
-.PHONY: all test check valgrind fuzz bench demo lint deps install clean c-test spec
+.PHONY: all test check valgrind fuzz bench demo lint deps install clean c-test
 
 all: $(CORE_SO)
 
@@ -57,4 +57,27 @@ test: all $(C_TESTS)
 	@LUA="$(LUA)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh spec/run.sh $(C_TESTS)
 
 clean:
-	rm -rf build
+	rm -rf build build-asan
+
+# ---- sanitizers: the core under ASan + UBSan, the whole spec suite --------
+ASAN_SO   = build-asan/openai/core.so
+ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+$(ASAN_SO): $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(ASAN_FLAGS) $(LUA_INC) $(CURL_INC) \
+	  -shared -o $@ $(CORE_SRC) $(CURL_LIB)
+
+build-asan/c/%: spec/c/%.c $(PURE_SRC) $(CORE_HDR) spec/c/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(ASAN_FLAGS) -Isrc -o $@ $< $(PURE_SRC) -lm
+
+ASAN_C_TESTS = $(patsubst spec/c/%.c,build-asan/c/%,$(wildcard spec/c/test_*.c))
+
+check: $(ASAN_SO) $(ASAN_C_TESTS)
+	@LUA="$(LUA)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(CURDIR)/build-asan/?.so;;' \
+	  SPEC_PRELOAD="$$($(CC) -print-file-name=libasan.so)" \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/spec/support/lsan.supp:print_suppressions=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  sh spec/run.sh $(ASAN_C_TESTS)

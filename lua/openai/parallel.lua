@@ -115,9 +115,9 @@ return function(fns, opts)
         step(co)
       end
       if live == 0 and nextfn > n then break end
-      if sq_head <= sq_tail and sched.inflight < concurrency then
-        -- a slot came free while starting: loop again
-      else
+      -- unless a slot came free while starting (then loop at once), drive
+      -- the engine and resume the coroutines whose transfers are ready
+      if not (sq_head <= sq_tail and sched.inflight < concurrency) then
         local ready = engine:step(-1)
         if ready then
           for i = 1, #ready do
