@@ -53,7 +53,7 @@ build/c/%: spec/c/%.c $(PURE_SRC) $(CORE_HDR) spec/c/tap.h
 c-test: $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do $$t > $$t.out || { cat $$t.out; exit 1; }; tail -n 1 $$t.out; done
 
-test: all $(C_TESTS)
+test: deps all $(C_TESTS)
 	@LUA="$(LUA)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh spec/run.sh $(C_TESTS)
 
 clean:
@@ -81,3 +81,58 @@ check: $(ASAN_SO) $(ASAN_C_TESTS)
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/spec/support/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh spec/run.sh $(ASAN_C_TESTS)
+
+# ---- valgrind: a representative part of the suite under memcheck ----------
+VALGRIND_SPECS ?= spec/chat_spec.lua spec/request_spec.lua spec/errors_spec.lua spec/stream_spec.lua spec/parallel_spec.lua
+valgrind: all $(C_TESTS)
+	@set -e; for t in $(C_TESTS); do \
+	  valgrind -q --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite,indirect $$t > /dev/null; \
+	  echo "valgrind: $$t clean"; done
+	@LUA="valgrind -q --error-exitcode=3 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --suppressions=$(CURDIR)/spec/support/valgrind.supp $(LUA)" \
+	  LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' \
+	  BUSTED_ARGS="$(wildcard $(VALGRIND_SPECS))" sh spec/run.sh
+
+# ---- fuzzing: libFuzzer targets, a fixed number of runs each ---------------
+FUZZ_RUNS ?= 300000
+FUZZ_CC   ?= clang
+FUZZ_BINS = $(patsubst fuzz/%.c,build/fuzz/%,$(wildcard fuzz/fuzz_*.c))
+build/fuzz/%: fuzz/%.c $(PURE_SRC) $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc \
+	  -o $@ $< $(PURE_SRC) -lm
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do \
+	  mkdir -p build/fuzz/corpus-$$(basename $$f); \
+	  $$f -runs=$(FUZZ_RUNS) -max_len=4096 -seed=1 build/fuzz/corpus-$$(basename $$f) 2> build/fuzz/$$(basename $$f).log \
+	    || { tail -n 40 build/fuzz/$$(basename $$f).log; exit 1; }; \
+	  echo "fuzz: $$(basename $$f): $$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' build/fuzz/$$(basename $$f).log)"; \
+	done
+
+# ---- lint -------------------------------------------------------------------
+lint:
+	luacheck lua spec examples bench
+
+# ---- demo: the examples against the local stand-in, or the real API ------
+demo: deps all
+	@LUA="$(LUA)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh examples/run.sh
+
+# ---- install ----------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(LMOD_DIR)/openai $(DESTDIR)$(CMOD_DIR)/openai
+	install -m 644 lua/openai.lua $(DESTDIR)$(LMOD_DIR)/openai.lua
+	install -m 644 lua/openai/*.lua $(DESTDIR)$(LMOD_DIR)/openai/
+	install -m 755 $(CORE_SO) $(DESTDIR)$(CMOD_DIR)/openai/core.so
+
+# ---- deps: what build, demo, test, check, fuzz and bench need (Debian 12) --
+DEB_PACKAGES = build-essential pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson \
+               lua-busted lua-socket lua-check python3 valgrind clang libclang-rt-14-dev nginx-light
+deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	if ! dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1; then \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PACKAGES); \
+	fi
+
+# ---- bench: speed and memory beside a raw libcurl floor -------------------
+bench: deps all
+	@LUA="$(LUA)" CC="$(CC)" CURL_LIB="$(CURL_LIB)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh bench/run.sh

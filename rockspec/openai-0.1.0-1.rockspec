@@ -1,0 +1,50 @@
+rockspec_format = "3.0"
+package = "openai"
+version = "0.1.0-1"
+source = {
+   url = "git+file:///dev/null",   -- replace with the published repository; `luarocks make` uses the checkout
+}
+description = {
+   summary = "OpenAI client for Lua with a C core on libcurl",
+   detailed = [[
+Chat completions, images, the Responses API, models and raw requests, with
+retries, timeouts, streaming (SSE parsed in C) and many requests at once on
+one thread (coroutines over curl multi).
+]],
+   license = "MIT",
+}
+dependencies = {
+   "lua >= 5.1",
+   "lua-cjson",
+}
+external_dependencies = {
+   -- Debian keeps curl/curl.h under /usr/include/<multiarch>, where LuaRocks
+   -- does not look; gcc finds it on its default path, so only the library is
+   -- declared (pass CURL_INCDIR=... if your headers are elsewhere)
+   CURL = { library = "curl" },
+}
+build = {
+   type = "builtin",
+   modules = {
+      ["openai"] = "lua/openai.lua",
+      ["openai.check"] = "lua/openai/check.lua",
+      ["openai.client"] = "lua/openai/client.lua",
+      ["openai.errors"] = "lua/openai/errors.lua",
+      ["openai.json"] = "lua/openai/json.lua",
+      ["openai.parallel"] = "lua/openai/parallel.lua",
+      ["openai.stream"] = "lua/openai/stream.lua",
+      ["openai.transport"] = "lua/openai/transport.lua",
+      ["openai.core"] = {
+         sources = { "src/openai_core.c", "src/engine.c", "src/buf.c", "src/sse.c",
+                     "src/retry.c", "src/check.c" },
+         defines = { "_POSIX_C_SOURCE=200809L" },
+         libraries = { "curl", "pthread" },
+         incdirs = { "$(CURL_INCDIR)" },
+         libdirs = { "$(CURL_LIBDIR)" },
+      },
+   },
+}
+test = {
+   type = "command",
+   command = "make test",
+}
