@@ -296,7 +296,7 @@ static int setup_body(transfer *t, CURL *h) {
 static int start_attempt(engine *e, transfer *t) {
   CURL *h = easy_get(e);
   double now = engine_now_ms();
-  long timeout = t->timeout_ms;
+  long timeout = t->timeout_ms, left = 0;
   if (h == NULL) goto fail;
   curl_easy_reset(h);
   t->easy = h;
@@ -313,8 +313,8 @@ static int start_attempt(engine *e, transfer *t) {
   obuf_clear(&t->queue);
   t->queue_off = 0;
   sse_reset(&t->sse);
-  if (t->deadline_ms > 0) {
-    long left = (long)(t->started_at + (double)t->deadline_ms - now);
+  if (t->deadline_ms > 0) {       /* what is left of the deadline bounds the attempt */
+    left = (long)(t->started_at + (double)t->deadline_ms - now);
     if (left < 1) left = 1;
     if (timeout <= 0 || left < timeout) timeout = left;
   }
@@ -339,10 +339,12 @@ static int start_attempt(engine *e, transfer *t) {
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
   if (t->connect_timeout_ms > 0)
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
+  /* a plain attempt is bounded whole, body included; a stream only by the
+  ** deadline (its header wait and idle gaps are our own timers) */
   if (!t->stream && timeout > 0)
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
   else if (t->stream && t->deadline_ms > 0)
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left);
   if (setup_body(t, h) != 0) goto fail;
   if (curl_multi_add_handle(e->multi, h) != CURLM_OK) goto fail;
   e->running++;

@@ -28,6 +28,19 @@ M.Stream = Stream
 -- assembling a chat.completion from its chunks
 -- ==================================================================
 
+-- append s to a list of pieces kept short by merging (each piece at most
+-- half the one below it), so a long stream's text takes O(length) memory
+-- and O(log n) pieces instead of one table slot per delta
+local function append(buf, s)
+  local n = #buf + 1
+  buf[n] = s
+  while n > 1 and #buf[n] * 2 >= #buf[n - 1] do
+    buf[n - 1] = buf[n - 1] .. buf[n]
+    buf[n] = nil
+    n = n - 1
+  end
+end
+
 local function chat_choice(acc, index)
   local c = acc.by_index[index]
   if c == nil then
@@ -55,8 +68,8 @@ local function chat_add(acc, chunk)
     local d = ch.delta
     if type(d) == "table" then
       if type(d.role) == "string" then c.role = d.role end
-      if type(d.content) == "string" then c.content[#c.content + 1] = d.content end
-      if type(d.refusal) == "string" then c.refusal[#c.refusal + 1] = d.refusal end
+      if type(d.content) == "string" then append(c.content, d.content) end
+      if type(d.refusal) == "string" then append(c.refusal, d.refusal) end
       if type(d.tool_calls) == "table" then
         for _, tc in ipairs(d.tool_calls) do
           local i = tc.index or 0
@@ -69,8 +82,8 @@ local function chat_add(acc, chunk)
           if type(tc.type) == "string" then slot.type = tc.type end
           local f = tc["function"]
           if type(f) == "table" then
-            if type(f.name) == "string" then slot.name[#slot.name + 1] = f.name end
-            if type(f.arguments) == "string" then slot.arguments[#slot.arguments + 1] = f.arguments end
+            if type(f.name) == "string" then append(slot.name, f.name) end
+            if type(f.arguments) == "string" then append(slot.arguments, f.arguments) end
           end
         end
       end
@@ -185,15 +198,10 @@ function Stream:next()
       end
       if self.kind == "chat" then
         chat_add(self._acc, v)
-        local ch = v.choices and v.choices[1]
-        local d = ch and ch.delta
-        if d and type(d.content) == "string" and (ch.index or 0) == 0 then
-          self._text[#self._text + 1] = d.content
-        end
       else
         local ty = v.type
         if ty == "response.output_text.delta" and type(v.delta) == "string" then
-          self._text[#self._text + 1] = v.delta
+          append(self._text, v.delta)
         elseif TERMINAL[ty] then
           self._final = v.response
           self._done = true
@@ -242,6 +250,10 @@ end
 
 -- the text so far: content of choice 0, or the Responses API's output_text
 function Stream:text()
+  if self.kind == "chat" then
+    local c = self._acc.by_index[0]
+    return c and concat(c.content) or ""
+  end
   return concat(self._text)
 end
 
