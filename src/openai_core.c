@@ -479,6 +479,17 @@ static int l_check_header(lua_State *L) {
   return 3;
 }
 
+/* core.check_segment(s) -> true | nil, reason */
+static int l_check_segment(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  const char *why = check_segment(s, len);
+  if (why == NULL) { lua_pushboolean(L, 1); return 1; }
+  lua_pushnil(L);
+  lua_pushstring(L, why);
+  return 2;
+}
+
 /* core.escape_segment(s) -> s percent-encoded as one path segment */
 static int l_escape_segment(lua_State *L) {
   size_t len, n;
@@ -525,6 +536,7 @@ static const luaL_Reg core_funcs[] = {
   { "engine", l_engine_new },
   { "check_path", l_check_path },
   { "check_header", l_check_header },
+  { "check_segment", l_check_segment },
   { "escape_segment", l_escape_segment },
   { "now", l_now },
   { "curl_version", l_curl_version },

@@ -396,6 +396,8 @@ function Client:model(id, p)
   end
   p = check.opt_table(fn, p, "opts") or {}
   check.name(fn, id, "model")
+  local ok, why = core.check_segment(id)
+  if not ok then check.fail(fn, "model", why, id) end
   local o = call_opts(fn, self, p)
   return transport.perform(self, typed_spec(fn, self, o, "GET", "/models/" .. core.escape_segment(id)))
 end

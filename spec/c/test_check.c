@@ -1,0 +1,357 @@
+/*
+** test_check.c: the url, header and segment checks (src/check.c).
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "tap.h"
+
+#define R_NOT_PATH    "must be a path starting with '/'"
+#define R_ABSOLUTE    "must not be an absolute or scheme-relative URL"
+#define R_RAW_CTRL    "must not contain control characters, spaces or backslashes"
+#define R_NON_ASCII   "must contain only ASCII characters (percent-encode the rest)"
+#define R_FRAGMENT    "must not contain a fragment ('#')"
+#define R_AT          "must not contain '@' before the query"
+#define R_BAD_ESCAPE  "has an invalid percent-escape"
+#define R_ENC_CTRL    "must not contain encoded control characters"
+#define R_DOT_SEGMENT "must not contain '.' or '..' segments"
+
+/* a printable rendering of s[0..len) for test names */
+static const char *show(const char *s, size_t len) {
+  static char buf[256];
+  size_t i, n = 0;
+  for (i = 0; i < len && n + 5 < sizeof buf; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c >= 0x20 && c < 0x7f && c != '\\') buf[n++] = (char)c;
+    else n += (size_t)snprintf(buf + n, sizeof buf - n, "\\x%02x", c);
+  }
+  buf[n] = '\0';
+  return buf;
+}
+
+/* the paths that pass */
+static void test_paths_allowed(void) {
+  static const char *const ok[] = {
+    "/v1/models",
+    "/models",
+    "/",
+    "/v1/files/file-abc123/content",
+    "/v1/models/ft%3Agpt-4o%3Aorg",
+    "/v1/models/ft:gpt-4o:org",
+    "/v1/chat/completions?foo=bar&x=%20y",
+    "/v1/a-b_c~d.e",
+    "/v1/threads/thread_1/messages",
+    "/v1/images/generations",
+    "/v1/files?purpose=fine-tune&limit=10",
+    "/v1/x?email=a@b.c",
+    "/v1/x?a=..&b=./",
+    "/v1/x?next=/../../etc",
+    "/v1/x?q=%2e%2e",
+    "/v1/...",
+    "/v1/.well-known",
+    "/v1/a..b",
+    "/v1/..a",
+    "/v1/a.",
+    "/v1/x/",
+    "/v1//models",
+    "/v1/models/org%2Fmodel",
+    "/v1/%C3%A9t%C3%A9",
+    "/v1/%7e",
+    "/v1/a%25zz",
+    "/v1/x?",
+    "/?q",
+    "/v1/x;v=1",
+    "/v1/x,y",
+    "/v1/x'y",
+  };
+  size_t i;
+  for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    const char *r = check_path(ok[i], strlen(ok[i]));
+    TAP_OK(r == NULL, "path '%s' allowed (got '%s')", ok[i], r ? r : "ok");
+  }
+}
+
+/* the paths that are refused, with the reason */
+static void test_paths_refused(void) {
+  static const struct { const char *s; size_t len; const char *reason; } bad[] = {
+#define B(lit, reason) { lit, sizeof(lit) - 1, reason }
+    B("", R_NOT_PATH),
+    B("v1/models", R_NOT_PATH),
+    B("models", R_NOT_PATH),
+    B(".", R_NOT_PATH),
+    B("?x=1", R_NOT_PATH),
+    B(" /v1/models", R_NOT_PATH),
+    B("https://x", R_ABSOLUTE),
+    B("HTTP://x", R_ABSOLUTE),
+    B("http://api.openai.com/v1/models", R_ABSOLUTE),
+    B("javascript:x", R_ABSOLUTE),
+    B("file:///etc/passwd", R_ABSOLUTE),
+    B("mailto:a@b", R_ABSOLUTE),
+    B("x:", R_ABSOLUTE),
+    B(":x", R_ABSOLUTE),
+    B("//host/x", R_ABSOLUTE),
+    B("//", R_ABSOLUTE),
+    B("///x", R_ABSOLUTE),
+    B("/%2Fhost/x", R_ABSOLUTE),
+    B("/%2fhost/x", R_ABSOLUTE),
+    B("/%5Chost/x", R_ABSOLUTE),
+    B("/\\host", R_RAW_CTRL),
+    B("/\\\\host/x", R_RAW_CTRL),
+    B("/v1\\..\\x", R_RAW_CTRL),
+    B("/v1/models\r\nHost: evil", R_RAW_CTRL),
+    B("/v1/models\n", R_RAW_CTRL),
+    B("/v1/models\r", R_RAW_CTRL),
+    B("/v1/\tx", R_RAW_CTRL),
+    B("/v1/mo dels", R_RAW_CTRL),
+    B("/v1/models ", R_RAW_CTRL),
+    B("/v1/\x7f", R_RAW_CTRL),
+    B("/v1/\x01", R_RAW_CTRL),
+    B("/v1/\x1f", R_RAW_CTRL),
+    B("/v1/models\0/evil", R_RAW_CTRL),
+    B("/v1/x?q=a b", R_RAW_CTRL),
+    B("/v1/x?q=\r\n", R_RAW_CTRL),
+    B("/v1/\xc3\xa9", R_NON_ASCII),
+    B("/v1/\x80", R_NON_ASCII),
+    B("/v1/\xff", R_NON_ASCII),
+    B("/v1/x?q=\xc3\xa9", R_NON_ASCII),
+    B("/v1/models#frag", R_FRAGMENT),
+    B("/#", R_FRAGMENT),
+    B("/v1/x?q=1#frag", R_FRAGMENT),
+    B("/@host", R_AT),
+    B("/v1/user@host/x", R_AT),
+    B("/v1/%zz", R_BAD_ESCAPE),
+    B("/v1/%4", R_BAD_ESCAPE),
+    B("/v1/%", R_BAD_ESCAPE),
+    B("/v1/%%41", R_BAD_ESCAPE),
+    B("/v1/%g0", R_BAD_ESCAPE),
+    B("/v1/%0g", R_BAD_ESCAPE),
+    B("/v1/x?q=%", R_BAD_ESCAPE),
+    B("/v1/x?q=%2", R_BAD_ESCAPE),
+    B("/v1/%0d%0aHost:%20evil", R_ENC_CTRL),
+    B("/v1/%0D%0A", R_ENC_CTRL),
+    B("/v1/%00", R_ENC_CTRL),
+    B("/v1/%09", R_ENC_CTRL),
+    B("/v1/%1f", R_ENC_CTRL),
+    B("/v1/%1F", R_ENC_CTRL),
+    B("/v1/%7f", R_ENC_CTRL),
+    B("/v1/%7F", R_ENC_CTRL),
+    B("/v1/x?q=%0a", R_ENC_CTRL),
+    B("/v1/x?q=%00", R_ENC_CTRL),
+    B("/..", R_DOT_SEGMENT),
+    B("/.", R_DOT_SEGMENT),
+    B("/./", R_DOT_SEGMENT),
+    B("/../", R_DOT_SEGMENT),
+    B("/a/../b", R_DOT_SEGMENT),
+    B("/a/./b", R_DOT_SEGMENT),
+    B("/v1/..", R_DOT_SEGMENT),
+    B("/v1/.", R_DOT_SEGMENT),
+    B("/v1/../../etc/passwd", R_DOT_SEGMENT),
+    B("/v1/..?x=1", R_DOT_SEGMENT),
+    B("/v1/.?x=1", R_DOT_SEGMENT),
+    B("/%2e%2e", R_DOT_SEGMENT),
+    B("/%2e%2e/x", R_DOT_SEGMENT),
+    B("/%2E%2E/x", R_DOT_SEGMENT),
+    B("/%2E./x", R_DOT_SEGMENT),
+    B("/.%2e/x", R_DOT_SEGMENT),
+    B("/%2e/x", R_DOT_SEGMENT),
+    B("/v1/%2e", R_DOT_SEGMENT),
+    B("/v1%2F..%2Fx", R_DOT_SEGMENT),
+    B("/v1%2f..", R_DOT_SEGMENT),
+    B("/v1/..%2Fx", R_DOT_SEGMENT),
+    B("/v1/..%2fx", R_DOT_SEGMENT),
+    B("/v1/..%5Cx", R_DOT_SEGMENT),
+    B("/v1/x%5C..%5Cy", R_DOT_SEGMENT),
+    B("/v1/x%2F.", R_DOT_SEGMENT),
+    B("/v1/x%2F%2E%2E", R_DOT_SEGMENT),
+#undef B
+  };
+  size_t i;
+  for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    const char *r = check_path(bad[i].s, bad[i].len);
+    TAP_OK(r != NULL && strcmp(r, bad[i].reason) == 0, "path '%s' refused: %s (got '%s')",
+           show(bad[i].s, bad[i].len), bad[i].reason, r ? r : "accepted");
+  }
+  TAP_OK(check_path(NULL, 0) != NULL, "NULL path refused");
+  /* the length, not a NUL, ends the input */
+  TAP_OK(check_path("/v1/models\r\n", 10) == NULL, "only len bytes are looked at");
+  TAP_OK(check_path("/v1/%41", 5) != NULL, "an escape cut by len is invalid");
+  /* every single control byte, raw and encoded */
+  {
+    int c, bad_raw = 0, bad_enc = 0;
+    char p[8], e[16];
+    for (c = 0; c < 256; c++) {
+      const char *r;
+      p[0] = '/'; p[1] = 'x'; p[2] = (char)c;
+      r = check_path(p, 3);
+      if ((c < 0x21 || c == 0x7f || c == '\\' || c >= 0x80 || c == '#' || c == '@' || c == '%')
+          != (r != NULL))
+        bad_raw++;
+      snprintf(e, sizeof e, "/x%%%02X", c);
+      r = check_path(e, 5);
+      if ((c < 0x20 || c == 0x7f) != (r != NULL)) bad_enc++;
+    }
+    TAP_EQ_LONG(bad_raw, 0, "each raw byte accepted or refused as it should");
+    TAP_EQ_LONG(bad_enc, 0, "each encoded byte accepted or refused as it should");
+  }
+}
+
+/* header names and values */
+static void test_headers(void) {
+  static const struct { const char *s; size_t len; int ok; } names[] = {
+#define H(lit, ok) { lit, sizeof(lit) - 1, ok }
+    H("X-Custom", 1),
+    H("OpenAI-Beta", 1),
+    H("x", 1),
+    H("Idempotency-Key", 1),
+    H("!#$%&'*+-.^_`|~09azAZ", 1),
+    H("", 0),
+    H("X Custom", 0),
+    H("X-Custom:", 0),
+    H("Host: evil", 0),
+    H("X-A\r\nX-B", 0),
+    H("X-A\r", 0),
+    H("X-A\n", 0),
+    H("X-A\0B", 0),
+    H("X-\xc3\xa9", 0),
+    H("X-\x80", 0),
+    H("X-A\t", 0),
+    H("X(A)", 0),
+    H("X\"A\"", 0),
+    H("X/A", 0),
+    H("X@A", 0),
+    H("X,A", 0),
+    H("X;A", 0),
+    H("X=A", 0),
+    H("X{A}", 0),
+    H("X[A]", 0),
+    H("X<A>", 0),
+    H("X?A", 0),
+    H("X\\A", 0),
+    H("X\x7f", 0),
+  };
+  static const struct { const char *s; size_t len; int ok; } values[] = {
+    H("", 1),
+    H("text/plain", 1),
+    H("a\tb", 1),
+    H("\t", 1),
+    H(" spaced ", 1),
+    H("caf\xc3\xa9 \xe2\x82\xac", 1),
+    H("x: y; z=\"w\"", 1),
+    H("a\x7f", 1),
+    H("a\x01", 1),
+    H("a\rb", 0),
+    H("a\nb", 0),
+    H("a\r\nX-Evil: 1", 0),
+    H("a\0b", 0),
+    H("\r", 0),
+    H("\n", 0),
+#undef H
+  };
+  size_t i;
+  for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+    const char *r = check_header_name(names[i].s, names[i].len);
+    TAP_OK((r == NULL) == names[i].ok, "header name '%s' %s (got '%s')",
+           show(names[i].s, names[i].len), names[i].ok ? "allowed" : "refused", r ? r : "ok");
+  }
+  for (i = 0; i < sizeof values / sizeof values[0]; i++) {
+    const char *r = check_header_value(values[i].s, values[i].len);
+    TAP_OK((r == NULL) == values[i].ok, "header value '%s' %s (got '%s')",
+           show(values[i].s, values[i].len), values[i].ok ? "allowed" : "refused", r ? r : "ok");
+  }
+  TAP_OK(check_header_name("", 0) && strcmp(check_header_name("", 0), "must not be empty") == 0,
+         "empty name reason");
+  TAP_OK(check_header_name("a\nb", 3) &&
+         strcmp(check_header_name("a\nb", 3), "must not contain CR, LF or NUL") == 0,
+         "name CR/LF reason");
+  TAP_OK(check_header_value("a\nb", 3) &&
+         strcmp(check_header_value("a\nb", 3), "must not contain CR, LF or NUL") == 0,
+         "value CR/LF reason");
+  TAP_OK(check_header_name(NULL, 0) != NULL, "NULL name refused");
+  TAP_OK(check_header_value(NULL, 0) == NULL, "NULL empty value allowed");
+}
+
+/* model ids as one path segment */
+static void test_segments(void) {
+  static const struct { const char *s; size_t len; const char *want; } esc[] = {
+#define E(lit, want) { lit, sizeof(lit) - 1, want }
+    E("gpt-4o", "gpt-4o"),
+    E("a/b", "a%2Fb"),
+    E("ft:x", "ft%3Ax"),
+    E("a b", "a%20b"),
+    E("\xc3\xa9", "%C3%A9"),
+    E("ft:gpt-4o-mini:org:custom:abc123", "ft%3Agpt-4o-mini%3Aorg%3Acustom%3Aabc123"),
+    E("AZaz09-._~", "AZaz09-._~"),
+    E("..", ".."),
+    E("%", "%25"),
+    E("%2e", "%252e"),
+    E("?#[]@!$&'()*+,;=", "%3F%23%5B%5D%40%21%24%26%27%28%29%2A%2B%2C%3B%3D"),
+    E("a\\b", "a%5Cb"),
+    E("\r\n\t", "%0D%0A%09"),
+    E("\x7f\xff", "%7F%FF"),
+    E("a\0b", "a%00b"),
+    E("", ""),
+#undef E
+  };
+  static const struct { const char *s; size_t len; int ok; } segs[] = {
+#define S(lit, ok) { lit, sizeof(lit) - 1, ok }
+    S("gpt-4o", 1),
+    S("ft:gpt-4o:org", 1),
+    S("a/b", 1),
+    S("a b", 1),
+    S("\xc3\xa9", 1),
+    S("...", 1),
+    S(".a", 1),
+    S("", 0),
+    S(".", 0),
+    S("..", 0),
+    S("a\r", 0),
+    S("a\nb", 0),
+    S("a\0b", 0),
+#undef S
+  };
+  size_t i;
+  char out[256];
+  for (i = 0; i < sizeof esc / sizeof esc[0]; i++) {
+    size_t n;
+    memset(out, 'Z', sizeof out);
+    n = check_escape_segment(esc[i].s, esc[i].len, out);
+    TAP_EQ_STR(out, n, esc[i].want, "escape segment");
+    TAP_OK(out[n] == '\0', "escape output NUL-terminated");
+  }
+  for (i = 0; i < sizeof segs / sizeof segs[0]; i++) {
+    const char *r = check_segment(segs[i].s, segs[i].len);
+    TAP_OK((r == NULL) == segs[i].ok, "segment '%s' %s (got '%s')", show(segs[i].s, segs[i].len),
+           segs[i].ok ? "allowed" : "refused", r ? r : "ok");
+  }
+  TAP_OK(check_segment(NULL, 0) != NULL, "NULL segment refused");
+  {
+    /* an escaped model id makes a path that check_path accepts */
+    static const char *const ids[] = { "gpt-4o", "ft:gpt-4o:org", "a/b", "...", "a b#c?d",
+                                       "\xc3\xa9", "%2e%2e", "@evil" };
+    for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+      char path[256];
+      size_t n;
+      memcpy(path, "/v1/models/", 11);
+      n = 11 + check_escape_segment(ids[i], strlen(ids[i]), path + 11);
+      TAP_OK(check_path(path, n) == NULL, "escaped id '%s' makes an acceptable path '%s'",
+             ids[i], path);
+    }
+  }
+  {
+    /* but an id whose escaped '/' hides a dot segment is caught by check_path */
+    char path[64];
+    size_t n;
+    memcpy(path, "/v1/models/", 11);
+    n = 11 + check_escape_segment("a/../b", 6, path + 11);
+    TAP_OK(check_path(path, n) != NULL, "escaped id 'a/../b' ('%s') refused by check_path", path);
+  }
+}
+
+int main(void) {
+  test_paths_allowed();
+  test_paths_refused();
+  test_headers();
+  test_segments();
+  return tap_done("check");
+}

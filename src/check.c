@@ -1,0 +1,179 @@
+/*
+** check.c: checks on what the caller puts into a request line or header
+** (see check.h). The path check is deliberately strict: the API key must
+** stay on the configured host and nothing may be smuggled into the request
+** line or the headers.
+*/
+#include "check.h"
+
+#define R_NOT_PATH    "must be a path starting with '/'"
+#define R_ABSOLUTE    "must not be an absolute or scheme-relative URL"
+#define R_RAW_CTRL    "must not contain control characters, spaces or backslashes"
+#define R_NON_ASCII   "must contain only ASCII characters (percent-encode the rest)"
+#define R_FRAGMENT    "must not contain a fragment ('#')"
+#define R_AT          "must not contain '@' before the query"
+#define R_BAD_ESCAPE  "has an invalid percent-escape"
+#define R_ENC_CTRL    "must not contain encoded control characters"
+#define R_DOT_SEGMENT "must not contain '.' or '..' segments"
+#define R_EMPTY       "must not be empty"
+#define R_CRLFNUL     "must not contain CR, LF or NUL"
+#define R_NOT_TOKEN   "must contain only token characters (letters, digits and !#$%&'*+-.^_`|~)"
+#define R_DOT_NAME    "must not be '.' or '..'"
+
+/* the value of a hex digit, or -1 */
+static int hexval(unsigned char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* the byte encoded by "%XY" at s[i] (s[i] == '%'), or -1 when not a valid escape */
+static int escaped_byte(const unsigned char *s, size_t len, size_t i) {
+  int hi, lo;
+  if (len < 3 || i > len - 3) return -1;      /* need s[i+1] and s[i+2] */
+  hi = hexval(s[i + 1]);
+  lo = hexval(s[i + 2]);
+  if (hi < 0 || lo < 0) return -1;
+  return hi * 16 + lo;
+}
+
+/* the decoded byte at s[*i], advancing *i past it (a valid escape or a plain byte) */
+static int next_decoded(const unsigned char *s, size_t len, size_t *i) {
+  int c = s[*i];
+  if (c == '%') {
+    c = escaped_byte(s, len, *i);
+    *i += 3;
+  } else {
+    *i += 1;
+  }
+  return c;
+}
+
+/* 1 when the path part s[0..len) (starting with '/', escapes known to be
+** valid) has a "." or ".." segment once decoded, counting encoded '/' and
+** '\' as separators too (some servers and proxies decode them) */
+static int has_dot_segment(const unsigned char *s, size_t len) {
+  size_t i = 1;                                  /* past the leading '/' */
+  for (;;) {
+    size_t dots = 0, other = 0;
+    while (i < len) {
+      int d = next_decoded(s, len, &i);
+      if (d == '/' || d == '\\') break;         /* the next segment starts */
+      if (d == '.') dots++; else other++;
+    }
+    if (other == 0 && (dots == 1 || dots == 2)) return 1;
+    if (i >= len) return 0;
+  }
+}
+
+/* 1 when s[0..len), which does not start with '/', looks like "scheme:" */
+static int looks_like_scheme(const unsigned char *s, size_t len) {
+  size_t i;
+  for (i = 0; i < len; i++) {
+    if (s[i] == ':') return 1;
+    if (s[i] == '/' || s[i] == '?' || s[i] == '#') return 0;
+  }
+  return 0;
+}
+
+/* a raw request's url: NULL when it is a safe relative path, else a reason */
+const char *check_path(const char *str, size_t len) {
+  const unsigned char *s = (const unsigned char *)str;
+  size_t i, path_len = len;
+  int in_query = 0;
+
+  if (s == NULL || len == 0) return R_NOT_PATH;
+  if (s[0] != '/') return looks_like_scheme(s, len) ? R_ABSOLUTE : R_NOT_PATH;
+  if (len >= 2 && s[1] == '/') return R_ABSOLUTE;
+
+  for (i = 0; i < len; i++) {
+    unsigned char c = s[i];
+    if (c < 0x21 || c == 0x7f || c == '\\') return R_RAW_CTRL;
+    if (c >= 0x80) return R_NON_ASCII;
+    if (c == '#') return R_FRAGMENT;
+    if (c == '?' && !in_query) { in_query = 1; path_len = i; }
+    if (c == '@' && !in_query) return R_AT;
+    if (c == '%') {
+      int b = escaped_byte(s, len, i);
+      if (b < 0) return R_BAD_ESCAPE;
+      if (b < 0x20 || b == 0x7f) return R_ENC_CTRL;
+      i += 2;
+    }
+  }
+  /* "/%2F..." decodes to a scheme-relative reference */
+  if (path_len >= 4 && s[1] == '%') {
+    int b = escaped_byte(s, len, 1);
+    if (b == '/' || b == '\\') return R_ABSOLUTE;
+  }
+  if (has_dot_segment(s, path_len)) return R_DOT_SEGMENT;
+  return NULL;
+}
+
+/* 1 for an RFC 9110 tchar */
+static int is_tchar(unsigned char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return 1;
+  switch (c) {
+  case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+  case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* 1 when s[0..len) holds a CR, LF or NUL */
+static int has_crlfnul(const char *s, size_t len) {
+  size_t i;
+  for (i = 0; i < len; i++)
+    if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0') return 1;
+  return 0;
+}
+
+/* an HTTP header name: one or more tchar */
+const char *check_header_name(const char *s, size_t len) {
+  size_t i;
+  if (s == NULL || len == 0) return R_EMPTY;
+  if (has_crlfnul(s, len)) return R_CRLFNUL;
+  for (i = 0; i < len; i++)
+    if (!is_tchar((unsigned char)s[i])) return R_NOT_TOKEN;
+  return NULL;
+}
+
+/* an HTTP header value: anything but CR, LF and NUL */
+const char *check_header_value(const char *s, size_t len) {
+  if (s == NULL) return len == 0 ? NULL : R_EMPTY;
+  return has_crlfnul(s, len) ? R_CRLFNUL : NULL;
+}
+
+/* one path segment (a model id): non-empty, no CR/LF/NUL, not "." or ".." */
+const char *check_segment(const char *s, size_t len) {
+  if (s == NULL || len == 0) return R_EMPTY;
+  if (has_crlfnul(s, len)) return R_CRLFNUL;
+  if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.')) return R_DOT_NAME;
+  return NULL;
+}
+
+/* 1 for an RFC 3986 unreserved byte */
+static int is_unreserved(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/* percent-encode s as one path segment into out (3 * len + 1 bytes) */
+size_t check_escape_segment(const char *s, size_t len, char *out) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t i, n = 0;
+  for (i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (is_unreserved(c)) {
+      out[n++] = (char)c;
+    } else {
+      out[n++] = '%';
+      out[n++] = hex[c >> 4];
+      out[n++] = hex[c & 15];
+    }
+  }
+  out[n] = '\0';
+  return n;
+}
