@@ -252,6 +252,25 @@ static size_t on_header(char *buf, size_t size, size_t nmemb, void *ud) {
   return len;
 }
 
+#if LIBCURL_VERSION_NUM >= 0x075000
+/* curl is about to send the request: a second send within one attempt is
+** curl's own re-send on a fresh connection; count it as an attempt, and
+** refuse it when no retries are left (a POST must not go out twice) */
+static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip,
+                     int conn_primary_port, int conn_local_port) {
+  transfer *t = (transfer *)ud;
+  if (++t->sends == 1) return CURL_PREREQFUNC_OK;
+  if (t->attempts > t->retry.max_retries) {
+    snprintf(t->message, sizeof t->message,
+             "the connection was lost before any response (not sent again: no retries left)");
+    t->own_kind = K_CONNECTION;
+    return CURL_PREREQFUNC_ABORT;
+  }
+  t->attempts++;
+  return CURL_PREREQFUNC_OK;
+}
+#endif
+
 /* }================================================================== */
 
 
@@ -301,6 +320,7 @@ static int start_attempt(engine *e, transfer *t) {
   curl_easy_reset(h);
   t->easy = h;
   t->attempts++;
+  t->sends = 0;
   t->attempt_at = t->last_byte_at = now;
   t->status = 0;
   t->headers_done = 0;
@@ -326,6 +346,10 @@ static int start_attempt(engine *e, transfer *t) {
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, (void *)t);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->errbuf);
+#if LIBCURL_VERSION_NUM >= 0x075000
+  curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
+  curl_easy_setopt(h, CURLOPT_PREREQDATA, (void *)t);
+#endif
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500

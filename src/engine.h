@@ -83,6 +83,9 @@ struct transfer {
   double next_at;           /* T_WAITING: when to start the next attempt */
   double last_byte_at;
   int attempts;
+  int sends;                /* times curl sent this attempt's request (curl
+                               re-sends on its own when a reused connection
+                               dies before any response byte) */
   long status;              /* of the latest response's status line */
   int headers_done;         /* the final response's headers are complete */
   int own_kind;             /* a failure the engine decided (timeout, too_large) */
