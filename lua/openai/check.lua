@@ -14,6 +14,7 @@ local M = {}
 -- how a bad value is shown after "got": short, no control bytes
 local function show(v)
   local tv = type(v)
+  if v == nil then return "nil" end
   if tv == "string" then
     local s = #v > 40 and sub(v, 1, 40) .. "..." or v
     s = s:gsub("[%c\128-\255]", "?")

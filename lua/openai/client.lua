@@ -124,7 +124,10 @@ function M.new(opts)
   if azure then
     self.azure_api_version = check.name(fn, azure.api_version, "azure.api_version")
     if azure.deployment ~= nil then
-      self.azure_deployment = core.escape_segment(check.name(fn, azure.deployment, "azure.deployment"))
+      check.name(fn, azure.deployment, "azure.deployment")
+      local ok, why = core.check_segment(azure.deployment)
+      if not ok then check.fail(fn, "azure.deployment", why, azure.deployment) end
+      self.azure_deployment = core.escape_segment(azure.deployment)
     end
   end
   if opts.max_connections_per_host ~= nil then
@@ -199,8 +202,7 @@ end
 
 -- the path of a typed action (Azure deployments have their own)
 local function api_path(self, path)
-  if self.azure_deployment and (path == "/chat/completions" or path == "/images/generations"
-                                or path == "/responses") then
+  if self.azure_deployment and (path == "/chat/completions" or path == "/images/generations") then
     return "/deployments/" .. self.azure_deployment .. path
   end
   return path

@@ -16,6 +16,8 @@ local find, sub, byte, format, gsub = string.find, string.sub, string.byte, stri
 local concat = table.concat
 local huge = math.huge
 local utf8len = utf8 and utf8.len  -- luacheck: ignore 113 (utf8 is 5.3+)
+local mathtype = math.type  -- luacheck: ignore 143 (5.3+)
+local tonumber, floor = tonumber, math.floor
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -38,6 +40,23 @@ M.null = cjson.null
 
 local PLACEHOLDER = "\0openai-empty-array\0"
 local PLACEHOLDER_JSON = '"\\u0000openai-empty-array\\u0000"'
+
+-- cjson 2.1.0 writes numbers with 14 significant digits; a number that
+-- needs more (a 64-bit seed, an id) goes through a placeholder holding its
+-- exact text, put back after encoding
+local NUMBER_PREFIX = "\0openai-number:"
+local NUMBER_PATTERN = '"\\u0000openai%-number:([^"\\]*)\\u0000"'
+
+-- the exact JSON text of n when 14 digits would change it, else nil
+local function exact_number(n)
+  if mathtype and mathtype(n) == "integer" then
+    if n < 1e14 and n > -1e14 then return nil end
+    return format("%d", n)
+  end
+  if floor(n) == n and n < 1e14 and n > -1e14 then return nil end
+  if tonumber(format("%.14g", n)) == n then return nil end
+  return format("%.17g", n)
+end
 
 -- fields that the API only ever takes as arrays: an empty table there is []
 local ARRAY_FIELDS = {}
@@ -108,7 +127,12 @@ local function walk(v, stack, depth, seen, fn, key)
   elseif tv == "number" then
     if v ~= v or v == huge or v == -huge then
       error(format("%s: '%s' must be a finite number (got %s)", fn, path_string(stack, depth),
-                   tostring(v)), 0)
+                   v ~= v and "nan" or tostring(v)), 0)
+    end
+    local exact = exact_number(v)
+    if exact then
+      seen.numbers = true
+      return NUMBER_PREFIX .. exact .. "\0"
     end
     return v
   elseif tv == "boolean" or v == cjson.null then
@@ -159,7 +183,8 @@ end
 -- (for messages such as "openai.chat: 'messages[2].content' ...")
 function M.encode(v, fn, root)
   local stack = { root }
-  local w = walk(v, stack, root and 1 or 0, {}, fn or "openai", root)
+  local seen = {}
+  local w = walk(v, stack, root and 1 or 0, seen, fn or "openai", nil)
   local ok, s = pcall(encoder.encode, w)
   if not ok then
     error(format("%s: %s cannot be sent as JSON: %s", fn or "openai",
@@ -168,6 +193,7 @@ function M.encode(v, fn, root)
   if not native and find(s, PLACEHOLDER_JSON, 1, true) then
     s = gsub(s, '"\\u0000openai%-empty%-array\\u0000"', "[]")
   end
+  if seen.numbers then s = gsub(s, NUMBER_PATTERN, "%1") end
   return s
 end
 
