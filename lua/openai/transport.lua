@@ -337,7 +337,8 @@ function M.open(client, spec)
   local t = M.submit(req)
   local ok, emsg = M.await(t)
   local r = t:result()
-  if r.state == "running" and ok then
+  -- events are queued (the stream may even be complete already): hand it over
+  if ok and (r.state == "running" or (r.state == "done" and not r.kind and r.status < 300)) then
     if debug then M.log_response(client, r, started) end
     return t, nil, meta_of(r)
   end
@@ -345,10 +346,7 @@ function M.open(client, spec)
   if not ok then r.kind, r.message = "connection", emsg end
   if debug then M.log_response(client, r, started) end
   local meta = meta_of(r)
-  if r.kind or r.status >= 300 then return nil, outcome_error(client, r, meta), meta end
-  -- a complete 2xx response: its events (if any) are queued in a closed
-  -- transfer; hand back a finished one
-  return t, nil, meta
+  return nil, outcome_error(client, r, meta), meta
 end
 
 -- }==================================================================
