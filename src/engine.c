@@ -100,7 +100,7 @@ const char *transfer_kind_name(int kind) {
 
 static void mark_ready(transfer *t) {
   engine *e = t->eng;
-  if (t->in_ready || e == NULL) return;
+  if (t->in_ready || e == NULL || t->released) return;
   t->in_ready = 1;
   t->next_ready = NULL;
   *e->ready_tail = t;
@@ -197,6 +197,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
   transfer *t = (transfer *)ud;
   size_t len = size * nmemb;
   t->last_byte_at = engine_now_ms();
+  if (t->released) return len;       /* the caller is done: discard the rest */
   if (t->stream && t->status >= 200 && t->status < 300) {
     int rc;
     if (t->queue.len - t->queue_off > QUEUE_PAUSE) {  /* the caller is behind */
@@ -394,6 +395,10 @@ static void settle(engine *e, transfer *t, CURLcode rc) {
     t->status = code;
   }
   detach_attempt(t);
+  if (t->released) {         /* nobody waits for it: done */
+    transfer_close(t);
+    return;
+  }
   t->curl_code = (int)rc;
   if (t->own_kind != K_NONE) kind = t->own_kind;
   else if (rc == CURLE_OK) kind = K_NONE;
@@ -547,6 +552,19 @@ void transfer_resume(transfer *t) {
   }
 }
 
+void transfer_release(transfer *t, long grace_ms) {
+  if (t->state != T_RUNNING || t->eng == NULL) { transfer_close(t); return; }
+  t->released = 1;
+  t->release_by = engine_now_ms() + (double)grace_ms;
+  obuf_free(&t->queue);
+  t->queue_off = 0;
+  if (t->eng != NULL) unlink_ready(t->eng, t);
+  if (t->paused && t->easy != NULL) {
+    t->paused = 0;
+    curl_easy_pause(t->easy, CURLPAUSE_CONT);
+  }
+}
+
 void transfer_close(transfer *t) {
   int i;
   engine *e = t->eng;
@@ -595,6 +613,11 @@ static void check_timers(engine *e, double now, double *next) {
     double due;
     nx = t->next;
     if (t->state != T_RUNNING || !t->stream) continue;
+    if (t->released) {
+      if (now >= t->release_by) transfer_close(t);
+      else if (t->release_by < *next) *next = t->release_by;
+      continue;
+    }
     if (!t->headers_done) {
       if (t->timeout_ms <= 0) continue;
       due = t->attempt_at + (double)t->timeout_ms;

@@ -90,6 +90,8 @@ struct transfer {
   int headers_done;         /* the final response's headers are complete */
   int own_kind;             /* a failure the engine decided (timeout, too_large) */
   int paused;               /* the stream's write callback asked curl to pause */
+  int released;             /* the caller is done: read the rest, then close */
+  double release_by;        /* ... but give up (cut the connection) by then */
   obuf head;                /* header lines of the latest response */
   obuf body_buf;            /* body (plain calls, or error bodies of streams) */
   sse_parser sse;
@@ -141,6 +143,11 @@ int transfer_pop_event(transfer *t, const char **name, size_t *name_len,
 /* after the caller copied the popped events: let a paused stream go on
 ** (curl may deliver more data from inside this call) */
 void transfer_resume(transfer *t);
+/* the caller has what it wanted (a stream's last event): let a running
+** transfer read the rest of its body in the background so its connection
+** goes back to the pool, then close itself; at most grace_ms, else cut.
+** A transfer that is not running is closed at once. */
+void transfer_release(transfer *t, long grace_ms);
 /* stop it, release curl resources, free buffers; idempotent */
 void transfer_close(transfer *t);
 /* a fixed text for a kind */

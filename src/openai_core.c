@@ -289,6 +289,25 @@ static int l_engine_wait(lua_State *L) {
   return 1;
 }
 
+/* engine:drain(t, max_ms): after t:release(), drive the engine until t has
+** read the rest of its body and closed itself, at most max_ms; then cut it */
+static int l_engine_drain(lua_State *L) {
+  engine *e = check_engine(L, 1);
+  transfer *t = check_transfer(L, 2);
+  double until = engine_now_ms() + luaL_checknumber(L, 3);
+  while (t->state != T_CLOSED && t->eng == e) {
+    double left = until - engine_now_ms();
+    if (left <= 0 || engine_step(e, (long)left + 1) < 0) break;
+    engine_take_ready(e);
+  }
+  if (t->state != T_CLOSED) transfer_close(t);
+  push_weak(L);
+  lua_pushlightuserdata(L, (void *)t);
+  lua_pushnil(L);
+  lua_rawset(L, -3);
+  return 0;
+}
+
 /* engine:step([max_wait_ms]) -> array of transfers that became ready, or nil */
 static int l_engine_step(lua_State *L) {
   engine *e = check_engine(L, 1);
@@ -312,11 +331,15 @@ static int l_engine_step(lua_State *L) {
 static int l_engine_stats(lua_State *L) {
   engine *e = check_engine(L, 1);
   transfer *t;
-  int live = 0;
-  for (t = e->live; t != NULL; t = t->next) live++;
-  lua_createtable(L, 0, 3);
+  int live = 0, draining = 0;
+  for (t = e->live; t != NULL; t = t->next) {
+    if (t->released) draining++; else live++;
+  }
+  lua_createtable(L, 0, 4);
   lua_pushinteger(L, live);
   lua_setfield(L, -2, "live");
+  lua_pushinteger(L, draining);
+  lua_setfield(L, -2, "draining");
   lua_pushinteger(L, e->running);
   lua_setfield(L, -2, "running");
   lua_pushinteger(L, e->nidle);
@@ -339,6 +362,22 @@ static int l_transfer_close(lua_State *L) {
   lua_pushlightuserdata(L, (void *)t);
   lua_pushnil(L);
   lua_rawset(L, -3);
+  return 0;
+}
+
+/* t:release([grace_ms]): the caller is done; read the rest in the
+** background (so the connection is kept), then close */
+static int l_transfer_release(lua_State *L) {
+  transfer *t = check_transfer(L, 1);
+  long grace = (long)luaL_optnumber(L, 2, 1000);
+  if (t->state == T_CLOSED) return 0;
+  transfer_release(t, grace);
+  if (t->state == T_CLOSED) {
+    push_weak(L);
+    lua_pushlightuserdata(L, (void *)t);
+    lua_pushnil(L);
+    lua_rawset(L, -3);
+  }
   return 0;
 }
 
@@ -414,6 +453,8 @@ static int l_transfer_result(lua_State *L) {
   set_int(L, "status", t->status);
   set_int(L, "attempts", t->attempts);
   set_int(L, "delivered", (long)t->delivered);
+  lua_pushboolean(L, t->queue.len > t->queue_off);
+  lua_setfield(L, -2, "queued");
   if (t->state >= T_DONE || t->headers_done) {
     push_headers(L, t);
     lua_setfield(L, -2, "headers");
@@ -518,6 +559,7 @@ static const luaL_Reg engine_methods[] = {
   { "submit", l_engine_submit },
   { "wait", l_engine_wait },
   { "step", l_engine_step },
+  { "drain", l_engine_drain },
   { "configure", l_engine_configure },
   { "stats", l_engine_stats },
   { "close", l_engine_close },
@@ -529,6 +571,7 @@ static const luaL_Reg transfer_methods[] = {
   { "result", l_transfer_result },
   { "ready", l_transfer_ready },
   { "close", l_transfer_close },
+  { "release", l_transfer_release },
   { NULL, NULL }
 };
 

@@ -150,11 +150,18 @@ end
 function Stream:close()
   if not self._closed then
     self._closed = true
-    transport.finish(self._t)
+    transport.finish(self._t, self._done)
   end
 end
 Stream.__close = Stream.close
-Stream.__gc = Stream.close
+-- a finalizer must not drive the engine (it may run inside the binding):
+-- cut the transfer
+function Stream:__gc()
+  if not self._closed then
+    self._closed = true
+    transport.finish(self._t)
+  end
+end
 
 local function stream_error(self, f)
   f.request_id = f.request_id or self.meta.request_id

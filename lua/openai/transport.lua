@@ -77,9 +77,17 @@ function M.await(t)
   return M.engine():wait(t)
 end
 
--- close t and give its slot back
-function M.finish(t)
-  t:close()
+-- close t and give its slot back; graceful: t may first read the rest of
+-- its body in the background, so that its connection is kept
+function M.finish(t, graceful)
+  if not graceful then
+    t:close()
+  elseif current_sched() then
+    t:release(1000)                       -- the batch's engine loop finishes it
+  else
+    t:release(1000)
+    M.engine():drain(t, 200)              -- a body ends right after its last event
+  end
   local sched = state.slot_owner[t]
   if sched then
     state.slot_owner[t] = nil
@@ -338,7 +346,7 @@ function M.open(client, spec)
   local ok, emsg = M.await(t)
   local r = t:result()
   -- events are queued (the stream may even be complete already): hand it over
-  if ok and (r.state == "running" or (r.state == "done" and not r.kind and r.status < 300)) then
+  if ok and (r.state == "running" or (r.state == "done" and (r.queued or not r.kind and r.status < 300))) then
     if debug then M.log_response(client, r, started) end
     return t, nil, meta_of(r)
   end
