@@ -19,8 +19,8 @@ CURL_LIB ?= $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual -Wwrite-strings \
-            -Wmissing-prototypes -Wstrict-prototypes -Wundef -Wformat=2 \
-            -Wno-unused-parameter
+            -Wmissing-prototypes -Wstrict-prototypes -Wundef -Wformat=2
+
 ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) $(LUA_INC) $(CURL_INC)
 
 PURE_SRC = src/buf.c src/sse.c src/retry.c src/check.c

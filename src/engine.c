@@ -260,6 +260,7 @@ static size_t on_header(char *buf, size_t size, size_t nmemb, void *ud) {
 static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip,
                      int conn_primary_port, int conn_local_port) {
   transfer *t = (transfer *)ud;
+  (void)conn_primary_ip; (void)conn_local_ip; (void)conn_primary_port; (void)conn_local_port;
   if (++t->sends == 1) return CURL_PREREQFUNC_OK;
   if (t->attempts > t->retry.max_retries) {
     snprintf(t->message, sizeof t->message,
