@@ -14,7 +14,7 @@
 #include "engine.h"
 
 #define MAX_HEAD_BYTES   (1024 * 1024)      /* cap on one response's header block */
-#define QUEUE_PAUSE      (4 * 1024 * 1024)  /* queued SSE bytes before curl pauses */
+#define QUEUE_PAUSE      (256 * 1024)       /* queued SSE bytes before curl pauses */
 #define MAX_POLL_MS      1000               /* never sleep longer than this at once */
 
 /* {=================================================================

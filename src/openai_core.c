@@ -481,6 +481,12 @@ static int l_transfer_result(lua_State *L) {
   return 1;
 }
 
+/* t:state() -> "new" | "waiting" | "running" | "done" | "closed" */
+static int l_transfer_state(lua_State *L) {
+  lua_pushstring(L, state_name(check_transfer(L, 1)->state));
+  return 1;
+}
+
 /* t:ready() -> boolean */
 static int l_transfer_ready(lua_State *L) {
   lua_pushboolean(L, transfer_ready(check_transfer(L, 1)));
@@ -570,6 +576,7 @@ static const luaL_Reg transfer_methods[] = {
   { "next_event", l_transfer_next_event },
   { "result", l_transfer_result },
   { "ready", l_transfer_ready },
+  { "state", l_transfer_state },
   { "close", l_transfer_close },
   { "release", l_transfer_release },
   { NULL, NULL }

@@ -9,6 +9,7 @@
 -- 2.1.0 (no empty_array support) and with newer ones.
 
 local cjson = require "cjson"
+local cjson_safe = require "cjson.safe"   -- decode returns nil, err: no pcall on the hot path
 
 local type, pairs, next, tostring = type, pairs, next, tostring
 local getmetatable, setmetatable, pcall, error = getmetatable, setmetatable, pcall, error
@@ -24,7 +25,7 @@ local _ENV = nil -- luacheck: ignore 211
 local M = {}
 
 local encoder = cjson.new()
-local decoder = cjson.new()
+local decoder = cjson_safe.new()
 encoder.encode_sparse_array(true)       -- a very sparse array goes as an object, not an error
 encoder.encode_max_depth(1000)
 decoder.decode_max_depth(1000)
@@ -34,6 +35,7 @@ decoder.decode_max_depth(1000)
 local native = encoder.empty_array_mt ~= nil and encoder.decode_array_with_array_mt ~= nil
 local ARRAY_MT = native and encoder.array_mt or { __name = "openai.array" }
 if native then decoder.decode_array_with_array_mt(true) end
+local decode = decoder.decode
 
 M.array_mt = ARRAY_MT
 M.null = cjson.null
@@ -86,8 +88,8 @@ local function path_string(stack, n)
 end
 
 local function valid_utf8(s)
-  if not find(s, "[\128-\255]") then return true end
   if utf8len then return utf8len(s) ~= nil end
+  if not find(s, "[\128-\255]") then return true end
   -- Lua 5.1 / LuaJIT: check the byte sequences by hand
   local i, n = 1, #s
   while i <= n do
@@ -208,7 +210,6 @@ end
 -- the text with every empty array (outside strings) replaced by the placeholder;
 -- nil when there is none
 local function mark_empty_arrays(s)
-  if not find(s, "%[%s*%]") then return nil end
   local out, pos, i = {}, 1, 1
   while true do
     local j = find(s, '[%["]', i)
@@ -238,16 +239,42 @@ local function mark_empty_arrays(s)
   return concat(out)
 end
 
+-- true when the text has `open`, optional white space, then the closing
+-- pattern (anywhere, strings included: a cheap, conservative test)
+local function has_empty(s, open, close)
+  local i = find(s, open, 1, true)
+  while i do
+    if find(s, close, i + 1) then return true end
+    i = find(s, open, i + 1, true)
+  end
+  return false
+end
+
+-- mark every empty table in t (and t itself) as an array, in place
+local function mark_all(t)
+  if next(t) == nil then return setmetatable(t, ARRAY_MT) end
+  for _, x in pairs(t) do
+    if type(x) == "table" then mark_all(x) end
+  end
+  return t
+end
+
 -- decode JSON text: value, or nil and cjson's message
 function M.decode(s)
-  if native then
-    local ok, v = pcall(decoder.decode, s)
-    if ok then return v end
-    return nil, v
+  if native or not has_empty(s, "[", "^%s*%]") then
+    return decode(s)
   end
+  -- there are empty arrays; with no empty object anywhere in the text,
+  -- every empty table decoded is one of them
+  if not has_empty(s, "{", "^%s*}") then
+    local v, err = decode(s)
+    if type(v) == "table" then mark_all(v) end
+    return v, err
+  end
+  -- both: tell them apart in the text (outside strings)
   local marked = mark_empty_arrays(s)
-  local ok, v = pcall(decoder.decode, marked or s)
-  if not ok then return nil, v end
+  local v, err = decode(marked or s)
+  if v == nil then return nil, err end
   if marked then
     if v == PLACEHOLDER then return setmetatable({}, ARRAY_MT) end
     if type(v) == "table" then restore(v) end

@@ -15,6 +15,7 @@ local transport = require "openai.transport"
 local type, ipairs, pairs, setmetatable, error, tostring = type, ipairs, pairs, setmetatable, error, tostring
 local concat, sort = table.concat, table.sort
 local null = json.null
+local decode = json.decode
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -52,46 +53,59 @@ local function chat_choice(acc, index)
   return c
 end
 
+local function add_tool_calls(c, calls)
+  for _, tc in ipairs(calls) do
+    local i = tc.index or 0
+    local slot = c.tools[i]
+    if slot == nil then
+      slot = { id = nil, type = "function", name = {}, arguments = {} }
+      c.tools[i] = slot
+    end
+    if type(tc.id) == "string" then slot.id = tc.id end
+    if type(tc.type) == "string" then slot.type = tc.type end
+    local f = tc["function"]
+    if type(f) == "table" then
+      if type(f.name) == "string" then append(slot.name, f.name) end
+      if type(f.arguments) == "string" then append(slot.arguments, f.arguments) end
+    end
+  end
+end
+
+-- fold one chunk into the accumulator (hot: one call per event)
 local function chat_add(acc, chunk)
   if acc.id == nil then
     acc.id, acc.created, acc.model = chunk.id, chunk.created, chunk.model
   end
-  if chunk.system_fingerprint ~= nil and chunk.system_fingerprint ~= null then
-    acc.system_fingerprint = chunk.system_fingerprint
-  end
-  if chunk.service_tier ~= nil and chunk.service_tier ~= null then acc.service_tier = chunk.service_tier end
-  if type(chunk.usage) == "table" then acc.usage = chunk.usage end
+  local x = chunk.system_fingerprint
+  if x ~= nil and x ~= null then acc.system_fingerprint = x end
+  x = chunk.service_tier
+  if x ~= nil and x ~= null then acc.service_tier = x end
+  x = chunk.usage
+  if type(x) == "table" then acc.usage = x end
   local choices = chunk.choices
   if type(choices) ~= "table" then return end
-  for _, ch in ipairs(choices) do
-    local c = chat_choice(acc, ch.index or 0)
+  local by_index = acc.by_index
+  for k = 1, #choices do
+    local ch = choices[k]
+    local index = ch.index or 0
+    local c = by_index[index] or chat_choice(acc, index)
     local d = ch.delta
     if type(d) == "table" then
-      if type(d.role) == "string" then c.role = d.role end
-      if type(d.content) == "string" then append(c.content, d.content) end
-      if type(d.refusal) == "string" then append(c.refusal, d.refusal) end
-      if type(d.tool_calls) == "table" then
-        for _, tc in ipairs(d.tool_calls) do
-          local i = tc.index or 0
-          local slot = c.tools[i]
-          if slot == nil then
-            slot = { id = nil, type = "function", name = {}, arguments = {} }
-            c.tools[i] = slot
-          end
-          if type(tc.id) == "string" then slot.id = tc.id end
-          if type(tc.type) == "string" then slot.type = tc.type end
-          local f = tc["function"]
-          if type(f) == "table" then
-            if type(f.name) == "string" then append(slot.name, f.name) end
-            if type(f.arguments) == "string" then append(slot.arguments, f.arguments) end
-          end
-        end
-      end
+      x = d.content
+      if type(x) == "string" and x ~= "" then append(c.content, x) end
+      x = d.role
+      if type(x) == "string" then c.role = x end
+      x = d.refusal
+      if type(x) == "string" then append(c.refusal, x) end
+      x = d.tool_calls
+      if type(x) == "table" then add_tool_calls(c, x) end
     end
-    if ch.finish_reason ~= nil and ch.finish_reason ~= null then c.finish_reason = ch.finish_reason end
-    if type(ch.logprobs) == "table" then
+    x = ch.finish_reason
+    if x ~= nil and x ~= null then c.finish_reason = x end
+    x = ch.logprobs
+    if type(x) == "table" then
       c.logprobs = c.logprobs or { content = {} }
-      for _, lp in ipairs(ch.logprobs.content or {}) do c.logprobs.content[#c.logprobs.content + 1] = lp end
+      for _, lp in ipairs(x.content or {}) do c.logprobs.content[#c.logprobs.content + 1] = lp end
     end
   end
 end
@@ -173,7 +187,31 @@ local function stream_error(self, f)
   error(e, 0)
 end
 
+-- an event whose JSON says it is an error: raise it
+local function event_error(self, v)
+  local eo = type(v.error) == "table" and v.error or v
+  stream_error(self, { kind = "stream", type = eo.type ~= "error" and eo.type or nil,
+                       code = eo.code ~= null and eo.code or nil,
+                       param = eo.param ~= null and eo.param or nil,
+                       message = type(eo.message) == "string" and eo.message
+                                 or "the server sent an error event" })
+end
+
+-- the transfer finished with nothing more queued: end, or raise what broke it
+local function stream_end(self, r)
+  self:close()
+  if r.kind then
+    stream_error(self, { kind = r.kind == "timeout" and "timeout" or
+                                (r.kind == "too_large" and "too_large" or "stream"),
+                         message = r.message, attempts = r.attempts })
+  end
+  stream_error(self, { kind = "stream", message = self.kind == "chat"
+                       and "the stream ended before [DONE]"
+                       or "the stream ended before response.completed" })
+end
+
 -- the next decoded event, or nil at the end; raises an error object
+-- (hot: one call per event)
 function Stream:next()
   if self._done then return nil end
   if self._err then error(self._err, 0) end
@@ -181,29 +219,24 @@ function Stream:next()
     stream_error(self, { kind = "stream", message = "the stream was closed before its end" })
   end
   local t = self._t
+  local chat = self.kind == "chat"
   while true do
     local data, name = t:next_event()
     if data ~= nil then
       self.events = self.events + 1
-      if self.kind == "chat" and data == "[DONE]" then
+      if chat and data == "[DONE]" then
         self._done = true
         self:close()
         return nil
       end
-      local v, derr = json.decode(data)
+      local v, derr = decode(data)
       if type(v) ~= "table" then
         stream_error(self, { kind = "decode",
                              message = "an event of the stream is not a JSON object: " .. tostring(derr) })
       end
-      if name == "error" or v.error ~= nil and v.error ~= null or v.type == "error" then
-        local eo = type(v.error) == "table" and v.error or v
-        stream_error(self, { kind = "stream", type = eo.type ~= "error" and eo.type or nil,
-                             code = eo.code ~= null and eo.code or nil,
-                             param = eo.param ~= null and eo.param or nil,
-                             message = type(eo.message) == "string" and eo.message
-                                       or "the server sent an error event" })
-      end
-      if self.kind == "chat" then
+      local e = v.error
+      if (e ~= nil and e ~= null) or name == "error" or v.type == "error" then event_error(self, v) end
+      if chat then
         chat_add(self._acc, v)
       else
         local ty = v.type
@@ -218,31 +251,17 @@ function Stream:next()
       return v
     end
     -- nothing queued: finished, or wait for more
-    local r = t:result()
-    if r.state == "done" or r.state == "closed" then
-      self:close()
-      if r.kind then
-        stream_error(self, { kind = r.kind == "timeout" and "timeout" or
-                                    (r.kind == "too_large" and "too_large" or "stream"),
-                             message = r.message, attempts = r.attempts })
-      end
-      stream_error(self, { kind = "stream", message = self.kind == "chat"
-                           and "the stream ended before [DONE]"
-                           or "the stream ended before response.completed" })
-    end
+    local st = t:state()
+    if st == "done" or st == "closed" then stream_end(self, t:result()) end
     local ok, emsg = transport.await(t)
     if not ok then stream_error(self, { kind = "connection", message = emsg }) end
   end
 end
 
-local function iterate(self)
-  return self:next()
-end
-
 -- for chunk in stream:each() do ... end ; the fourth value closes the
 -- stream when the loop is left early (Lua 5.4)
 function Stream:each()
-  return iterate, self, nil, self
+  return Stream.next, self, nil, self
 end
 
 -- the assembled result: a chat.completion, or the final response object;
