@@ -35,4 +35,7 @@ const char *check_segment(const char *s, size_t len);
 ** which must hold 3 * len + 1 bytes; returns the length written */
 size_t check_escape_segment(const char *s, size_t len, char *out);
 
+/* 1 when s is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF) */
+int check_utf8(const char *s, size_t len);
+
 #endif

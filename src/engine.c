@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "engine.h"
 
 #define MAX_HEAD_BYTES   (1024 * 1024)      /* cap on one response's header block */
@@ -87,6 +88,7 @@ const char *transfer_kind_name(int kind) {
     case K_TOO_LARGE: return "too_large";
     case K_STREAM: return "stream";
     case K_NOMEM: return "memory";
+    case K_DECODE: return "decode";
     default: return "closed";
   }
 }
@@ -182,6 +184,11 @@ static void detach_attempt(transfer *t) {
 static int on_event(void *ud, const sse_event *ev) {
   transfer *t = (transfer *)ud;
   uint32_t nl = (uint32_t)ev->event_len, dl = (uint32_t)ev->data_len;
+  if (!check_utf8(ev->data, ev->data_len) || !check_utf8(ev->event, ev->event_len)) {
+    t->own_kind = K_DECODE;
+    snprintf(t->message, sizeof t->message, "an event of the stream is not valid UTF-8");
+    return 1;
+  }
   if (obuf_reserve(&t->queue, 8 + ev->event_len + ev->data_len) != 0) return 1;
   memcpy(t->queue.data + t->queue.len, &nl, 4);
   memcpy(t->queue.data + t->queue.len + 4, ev->event, nl);
@@ -206,6 +213,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
     }
     rc = sse_feed(&t->sse, ptr, len, on_event, t);
     if (rc == SSE_OK) return len;
+    if (rc == SSE_ABORTED && t->own_kind != K_NONE) return 0;   /* on_event said why */
     if (rc == SSE_TOO_LARGE) {
       t->own_kind = K_TOO_LARGE;
       snprintf(t->message, sizeof t->message,
@@ -254,17 +262,20 @@ static size_t on_header(char *buf, size_t size, size_t nmemb, void *ud) {
 }
 
 #if LIBCURL_VERSION_NUM >= 0x075000
-/* curl is about to send the request: a second send within one attempt is
-** curl's own re-send on a fresh connection; count it as an attempt, and
-** refuse it when no retries are left (a POST must not go out twice) */
+/* curl is about to send the request. A second send within one attempt is
+** curl's own recovery of a reused keep-alive connection that died before
+** any response byte (the server closed it as we sent): it is allowed once,
+** whatever max_retries says (a connection the server dropped between calls
+** must not fail the next call), and counted in attempts, since the request
+** did go out twice. */
 static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip,
                      int conn_primary_port, int conn_local_port) {
   transfer *t = (transfer *)ud;
   (void)conn_primary_ip; (void)conn_local_ip; (void)conn_primary_port; (void)conn_local_port;
   if (++t->sends == 1) return CURL_PREREQFUNC_OK;
-  if (t->attempts > t->retry.max_retries) {
+  if (t->sends > 2) {
     snprintf(t->message, sizeof t->message,
-             "the connection was lost before any response (not sent again: no retries left)");
+             "the connection was lost again before any response (not sent a third time)");
     t->own_kind = K_CONNECTION;
     return CURL_PREREQFUNC_ABORT;
   }

@@ -35,6 +35,7 @@ enum {
   K_STREAM,       /* an SSE event passed max_event_bytes, or the stream broke
                      after events reached the caller */
   K_NOMEM,        /* out of memory */
+  K_DECODE,       /* a stream event that is not valid UTF-8 */
   K_CLOSED        /* closed by the caller before it finished */
 };
 

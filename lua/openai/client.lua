@@ -36,12 +36,17 @@ local DEFAULT_BASE_URL = "https://api.openai.com/v1"
 local CALL_OPTS = {
   timeout = true, max_retries = true, headers = true, idle_timeout = true, deadline = true,
   debug = true, max_response_bytes = true, max_event_bytes = true, max_retry_after = true,
+  accumulate = true,
 }
 
 local function opt_ms(fn, v, field, dflt, zero_ok)
   if v == nil then return dflt end
   return check.ms(fn, v, field, zero_ok)
 end
+
+-- headers whose values are never shown in an error
+local SECRET_HEADERS = { authorization = true, ["api-key"] = true, cookie = true,
+                         ["proxy-authorization"] = true, ["x-api-key"] = true }
 
 -- header table name -> value, checked; nil when absent
 local function check_headers(fn, h, field)
@@ -51,14 +56,15 @@ local function check_headers(fn, h, field)
   for name, value in pairs(h) do
     if type(name) ~= "string" then check.fail(fn, field, "must map header names to values", name) end
     local tv = type(value)
-    if tv ~= "string" and tv ~= "number" then
-      check.fail(fn, field .. "." .. name, "must be a string", value)
+    local secret = SECRET_HEADERS[lower(name)]
+    if tv ~= "string" and not (tv == "number" and check.finite(value)) then
+      check.fail(fn, field .. "." .. name, "must be a string", value, secret)
     end
     value = tostring(value)
     local ok, why, which = core.check_header(name, value)
     if not ok then
       if which == "name" then check.fail(fn, field, "has a header name that " .. why, name) end
-      check.fail(fn, field .. "." .. name, why, value)
+      check.fail(fn, field .. "." .. name, why, value, secret)
     end
     out[name] = value
   end
@@ -85,7 +91,10 @@ function M.new(opts)
     error("openai.new: 'api_key' is required: pass it, or set OPENAI_API_KEY " ..
           "(api_key = false sends no key, for local servers)", 0)
   end
-  if key ~= false then check.name(fn, key, "api_key") end
+  if key ~= false then
+    check.name(fn, key, "api_key", true)
+    check.add_secret(key)
+  end
   self.api_key = key or nil
   local org = opts.organization
   if org == nil then org = getenv("OPENAI_ORG_ID") end
@@ -220,10 +229,12 @@ local function typed_spec(fn, self, o, method, path, body, is_stream)
   }
 end
 
-local function open_stream(self, spec, kind)
+local function open_stream(self, spec, kind, p)
+  local accumulate = true
+  if p.accumulate ~= nil then accumulate = check.boolean(spec.fn, p.accumulate, "accumulate") end
   local t, err, meta = transport.open(self, spec)
   if not t then return nil, err, meta end
-  return stream.new(self, t, meta, kind), nil, meta
+  return stream.new(self, t, meta, kind, accumulate), nil, meta
 end
 
 -- }==================================================================
@@ -288,7 +299,7 @@ function Client:chat(p)
 end
 
 function Client:chat_stream(p)
-  return open_stream(self, chat_request("openai.chat_stream", self, p, true), "chat")
+  return open_stream(self, chat_request("openai.chat_stream", self, p, true), "chat", p)
 end
 
 -- }==================================================================
@@ -379,7 +390,7 @@ function Client:response(p)
 end
 
 function Client:response_stream(p)
-  return open_stream(self, response_request("openai.response_stream", self, p, true), "response")
+  return open_stream(self, response_request("openai.response_stream", self, p, true), "response", p)
 end
 
 -- }==================================================================
@@ -424,7 +435,7 @@ local RESPONSE_TYPES = set_of({ "json", "text", "binary" })
 
 local function scalar(v)
   local tv = type(v)
-  return tv == "string" or tv == "number" or tv == "boolean"
+  return tv == "string" or tv == "boolean" or (tv == "number" and check.finite(v))
 end
 
 local function check_query(fn, q)
@@ -435,10 +446,10 @@ local function check_query(fn, q)
     local f = "query." .. tostring(k)
     if type(v) == "table" then
       for i, x in ipairs(v) do
-        if not scalar(x) then check.fail(fn, f .. "[" .. i .. "]", "must be a string, number or boolean", x) end
+        if not scalar(x) then check.fail(fn, f .. "[" .. i .. "]", "must be a string, finite number or boolean", x) end
       end
     elseif not scalar(v) then
-      check.fail(fn, f, "must be a string, number, boolean or array of them", v)
+      check.fail(fn, f, "must be a string, finite number, boolean or array of them", v)
     end
   end
   return q
@@ -451,7 +462,7 @@ local function form_parts(fn, form, files, names)
     local keys = {}
     for k, v in pairs(form) do
       if type(k) ~= "string" then check.fail(fn, "form", "must have string keys", k) end
-      if not scalar(v) then check.fail(fn, "form." .. k, "must be a string, number or boolean", v) end
+      if not scalar(v) then check.fail(fn, "form." .. k, "must be a string, finite number or boolean", v) end
       keys[#keys + 1] = k
     end
     sort(keys)

@@ -32,25 +32,27 @@ end
 
 return function(fns, opts)
   if type(fns) ~= "table" then
-    error("openai.parallel: 'fns' must be an array of functions (got " .. type(fns) .. ")", 2)
+    error("openai.parallel: 'fns' must be an array of functions (got " .. type(fns) .. ")", 0)
   end
   local n = #fns
   for i = 1, n do
     if type(fns[i]) ~= "function" then
-      error("openai.parallel: 'fns[" .. i .. "]' must be a function (got " .. type(fns[i]) .. ")", 2)
+      error("openai.parallel: 'fns[" .. i .. "]' must be a function (got " .. type(fns[i]) .. ")", 0)
     end
   end
   opts = opts or {}
   if type(opts) ~= "table" then
-    error("openai.parallel: 'opts' must be a table (got " .. type(opts) .. ")", 2)
+    error("openai.parallel: 'opts' must be a table (got " .. type(opts) .. ")", 0)
   end
   local concurrency = opts.concurrency or 16
-  if type(concurrency) ~= "number" or concurrency < 1 or floor(concurrency) ~= concurrency then
-    error("openai.parallel: 'concurrency' must be an integer >= 1 (got " .. tostring(concurrency) .. ")", 2)
+  if type(concurrency) ~= "number" or concurrency ~= concurrency or concurrency < 1
+     or concurrency > 100000 or floor(concurrency) ~= concurrency then
+    error("openai.parallel: 'concurrency' must be an integer from 1 to 100000 (got "
+          .. tostring(concurrency) .. ")", 0)
   end
   local state = transport.state
   if transport.current_sched() then
-    error("openai.parallel: cannot be nested inside another openai.parallel", 2)
+    error("openai.parallel: cannot be nested inside another openai.parallel", 0)
   end
 
   local sched = {
@@ -72,7 +74,8 @@ return function(fns, opts)
   end
 
   -- what a resumed coroutine did: finished, raised, or yielded a token
-  local function settle(co, ok, a, ...)
+  local function settle(co, ok, ...)
+    local a = ...
     if not ok then
       -- close what it left open, so its slots and connections come back
       for t, owner in pairs(sched.owner) do
@@ -80,9 +83,9 @@ return function(fns, opts)
       end
       finish_co(co, failure(a))
     elseif status(co) == "dead" then
-      finish_co(co, pack(a, ...))
+      finish_co(co, pack(...))
     elseif a == WAIT then
-      waiting[(...)] = co
+      waiting[select(2, ...)] = co
     elseif a == SLOT then
       sq_tail = sq_tail + 1
       slotq[sq_tail] = co

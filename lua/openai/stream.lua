@@ -29,23 +29,45 @@ M.Stream = Stream
 -- assembling a chat.completion from its chunks
 -- ==================================================================
 
--- append s to a list of pieces kept short by merging (each piece at most
--- half the one below it), so a long stream's text takes O(length) memory
--- and O(log n) pieces instead of one table slot per delta
-local function append(buf, s)
-  local n = #buf + 1
-  buf[n] = s
-  while n > 1 and #buf[n] * 2 >= #buf[n - 1] do
-    buf[n - 1] = buf[n - 1] .. buf[n]
-    buf[n] = nil
-    n = n - 1
+-- text that grows by small pieces (a delta per event), in O(length) memory:
+-- pieces gather in the rope's array part; every 64 they are joined into one
+-- string pushed on a stack kept short by merging (each entry at most half the
+-- one below it). Appending is a store and a count on the hot path.
+local LEAF = 64
+
+local function rope()
+  return { n = 0, stack = {} }
+end
+
+local function flush(r)
+  local st = r.stack
+  local k = #st + 1
+  st[k] = concat(r, "", 1, r.n)
+  r.n = 0
+  while k > 1 and #st[k] * 2 >= #st[k - 1] do
+    st[k - 1] = st[k - 1] .. st[k]
+    st[k] = nil
+    k = k - 1
   end
+end
+
+local function append(r, s)
+  local n = r.n + 1
+  r[n] = s
+  r.n = n
+  if n == LEAF then flush(r) end
+end
+
+-- the whole text, or nil when nothing was appended
+local function rope_text(r)
+  if r.n == 0 and #r.stack == 0 then return nil end
+  return concat(r.stack) .. concat(r, "", 1, r.n)
 end
 
 local function chat_choice(acc, index)
   local c = acc.by_index[index]
   if c == nil then
-    c = { index = index, role = nil, content = {}, refusal = {}, tools = {}, finish_reason = nil,
+    c = { index = index, role = nil, content = rope(), refusal = rope(), tools = {}, finish_reason = nil,
           logprobs = nil }
     acc.by_index[index] = c
     acc.indices[#acc.indices + 1] = index
@@ -58,7 +80,7 @@ local function add_tool_calls(c, calls)
     local i = tc.index or 0
     local slot = c.tools[i]
     if slot == nil then
-      slot = { id = nil, type = "function", name = {}, arguments = {} }
+      slot = { id = nil, type = "function", name = rope(), arguments = rope() }
       c.tools[i] = slot
     end
     if type(tc.id) == "string" then slot.id = tc.id end
@@ -73,39 +95,46 @@ end
 
 -- fold one chunk into the accumulator (hot: one call per event)
 local function chat_add(acc, chunk)
+  local x
   if acc.id == nil then
     acc.id, acc.created, acc.model = chunk.id, chunk.created, chunk.model
+    x = chunk.service_tier
+    if x ~= nil and x ~= null then acc.service_tier = x end
   end
-  local x = chunk.system_fingerprint
-  if x ~= nil and x ~= null then acc.system_fingerprint = x end
-  x = chunk.service_tier
-  if x ~= nil and x ~= null then acc.service_tier = x end
+  if acc.system_fingerprint == nil then
+    x = chunk.system_fingerprint
+    if x ~= nil and x ~= null then acc.system_fingerprint = x end
+  end
   x = chunk.usage
-  if type(x) == "table" then acc.usage = x end
+  if x ~= nil and x ~= null then acc.usage = x end
   local choices = chunk.choices
   if type(choices) ~= "table" then return end
   local by_index = acc.by_index
   for k = 1, #choices do
     local ch = choices[k]
-    local index = ch.index or 0
-    local c = by_index[index] or chat_choice(acc, index)
-    local d = ch.delta
-    if type(d) == "table" then
-      x = d.content
-      if type(x) == "string" and x ~= "" then append(c.content, x) end
-      x = d.role
-      if type(x) == "string" then c.role = x end
-      x = d.refusal
-      if type(x) == "string" then append(c.refusal, x) end
-      x = d.tool_calls
-      if type(x) == "table" then add_tool_calls(c, x) end
-    end
-    x = ch.finish_reason
-    if x ~= nil and x ~= null then c.finish_reason = x end
-    x = ch.logprobs
-    if type(x) == "table" then
-      c.logprobs = c.logprobs or { content = {} }
-      for _, lp in ipairs(x.content or {}) do c.logprobs.content[#c.logprobs.content + 1] = lp end
+    if type(ch) == "table" then
+      local index = ch.index or 0
+      local c = by_index[index] or chat_choice(acc, index)
+      local d = ch.delta
+      if type(d) == "table" then
+        x = d.content
+        if type(x) == "string" then
+          if x ~= "" then append(c.content, x) end
+        end
+        x = d.role
+        if x ~= nil and x ~= null then c.role = x end
+        x = d.refusal
+        if x ~= nil and x ~= null and type(x) == "string" then append(c.refusal, x) end
+        x = d.tool_calls
+        if x ~= nil and x ~= null and type(x) == "table" then add_tool_calls(c, x) end
+      end
+      x = ch.finish_reason
+      if x ~= nil and x ~= null then c.finish_reason = x end
+      x = ch.logprobs
+      if x ~= nil and x ~= null and type(x) == "table" then
+        c.logprobs = c.logprobs or { content = {} }
+        for _, lp in ipairs(x.content or {}) do c.logprobs.content[#c.logprobs.content + 1] = lp end
+      end
     end
   end
 end
@@ -118,8 +147,8 @@ local function chat_result(acc)
   for _, index in ipairs(idx) do
     local c = acc.by_index[index]
     local msg = { role = c.role or "assistant" }
-    msg.content = #c.content > 0 and concat(c.content) or null
-    msg.refusal = #c.refusal > 0 and concat(c.refusal) or null
+    msg.content = rope_text(c.content) or null
+    msg.refusal = rope_text(c.refusal) or null
     local keys = {}
     for k in pairs(c.tools) do keys[#keys + 1] = k end
     if #keys > 0 then
@@ -128,7 +157,8 @@ local function chat_result(acc)
       for _, k in ipairs(keys) do
         local s = c.tools[k]
         calls[#calls + 1] = { id = s.id, type = s.type,
-                              ["function"] = { name = concat(s.name), arguments = concat(s.arguments) } }
+                              ["function"] = { name = rope_text(s.name) or "",
+                                                 arguments = rope_text(s.arguments) or "" } }
       end
       msg.tool_calls = calls
     end
@@ -152,12 +182,13 @@ end
 local TERMINAL = { ["response.completed"] = true, ["response.failed"] = true,
                    ["response.incomplete"] = true }
 
--- kind: "chat" or "response"
-function M.new(client, t, meta, kind)
+-- kind: "chat" or "response"; accumulate false: keep nothing for result()
+-- and text() (a stream of any length in constant memory)
+function M.new(client, t, meta, kind, accumulate)
   return setmetatable({
-    meta = meta, kind = kind, events = 0,
+    meta = meta, kind = kind, events = 0, accumulate = accumulate ~= false,
     _client = client, _t = t, _done = false, _closed = false, _err = nil,
-    _acc = { by_index = {}, indices = {} }, _text = {}, _final = nil,
+    _acc = { by_index = {}, indices = {} }, _text = rope(), _final = nil,
   }, Stream)
 end
 
@@ -201,8 +232,8 @@ end
 local function stream_end(self, r)
   self:close()
   if r.kind then
-    stream_error(self, { kind = r.kind == "timeout" and "timeout" or
-                                (r.kind == "too_large" and "too_large" or "stream"),
+    local k = r.kind
+    stream_error(self, { kind = (k == "timeout" or k == "too_large" or k == "decode") and k or "stream",
                          message = r.message, attempts = r.attempts })
   end
   stream_error(self, { kind = "stream", message = self.kind == "chat"
@@ -237,10 +268,10 @@ function Stream:next()
       local e = v.error
       if (e ~= nil and e ~= null) or name == "error" or v.type == "error" then event_error(self, v) end
       if chat then
-        chat_add(self._acc, v)
+        if self.accumulate then chat_add(self._acc, v) end
       else
         local ty = v.type
-        if ty == "response.output_text.delta" and type(v.delta) == "string" then
+        if ty == "response.output_text.delta" and type(v.delta) == "string" and self.accumulate then
           append(self._text, v.delta)
         elseif TERMINAL[ty] then
           self._final = v.response
@@ -270,6 +301,9 @@ function Stream:result()
   while not self._done do
     if self:next() == nil then break end
   end
+  if not self.accumulate and self.kind == "chat" then
+    error("openai.stream: result() is not kept for a stream opened with accumulate = false", 2)
+  end
   if self.kind == "chat" then return chat_result(self._acc) end
   return self._final
 end
@@ -278,9 +312,9 @@ end
 function Stream:text()
   if self.kind == "chat" then
     local c = self._acc.by_index[0]
-    return c and concat(c.content) or ""
+    return c and rope_text(c.content) or ""
   end
-  return concat(self._text)
+  return rope_text(self._text) or ""
 end
 
 -- }==================================================================

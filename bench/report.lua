@@ -1,0 +1,158 @@
+-- bench/report.lua RESULTS: print the one table of bench/run.sh from its
+-- key=value results file (a figure whose step failed shows as n/a).
+local path = arg[1]
+local R = {}
+for line in io.lines(path) do
+  local k, v = line:match("^([%w_]+)=(.*)$")
+  if k then R[k] = v end
+end
+
+local function num(k) return tonumber(R[k]) end
+
+local function fmt(v, unit, f)
+  if v == nil then return "n/a" end
+  return string.format(f or "%.1f", v) .. (unit and (" " .. unit) or "")
+end
+
+local function ratio(a, b)
+  if a == nil or b == nil or b == 0 then return nil end
+  return a / b
+end
+
+local rows = {}
+-- aim: { "<=", x } / { ">=", x }: judged on the ratio unless `on` is given
+local function row(figure, lib, floor, r, aim, on)
+  local met = ""
+  if aim then
+    local v = on ~= nil and on or r
+    if v == nil then met = "n/a"
+    elseif aim[1] == "<=" then met = v <= aim[2] and "yes" or "NO"
+    else met = v >= aim[2] and "yes" or "NO" end
+  end
+  rows[#rows + 1] = { figure, lib, floor, r and string.format("%.2f", r) or "-",
+                      aim and aim.text or "-", met }
+end
+
+local MIB = 1024
+local function mib(k) local v = num(k); return v and v / MIB end
+
+-- 1. sequential
+local lc, fc = num("lib_seq_cpu_us"), num("floor_seq_cpu_us")
+local lw, fw = num("lib_seq_wall_us"), num("floor_seq_wall_us")
+row("sequential chat, CPU per call", fmt(lc, "us"), fmt(fc, "us"), ratio(lc, fc),
+    { "<=", 1.3, text = "<= 1.3" })
+row("sequential chat, wall per call", fmt(lw, "us"), fmt(fw, "us"), ratio(lw, fw))
+
+-- 2. parallel
+local n, conc, delay = num("par_n"), num("par_conc"), num("par_delay_ms")
+local ideal
+if n and conc and delay and fw then
+  ideal = math.ceil(n / conc) * delay + fw / 1e3 * n / conc
+end
+local lp, fp = num("lib_par_wall_ms"), num("floor_par_wall_ms")
+local par = string.format("parallel %s x %s ms, c=%s, wall", R.par_n or "?", R.par_delay_ms or "?",
+                          R.par_conc or "?")
+row(par, fmt(lp, "ms"), fmt(ideal, "ms") .. " ideal", ratio(lp, ideal),
+    { "<=", 1.15, text = "<= 1.15" })
+row("  same, raw curl-multi C as the floor", fmt(lp, "ms"), fmt(fp, "ms") .. " C", ratio(lp, fp))
+row("  raw curl-multi C vs ideal", fmt(fp, "ms"), fmt(ideal, "ms") .. " ideal", ratio(fp, ideal))
+
+-- 3. memory, sequential
+local lr1, lr2 = mib("lib_rss_warm_kib"), mib("lib_rss_end_kib")
+local fr1, fr2 = mib("floor_rss_warm_kib"), mib("floor_rss_end_kib")
+local function commas(k)
+  local v = num(k)
+  if v == nil then return "?" end
+  local s = string.format("%d", v):reverse():gsub("(%d%d%d)", "%1,"):reverse()
+  return (s:gsub("^,", ""))
+end
+local c1, c2 = commas("seq_warm"), commas("lib_calls")
+row("peak RSS after " .. c1 .. " calls", fmt(lr1, "MiB", "%.2f"), fmt(fr1, "MiB", "%.2f") .. " C", nil)
+row("peak RSS after " .. c2 .. " calls", fmt(lr2, "MiB", "%.2f"), fmt(fr2, "MiB", "%.2f") .. " C", nil)
+local lg = lr1 and lr2 and lr2 - lr1
+local fg = fr1 and fr2 and fr2 - fr1
+row("  growth", fmt(lg, "MiB", "%+.2f"), fmt(fg, "MiB", "%+.2f"), nil,
+    { "<=", 2, text = "<= 2 MiB" }, lg)
+
+-- 4. require
+local rb, rl, ro = num("req_bare_ms"), num("req_libcurl_ms"), num("req_openai_ms")
+row('require "openai", fresh process', fmt(ro, "ms", "%.2f"), fmt(rb, "ms", "%.2f") .. " bare",
+    ratio(ro, rb))
+local radd = ro and rb and ro - rb
+local ladd = rl and rb and rl - rb
+row("  added by the require", fmt(radd, "ms", "%+.2f"), fmt(ladd, "ms", "%+.2f") .. " curl",
+    ratio(radd, ladd))
+
+-- 5. stream speed
+local le, fe = num("lib_stream_eps"), num("floor_stream_eps")
+local function eps(v) return v and string.format("%.0fk/s", v / 1e3) or "n/a" end
+row(string.format("stream, %sk chunks, events/s", R.stream_events and
+                  string.format("%g", num("stream_events") / 1e3) or "?"),
+    eps(le), eps(fe), ratio(le, fe), { ">=", 0.75, text = ">= 0.75" })
+
+-- 6. stream memory
+local f1, f2 = mib("sflat_1mb"), mib("sflat_100mb")
+row("stream peak RSS, 1 MB (accumulate=false)", fmt(f1, "MiB", "%.2f"), "-", nil)
+row("stream peak RSS, 100 MB (accumulate=false)", fmt(f2, "MiB", "%.2f"), "-", nil)
+local flat_growth = f1 and f2 and f2 - f1
+row("  growth", fmt(flat_growth, "MiB", "%+.2f"), "-", nil, { "<=", 4, text = "few MiB (<=4)" }, flat_growth)
+local s1, s2 = mib("smem_1mb"), mib("smem_100mb")
+row("stream peak RSS, 1 MB + result()", fmt(s1, "MiB", "%.2f"), "-", nil)
+row("stream peak RSS, 100 MB + result()", fmt(s2, "MiB", "%.2f"), "-", nil)
+local sg = s1 and s2 and s2 - s1
+row(string.format("  growth (keeps %s of text)", R.smem_100mb_content_bytes and
+                  string.format("%.1f MB", num("smem_100mb_content_bytes") / 1e6) or "the"),
+    fmt(sg, "MiB", "%+.2f"), "-", nil)
+
+-- the table
+local W = { 44, 15, 18, 7, 15 }
+local function line(c)
+  local out = {}
+  for i = 1, 5 do
+    local s = c[i]
+    out[i] = s .. string.rep(" ", math.max(1, W[i] - #s))
+  end
+  return ((table.concat(out) .. c[6]):gsub("%s+$", ""))
+end
+print(string.format("openai-lua bench (make bench), %s, %s, libcurl %s, %s cores",
+                    R.date or "?", R.lua or "?", R.curl or "?", R.cores or "?"))
+print(line({ "figure", "library", "floor", "ratio", "aim", "met" }))
+for _, c in ipairs(rows) do print(line(c)) end
+
+-- notes
+print()
+local function list(k) return R[k] and R[k]:gsub(",", " ") or "n/a" end
+print(string.format("sequential: %s calls in one process (%s warm-up, then %s blocks of %s), median block;" ..
+                    " request %s B JSON, response %s B", R.lib_calls or "?", R.seq_warm or "?",
+                    R.seq_blocks or "?", R.seq_block_n or "?", R.request_body_bytes or "?",
+                    R.floor_response_bytes or "?"))
+print("  CPU us/call per block: library " .. list("lib_seq_cpu_us_blocks") ..
+      " | floor " .. list("floor_seq_cpu_us_blocks"))
+if ideal then
+  print(string.format("parallel: ideal = ceil(%d/%d) * %d ms + floor wall per call %.1f us * %d/%d = %.1f ms;" ..
+                      " %s timed batches after a warm-up of %d, median",
+                      n, conc, delay, fw, n, conc, ideal, R.par_reps or "?", conc))
+end
+print("  wall ms per batch: library " .. list("lib_par_wall_ms_reps") .. " | curl-multi " ..
+      list("floor_par_wall_ms_reps") .. "; CPU ms per batch: library " .. (R.lib_par_cpu_ms or "n/a") ..
+      " | curl-multi " .. (R.floor_par_cpu_ms or "n/a"))
+if R.cap_n and num("cap_ms") then
+  print(string.format("  slow_server.py alone (no delay, curl-multi c=%s): %s requests in %.0f ms = %.0f req/s" ..
+                      " (the parallel figure needs ~%.0f req/s)", R.par_conc, R.cap_n, num("cap_ms"),
+                      num("cap_n") / num("cap_ms") * 1e3, conc and delay and conc / delay * 1e3 or 0))
+end
+print(string.format("require: %s; 'curl' = lua -e 'package.loadlib(libcurl.so.4, \"*\")'",
+                    R.req_method or "n/a"))
+print(string.format("stream: %s events, %s bytes (%.0f B/event) served by nginx from a file;" ..
+                    " events/s on wall time, median of %s alternating runs",
+                    R.stream_events or "?", R.stream_bytes or "?",
+                    (num("stream_bytes") or 0) / (num("stream_events") or 1), R.stream_reps or "?"))
+print("  events/s per run: library " .. list("lib_stream_eps_reps") .. " | floor " ..
+      list("floor_stream_eps_reps") .. "; on CPU time: library " .. (R.lib_stream_cpu_eps or "n/a") ..
+      " | floor " .. (R.floor_stream_cpu_eps or "n/a"))
+print(string.format("stream memory: 1 MB = %s events, Lua heap after the loop %s KiB; 100 MB = %s events," ..
+                    " Lua heap %s KiB", R.smem_1mb_events or "?", R.smem_1mb_lua_heap_kib or "?",
+                    R.smem_100mb_events or "?", R.smem_100mb_lua_heap_kib or "?"))
+print("pinning: " .. (R.pinning or "n/a"))
+if R.failed and R.failed ~= "" then print("FAILED steps: " .. R.failed) end
+print("results: bench/out/results.txt; command: make bench")
