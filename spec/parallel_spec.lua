@@ -356,7 +356,7 @@ describe("openai.parallel", function()
       return openai.parallel({
         function()
           local s = assert(client:chat_stream { messages = msgs(), idle_timeout = 10000 })
-          for c in s:each() do return c.choices[1].delta.content end
+          for c in s:each() do return c.choices[1].delta.content end  -- luacheck: ignore 512
         end,
         function() return client:chat { messages = msgs("after") } end,
       }, { concurrency = 1 })

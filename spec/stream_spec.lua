@@ -746,7 +746,7 @@ describe("streams", function()
       local s = hanging_stream()
       local n, open_inside = 0, nil
       local t0 = H.now()
-      for _ in s:each() do
+      for _ in s:each() do  -- luacheck: ignore 512
         n = n + 1
         open_inside = H.stats().open
         break
@@ -777,7 +777,7 @@ describe("streams", function()
     it("closes the transfer on `return` from inside the loop", function()
       local s = hanging_stream()
       local function first(st)
-        for c in st:each() do return c end
+        for c in st:each() do return c end  -- luacheck: ignore 512
       end
       local c = first(s)
       assert.equal("a", c.choices[1].delta.content)

@@ -301,7 +301,7 @@ local function decode_body(client, r, meta, response_type)
       body = body,
     }, client.api_key)
   end
-  if not json.valid_utf8(body) then
+  if not r.utf8 then
     return nil, errors.new({
       kind = "decode", status = r.status, request_id = meta.request_id, attempts = r.attempts,
       message = "the response body is not valid UTF-8", body = body,
@@ -322,6 +322,7 @@ function M.perform(client, spec)
   local t = M.submit(req)
   local ok, emsg = M.await(t)
   local r = t:result()
+  if spec.response_type == nil or spec.response_type == "json" then r.utf8 = t:body_utf8() end
   M.finish(t)
   if not ok then r.kind, r.message = "connection", emsg end
   if debug then M.log_response(client, r, started) end
