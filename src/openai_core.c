@@ -507,15 +507,19 @@ static int l_transfer_ready(lua_State *L) {
 ** module functions
 ** ================================================================== */
 
-/* core.check_path(s) -> true | nil, reason */
-static int l_check_path(lua_State *L) {
-  size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
-  const char *why = check_path(s, len);
+/* true, or nil and the reason of a failed check */
+static int push_verdict(lua_State *L, const char *why) {
   if (why == NULL) { lua_pushboolean(L, 1); return 1; }
   lua_pushnil(L);
   lua_pushstring(L, why);
   return 2;
+}
+
+/* core.check_path(s) -> true | nil, reason */
+static int l_check_path(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  return push_verdict(L, check_path(s, len));
 }
 
 /* core.check_header(name, value) -> true | nil, reason, "name"|"value" */
@@ -526,9 +530,7 @@ static int l_check_header(lua_State *L) {
   const char *why = check_header_name(n, nl);
   const char *which = "name";
   if (why == NULL) { why = check_header_value(v, vl); which = "value"; }
-  if (why == NULL) { lua_pushboolean(L, 1); return 1; }
-  lua_pushnil(L);
-  lua_pushstring(L, why);
+  if (push_verdict(L, why) == 1) return 1;
   lua_pushstring(L, which);
   return 3;
 }
@@ -537,11 +539,7 @@ static int l_check_header(lua_State *L) {
 static int l_check_segment(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
-  const char *why = check_segment(s, len);
-  if (why == NULL) { lua_pushboolean(L, 1); return 1; }
-  lua_pushnil(L);
-  lua_pushstring(L, why);
-  return 2;
+  return push_verdict(L, check_segment(s, len));
 }
 
 /* core.escape_segment(s) -> s percent-encoded as one path segment */
