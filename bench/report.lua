@@ -104,6 +104,23 @@ row(string.format("  growth (keeps %s of text)", R.smem_100mb_content_bytes and
                   string.format("%.1f MB", num("smem_100mb_content_bytes") / 1e6) or "the"),
     fmt(sg, "MiB", "%+.2f"), "-", nil)
 
+-- 7. soak
+local function first_last(key)
+  local list = {}
+  for v in (R[key] or ""):gmatch("[^,]+") do list[#list + 1] = tonumber(v) end
+  return list[1], list[#list], #list
+end
+local r1, r2, nr = first_last("soak_rss_kib")
+local d1, d2 = first_last("soak_fds")
+row(string.format("soak %s mixed calls, RSS first/last", R.soak_calls or "?"),
+    r2 and string.format("%.2f MiB", r2 / 1024) or "n/a",
+    r1 and string.format("%.2f MiB first", r1 / 1024) or "-", nil)
+local rg = r1 and r2 and (r2 - r1) / 1024
+row(string.format("  RSS growth over %d samples", nr), fmt(rg, "MiB", "%+.2f"), "-", nil,
+    { "<=", 2, text = "flat (<= 2 MiB)" }, rg)
+row("  open file descriptors first/last", d2 and tostring(d2) or "n/a", d1 and (d1 .. " first") or "-", nil,
+    { "<=", 0, text = "flat" }, d1 and d2 and d2 - d1)
+
 -- the table
 local W = { 44, 15, 18, 7, 15 }
 local function line(c)
@@ -153,6 +170,9 @@ print("  events/s per run: library " .. list("lib_stream_eps_reps") .. " | floor
 print(string.format("stream memory: 1 MB = %s events, Lua heap after the loop %s KiB; 100 MB = %s events," ..
                     " Lua heap %s KiB", R.smem_1mb_events or "?", R.smem_1mb_lua_heap_kib or "?",
                     R.smem_100mb_events or "?", R.smem_100mb_lua_heap_kib or "?"))
+print(string.format("soak: %s calls in %s s, RSS (KiB) every 10%%: %s; open fds: %s; outcomes: %s; live after: %s",
+                    R.soak_calls or "?", R.soak_seconds or "?", R.soak_rss_kib or "?", R.soak_fds or "?",
+                    R.soak_outcomes or "?", R.soak_live or "?"))
 print("pinning: " .. (R.pinning or "n/a"))
 if R.failed and R.failed ~= "" then print("FAILED steps: " .. R.failed) end
 print("results: bench/out/results.txt; command: make bench")

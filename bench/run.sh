@@ -12,7 +12,10 @@
 #   4. `require "openai"` in a fresh process beside a bare `lua -e ''`
 #   5. a 20,000-event chat stream served by nginx: events/s beside a plain Lua
 #      loop splitting the same bytes in memory and cjson-decoding each event
-#   6. peak RSS of a process consuming a 1 MB and a 100 MB stream
+#   6. peak RSS of a process consuming a 1 MB and a 100 MB stream (with and
+#      without accumulate)
+#   7. a soak: 100,000 calls mixing successes, retries and errors, with RSS and
+#      open file descriptors sampled every 10,000
 #
 # Servers bind 127.0.0.1 on free ports and are stopped on exit (trap); every
 # step runs under `timeout`. Generated files: bench/out/ (floors, results)
@@ -257,6 +260,12 @@ step stream-mem-1mb 60 $CLIENT $LUA "$BENCH/stream_mem.lua" "$NGINX_URL/stream/s
 step stream-mem-100mb 120 $CLIENT $LUA "$BENCH/stream_mem.lua" "$NGINX_URL/stream/s100mb/v1" smem_100mb
 step stream-flat-1mb 60 $CLIENT $LUA "$BENCH/stream_mem.lua" "$NGINX_URL/stream/s1mb/v1" sflat_1mb flat
 step stream-flat-100mb 120 $CLIENT $LUA "$BENCH/stream_mem.lua" "$NGINX_URL/stream/s100mb/v1" sflat_100mb flat
+
+# ---- 7. soak: 100,000 calls mixing successes, retries and errors ------------
+CLOSED_PORT=$(python3 "$BENCH/nettool.py" free-port)
+log "soak: ${SOAK_N:-100000} mixed calls (RSS and open fds sampled)"
+step soak 400 $CLIENT $LUA "$BENCH/soak.lua" "$NGINX_URL/soak/v1" "http://127.0.0.1:$CLOSED_PORT/v1" \
+  "${SOAK_N:-100000}"
 
 put failed "$FAILED"
 echo

@@ -494,15 +494,25 @@ local function form_parts(fn, form, files, names)
   return parts
 end
 
--- the path relative to the base URL: a leading segment the base URL already
--- ends with (such as /v1) is not doubled
+-- the path relative to the base URL: the longest leading run of segments of
+-- url that the base URL's path already ends with (such as /v1) is not
+-- doubled: base .../v1 + /v1/models -> .../v1/models
 local function join_path(self, url)
-  local suffix = self.base_suffix
-  if suffix and suffix ~= "" and sub(url, 1, #suffix) == suffix then
-    local rest = sub(url, #suffix + 1)
-    if rest == "" or find(rest, "^[/?]") then return rest end
+  local base = self.base_suffix
+  if not base or base == "" then return url end
+  local path_end = find(url, "[?#]") or #url + 1
+  local best = 0
+  local i = 1
+  while true do
+    local j = find(url, "/", i + 1, true)
+    local cut = (j and j < path_end) and j - 1 or path_end - 1
+    local prefix = sub(url, 1, cut)
+    if #prefix <= #base and sub(base, -#prefix) == prefix then best = cut end
+    if not j or j >= path_end then break end
+    i = j
   end
-  return url
+  if best == 0 then return url end
+  return sub(url, best + 1)
 end
 
 function Client:request(p)
