@@ -485,6 +485,14 @@ describe("client:request (Raw Request)", function()
     assert.is_nil(err)
   end)
 
+  it("answers a HEAD request with an empty result and its status, not a decode error", function()
+    local res, err, meta = client:request { url = "/v1/models", method = "head" }
+    assert.is_nil(err)
+    assert.same({}, res)
+    assert.equal(200, meta.status)
+    assert.equal("HEAD", H.last().method)
+  end)
+
   it("returns nil, err with kind api and the status for an error status", function()
     H.script("/v1/echo", { { status = 418, json = { error = { message = "I am a teapot",
                                                               type = "teapot_error" } } } })

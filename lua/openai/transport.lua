@@ -288,10 +288,10 @@ end
 M.outcome_error = outcome_error
 
 -- decode a successful body as response_type says
-local function decode_body(client, r, meta, response_type)
+local function decode_body(client, r, meta, response_type, method)
   local body = r.body
   if response_type == "text" or response_type == "binary" then return body end
-  if body == "" and r.status == 204 then return {} end
+  if body == "" and (r.status == 204 or method == "HEAD") then return {} end
   local v, derr = json.decode(body)
   if v == nil then
     return nil, errors.new({
@@ -328,7 +328,7 @@ function M.perform(client, spec)
   if debug then M.log_response(client, r, started) end
   local meta = meta_of(r)
   if r.kind or r.status >= 300 then return nil, outcome_error(client, r, meta), meta end
-  local v, err = decode_body(client, r, meta, spec.response_type)
+  local v, err = decode_body(client, r, meta, spec.response_type, spec.method)
   if v == nil then return nil, err, meta end
   return v, nil, meta
 end
