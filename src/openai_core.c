@@ -398,12 +398,11 @@ static const char *state_name(int s) {
   return names[s];
 }
 
-/* push the header block of the final response as { lowercase name = value } */
-static void push_headers(lua_State *L, const transfer *t) {
-  const char *p = t->head.data, *end;
+/* push a header block (lines "Name: value\r\n", a status line skipped) as
+** { lowercase name = value }, repeated names joined with ", " */
+static void push_header_table(lua_State *L, const char *p, size_t len) {
+  const char *end = p + len;
   lua_createtable(L, 0, 12);
-  if (p == NULL) return;
-  end = p + t->head.len;
   while (p < end) {
     const char *eol = memchr(p, '\n', (size_t)(end - p));
     const char *le = eol ? eol : end, *colon;
@@ -437,13 +436,22 @@ static void push_headers(lua_State *L, const transfer *t) {
   }
 }
 
+/* core.parse_headers(block) -> { lowercase name = value } */
+static int l_parse_headers(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  push_header_table(L, s, len);
+  return 1;
+}
+
 static void set_int(lua_State *L, const char *k, long v) {
   lua_pushinteger(L, (lua_Integer)v);
   lua_setfield(L, -2, k);
 }
 
-/* t:result() -> { state, status, headers, body, kind, message, attempts,
-**                 retry_after (ms), curl_code, delivered } */
+/* t:result() -> { state, status, head (the raw header block), request_id,
+**                 body, kind, message, attempts, retry_after (ms), curl_code,
+**                 delivered, queued } */
 static int l_transfer_result(lua_State *L) {
   transfer *t = check_transfer(L, 1);
   const char *kind = transfer_kind_name(t->kind);
@@ -455,9 +463,14 @@ static int l_transfer_result(lua_State *L) {
   set_int(L, "delivered", (long)t->delivered);
   lua_pushboolean(L, t->queue.len > t->queue_off);
   lua_setfield(L, -2, "queued");
-  if (t->state >= T_DONE || t->headers_done) {
-    push_headers(L, t);
-    lua_setfield(L, -2, "headers");
+  if (t->state >= T_DONE || t->headers_done) {   /* parsed on demand: parse_headers */
+    char rid[256];
+    lua_pushlstring(L, t->head.data ? t->head.data : "", t->head.len);
+    lua_setfield(L, -2, "head");
+    if (transfer_header(t, "x-request-id", rid, sizeof rid) != NULL) {
+      lua_pushstring(L, rid);
+      lua_setfield(L, -2, "request_id");
+    }
   }
   if (t->state == T_DONE) {
     lua_pushlstring(L, t->body_buf.data ? t->body_buf.data : "", t->body_buf.len);
@@ -593,6 +606,7 @@ static const luaL_Reg core_funcs[] = {
   { "check_path", l_check_path },
   { "check_header", l_check_header },
   { "check_segment", l_check_segment },
+  { "parse_headers", l_parse_headers },
   { "escape_segment", l_escape_segment },
   { "now", l_now },
   { "curl_version", l_curl_version },

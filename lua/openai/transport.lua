@@ -11,6 +11,7 @@ local json = require "openai.json"
 local errors = require "openai.errors"
 
 local type, pairs, ipairs, next, tostring, setmetatable = type, pairs, ipairs, next, tostring, setmetatable
+local rawget, rawset = rawget, rawset
 local format, sub, lower, gsub, find = string.format, string.sub, string.lower, string.gsub, string.find
 local concat, sort = table.concat, table.sort
 local running, yield = coroutine.running, coroutine.yield
@@ -224,14 +225,13 @@ function M.log_request(client, req)
 end
 
 function M.log_response(client, r, started)
-  local h = r.headers or {}
   local ms = core.now() - started
   if r.kind then
     log(client, format("openai: <-- %s error after %d attempt(s), %.1f ms: %s", r.kind,
                        r.attempts, ms, gsub(r.message or "", "%c", " ")))
   else
     log(client, format("openai: <-- %d after %d attempt(s), %.1f ms, request_id %s, body %d bytes",
-                       r.status, r.attempts, ms, tostring(h["x-request-id"]), #(r.body or "")))
+                       r.status, r.attempts, ms, tostring(r.request_id), #(r.body or "")))
   end
 end
 
@@ -242,9 +242,21 @@ end
 -- outcomes
 -- ==================================================================
 
+-- meta = { status, headers, request_id, attempts }; headers is parsed from
+-- the raw block on first use (most callers never look)
+local HEAD = {}   -- private key of the raw header block
+local META = {
+  __index = function(m, k)
+    if k ~= "headers" then return nil end
+    local h = core.parse_headers(rawget(m, HEAD) or "")
+    rawset(m, "headers", h)
+    return h
+  end,
+}
+
 local function meta_of(r)
-  local h = r.headers or {}
-  return { status = r.status, headers = h, request_id = h["x-request-id"], attempts = r.attempts }
+  return setmetatable({ status = r.status, request_id = r.request_id, attempts = r.attempts,
+                        [HEAD] = r.head }, META)
 end
 M.meta_of = meta_of
 
