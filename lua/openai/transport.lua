@@ -117,7 +117,6 @@ local function query_string(q)
   end
   return concat(out, "&")
 end
-M.query_string = query_string
 
 local ACCEPT = { json = "Accept: application/json", sse = "Accept: text/event-stream" }
 
@@ -258,7 +257,6 @@ local function meta_of(r)
   return setmetatable({ status = r.status, request_id = r.request_id, attempts = r.attempts,
                         [HEAD] = r.head }, META)
 end
-M.meta_of = meta_of
 
 local function snippet(body)
   local s = sub(body or "", 1, 200)
@@ -297,7 +295,6 @@ local function outcome_error(client, r, meta)
   f.body = r.body
   return errors.new(f, client.api_key)
 end
-M.outcome_error = outcome_error
 
 -- decode a successful body as response_type says
 local function decode_body(client, r, meta, response_type, method)
