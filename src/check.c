@@ -202,3 +202,33 @@ int check_utf8(const char *s, size_t len) {
   }
   return 1;
 }
+
+int check_json_plain(const char *s, size_t len) {
+  size_t i = 0;
+  if (!check_utf8(s, len)) return 0;
+  while (i < len) {
+    char c = s[i];
+    if (c == '"') {                       /* skip a string */
+      for (i++; i < len && s[i] != '"'; i++)
+        if (s[i] == '\\') i++;
+      i++;
+    } else if (c == '{') {
+      size_t j = i + 1;
+      while (j < len && (s[j] == ' ' || s[j] == '\n' || s[j] == '\r' || s[j] == '\t')) j++;
+      if (j < len && s[j] == '}') return 0;
+      i++;
+    } else if ((c >= '0' && c <= '9') || c == '-') {
+      int digits = 0;
+      for (; i < len; i++) {
+        c = s[i];
+        if (c >= '0' && c <= '9') digits++;
+        else if (c == 'e' || c == 'E') return 0;
+        else if (c != '.' && c != '-' && c != '+') break;
+      }
+      if (digits >= 14) return 0;
+    } else {
+      i++;
+    }
+  }
+  return 1;
+}

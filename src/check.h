@@ -38,4 +38,14 @@ size_t check_escape_segment(const char *s, size_t len, char *out);
 /* 1 when s is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF) */
 int check_utf8(const char *s, size_t len);
 
+/*
+** Whether JSON text written by lua-cjson can be sent as it is: 1 when it is
+** valid UTF-8, has no empty object "{}" (an empty Lua table that may have
+** been meant as an array) and no number that 14 significant digits (cjson
+** 2.1.0's precision) may have rounded: a number with an exponent or with 14
+** or more digits. 0 means the caller takes its slow, exact path. Strings are
+** skipped (the text is cjson's, so well formed); the test is conservative.
+*/
+int check_json_plain(const char *s, size_t len);
+
 #endif

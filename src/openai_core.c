@@ -548,6 +548,14 @@ static int l_check_header(lua_State *L) {
   return 3;
 }
 
+/* core.json_plain(s) -> true when cjson's text can be sent as it is */
+static int l_json_plain(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lua_pushboolean(L, check_json_plain(s, len));
+  return 1;
+}
+
 /* core.check_segment(s) -> true | nil, reason */
 static int l_check_segment(lua_State *L) {
   size_t len;
@@ -607,6 +615,7 @@ static const luaL_Reg core_funcs[] = {
   { "check_header", l_check_header },
   { "check_segment", l_check_segment },
   { "parse_headers", l_parse_headers },
+  { "json_plain", l_json_plain },
   { "escape_segment", l_escape_segment },
   { "now", l_now },
   { "curl_version", l_curl_version },

@@ -10,6 +10,7 @@
 
 local cjson = require "cjson"
 local cjson_safe = require "cjson.safe"   -- decode returns nil, err: no pcall on the hot path
+local core = require "openai.core"
 
 local type, pairs, next, tostring = type, pairs, next, tostring
 local getmetatable, setmetatable, pcall, error = getmetatable, setmetatable, pcall, error
@@ -25,6 +26,9 @@ local _ENV = nil -- luacheck: ignore 211
 local M = {}
 
 local encoder = cjson.new()
+local quick = cjson_safe.new()          -- the fast path of encode: nil, err instead of raising
+quick.encode_sparse_array(true)
+quick.encode_max_depth(1000)
 local decoder = cjson_safe.new()
 encoder.encode_sparse_array(true)       -- a very sparse array goes as an object, not an error
 encoder.encode_max_depth(1000)
@@ -184,6 +188,12 @@ end
 -- encode v as JSON; fn names the public function, root the top field
 -- (for messages such as "openai.chat: 'messages[2].content' ...")
 function M.encode(v, fn, root)
+  -- the fast path: cjson's text, when a scan in C finds nothing that the walk
+  -- below would change or refuse (invalid UTF-8, {} that may be an array,
+  -- numbers cjson may have rounded); else, or when cjson refuses the value,
+  -- the walk names the field or rewrites what must be
+  local quick_s = quick.encode(v)
+  if quick_s and core.json_plain(quick_s) then return quick_s end
   local stack = { root }
   local seen = {}
   local w = walk(v, stack, root and 1 or 0, seen, fn or "openai", nil)

@@ -353,5 +353,27 @@ int main(void) {
   test_paths_refused();
   test_headers();
   test_segments();
+    /* check_utf8 */
+  TAP_OK(check_utf8("", 0), "utf8: empty");
+  TAP_OK(check_utf8("h\xc3\xa9llo", 6), "utf8: two-byte");
+  TAP_OK(check_utf8("\xf0\x9f\x98\x80", 4), "utf8: four-byte");
+  TAP_OK(!check_utf8("\xff", 1), "utf8: 0xff refused");
+  TAP_OK(!check_utf8("\xc3", 1), "utf8: cut sequence refused");
+  TAP_OK(!check_utf8("\xc0\xaf", 2), "utf8: overlong refused");
+  TAP_OK(!check_utf8("\xed\xa0\x80", 3), "utf8: surrogate refused");
+  TAP_OK(!check_utf8("\xf4\x90\x80\x80", 4), "utf8: above U+10FFFF refused");
+  /* check_json_plain */
+#define PLAIN(txt) check_json_plain(txt, strlen(txt))
+  TAP_OK(PLAIN("{\"model\":\"gpt\",\"n\":1,\"t\":0.7,\"m\":[{\"a\":\"b\"}]}"), "json: a chat body is plain");
+  TAP_OK(PLAIN("{\"s\":\"{}\",\"e\":\"1e5\",\"d\":\"12345678901234567\"}"), "json: strings are skipped");
+  TAP_OK(PLAIN("{\"q\":\"a\\\"{}\"}"), "json: an escaped quote does not end the string");
+  TAP_OK(!PLAIN("{\"tools\":{}}"), "json: an empty object is not plain");
+  TAP_OK(!PLAIN("{}"), "json: a top-level empty object is not plain");
+  TAP_OK(!PLAIN("{\"a\":{ }}"), "json: an empty object with a space is not plain");
+  TAP_OK(!PLAIN("{\"seed\":9.007199254741e+15}"), "json: an exponent is not plain");
+  TAP_OK(!PLAIN("{\"x\":0.33333333333333}"), "json: 14 digits may be rounded");
+  TAP_OK(PLAIN("{\"x\":1234567890123}"), "json: 13 digits are exact");
+  TAP_OK(!PLAIN("{\"s\":\"\xff\"}"), "json: invalid UTF-8 is not plain");
+#undef PLAIN
   return tap_done("check");
 }
