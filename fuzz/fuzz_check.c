@@ -142,6 +142,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ** an accepted text has no "{}" anywhere outside strings, so at least the
   ** UTF-8 part must agree) */
   if (check_json_plain((const char *)s, size)) assert(check_utf8((const char *)s, size));
+  {
+    int arrays, objects;
+    check_json_empties((const char *)s, size, &arrays, &objects);
+    assert((arrays == 0 || arrays == 1) && (objects == 0 || objects == 1));
+    /* plain text has no empty object outside strings */
+    if (check_json_plain((const char *)s, size)) assert(!objects);
+  }
   free(s);
   return 0;
 }

@@ -232,3 +232,25 @@ int check_json_plain(const char *s, size_t len) {
   }
   return 1;
 }
+
+void check_json_empties(const char *s, size_t len, int *arrays, int *objects) {
+  size_t i = 0;
+  *arrays = *objects = 0;
+  while (i < len) {
+    char c = s[i];
+    if (c == '"') {
+      for (i++; i < len && s[i] != '"'; i++)
+        if (s[i] == '\\') i++;
+      i++;
+    } else if (c == '[' || c == '{') {
+      size_t j = i + 1;
+      while (j < len && (s[j] == ' ' || s[j] == '\n' || s[j] == '\r' || s[j] == '\t')) j++;
+      if (j < len && s[j] == (c == '[' ? ']' : '}')) {
+        if (c == '[') *arrays = 1; else *objects = 1;
+      }
+      i++;
+    } else {
+      i++;
+    }
+  }
+}

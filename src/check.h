@@ -48,4 +48,9 @@ int check_utf8(const char *s, size_t len);
 */
 int check_json_plain(const char *s, size_t len);
 
+/* in JSON text, outside strings: *arrays = 1 when some "[" is followed (after
+** white space) by "]", *objects likewise for "{" "}" (an empty array or
+** object); a conservative scan, not a parser */
+void check_json_empties(const char *s, size_t len, int *arrays, int *objects);
+
 #endif

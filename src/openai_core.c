@@ -556,6 +556,17 @@ static int l_json_plain(lua_State *L) {
   return 1;
 }
 
+/* core.json_empties(s) -> has an empty array, has an empty object */
+static int l_json_empties(lua_State *L) {
+  size_t len;
+  int arrays, objects;
+  const char *s = luaL_checklstring(L, 1, &len);
+  check_json_empties(s, len, &arrays, &objects);
+  lua_pushboolean(L, arrays);
+  lua_pushboolean(L, objects);
+  return 2;
+}
+
 /* core.check_segment(s) -> true | nil, reason */
 static int l_check_segment(lua_State *L) {
   size_t len;
@@ -616,6 +627,7 @@ static const luaL_Reg core_funcs[] = {
   { "check_segment", l_check_segment },
   { "parse_headers", l_parse_headers },
   { "json_plain", l_json_plain },
+  { "json_empties", l_json_empties },
   { "escape_segment", l_escape_segment },
   { "now", l_now },
   { "curl_version", l_curl_version },

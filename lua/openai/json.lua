@@ -249,17 +249,6 @@ local function mark_empty_arrays(s)
   return concat(out)
 end
 
--- true when the text has `open`, optional white space, then the closing
--- pattern (anywhere, strings included: a cheap, conservative test)
-local function has_empty(s, open, close)
-  local i = find(s, open, 1, true)
-  while i do
-    if find(s, close, i + 1) then return true end
-    i = find(s, open, i + 1, true)
-  end
-  return false
-end
-
 -- mark every empty table in t (and t itself) as an array, in place
 local function mark_all(t)
   if next(t) == nil then return setmetatable(t, ARRAY_MT) end
@@ -270,13 +259,15 @@ local function mark_all(t)
 end
 
 -- decode JSON text: value, or nil and cjson's message
+local json_empties = core.json_empties
+
 function M.decode(s)
-  if native or not has_empty(s, "[", "^%s*%]") then
-    return decode(s)
-  end
-  -- there are empty arrays; with no empty object anywhere in the text,
-  -- every empty table decoded is one of them
-  if not has_empty(s, "{", "^%s*}") then
+  if native then return decode(s) end
+  local arrays, objects = json_empties(s)
+  if not arrays then return decode(s) end
+  -- there are empty arrays; with no empty object in the text, every empty
+  -- table decoded is one of them
+  if not objects then
     local v, err = decode(s)
     if type(v) == "table" then mark_all(v) end
     return v, err

@@ -375,5 +375,16 @@ int main(void) {
   TAP_OK(PLAIN("{\"x\":1234567890123}"), "json: 13 digits are exact");
   TAP_OK(!PLAIN("{\"s\":\"\xff\"}"), "json: invalid UTF-8 is not plain");
 #undef PLAIN
+  {
+    int a, o;
+    check_json_empties("{\"a\":[],\"b\":1}", strlen("{\"a\":[],\"b\":1}"), &a, &o);
+    TAP_OK(a == 1 && o == 0, "empties: an empty array");
+    check_json_empties("{\"a\":[ ],\"b\":{\n}}", strlen("{\"a\":[ ],\"b\":{\n}}"), &a, &o);
+    TAP_OK(a == 1 && o == 1, "empties: both, with white space");
+    check_json_empties("{\"a\":\"[]{}\",\"b\":[1]}", strlen("{\"a\":\"[]{}\",\"b\":[1]}"), &a, &o);
+    TAP_OK(a == 0 && o == 0, "empties: inside strings they do not count");
+    check_json_empties("{\"a\":\"\\\"[]\"}", strlen("{\"a\":\"\\\"[]\"}"), &a, &o);
+    TAP_OK(a == 0 && o == 0, "empties: an escaped quote keeps the string open");
+  }
   return tap_done("check");
 }
