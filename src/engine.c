@@ -17,6 +17,7 @@
 #define MAX_HEAD_BYTES   (1024 * 1024)      /* cap on one response's header block */
 #define QUEUE_PAUSE      (256 * 1024)       /* queued SSE bytes before curl pauses */
 #define MAX_POLL_MS      1000               /* never sleep longer than this at once */
+#define KEEP_BUF         (64 * 1024)        /* larger buffers are freed at close */
 
 /* {=================================================================
 ** clock, global init, small helpers
@@ -517,7 +518,7 @@ void transfer_init(transfer *t) {
 
 int transfer_submit(engine *e, transfer *t) {
   if (e->closed || t->state != T_NEW) return -1;
-  if (t->max_event > 0) sse_init(&t->sse, t->max_event);
+  if (t->max_event > 0) t->sse.max_event = t->max_event;
   t->eng = e;
   t->next = e->live;
   if (e->live) e->live->prev = t;
@@ -577,6 +578,11 @@ void transfer_release(transfer *t, long grace_ms) {
   }
 }
 
+/* a closed transfer keeps a small buffer's memory for its next use */
+static void trim(obuf *b) {
+  if (b->cap > KEEP_BUF) obuf_free(b); else obuf_clear(b);
+}
+
 void transfer_close(transfer *t) {
   int i;
   engine *e = t->eng;
@@ -599,12 +605,36 @@ void transfer_close(transfer *t) {
   }
   free(t->parts); t->parts = NULL;
   t->nparts = 0;
+  trim(&t->head);
+  trim(&t->body_buf);
+  trim(&t->queue);
+  trim(&t->sse.line);
+  trim(&t->sse.data);
+  trim(&t->sse.event);
+  trim(&t->sse.id);
+  if (t->state != T_DONE) t->kind = K_CLOSED;
+  t->state = T_CLOSED;
+}
+
+void transfer_destroy(transfer *t) {
+  transfer_close(t);
   obuf_free(&t->head);
   obuf_free(&t->body_buf);
   obuf_free(&t->queue);
   sse_free(&t->sse);
-  if (t->state != T_DONE) t->kind = K_CLOSED;
-  t->state = T_CLOSED;
+}
+
+void transfer_reuse(transfer *t) {
+  obuf head, body, queue;
+  sse_parser sse;
+  transfer_close(t);              /* already closed: nothing to do but be sure */
+  head = t->head; body = t->body_buf; queue = t->queue; sse = t->sse;
+  transfer_init(t);               /* fresh fields; its empty buffers hold no memory */
+  t->head = head;
+  t->body_buf = body;
+  t->queue = queue;
+  t->sse = sse;
+  sse_reset(&t->sse);
 }
 
 /* start the attempts whose time has come; the nearest future one goes to *next */

@@ -149,8 +149,13 @@ void transfer_resume(transfer *t);
 ** goes back to the pool, then close itself; at most grace_ms, else cut.
 ** A transfer that is not running is closed at once. */
 void transfer_release(transfer *t, long grace_ms);
-/* stop it, release curl resources, free buffers; idempotent */
+/* stop it, release curl resources and the request; idempotent. Small
+** buffers keep their memory for transfer_reuse; transfer_destroy frees all */
 void transfer_close(transfer *t);
+/* a closed transfer made new (as transfer_init), keeping its buffers' memory */
+void transfer_reuse(transfer *t);
+/* close, then free every buffer */
+void transfer_destroy(transfer *t);
 /* a fixed text for a kind */
 const char *transfer_kind_name(int kind);
 /* the value of a response header of the final response, or NULL; name is

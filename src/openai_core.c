@@ -72,6 +72,15 @@ static void push_transfer(lua_State *L, transfer *t) {
   lua_remove(L, -2);
 }
 
+/* forget t in the weak table of transfers */
+static void unregister(lua_State *L, transfer *t) {
+  push_weak(L);
+  lua_pushlightuserdata(L, (void *)t);
+  lua_pushnil(L);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
 /* }================================================================== */
 
 
@@ -228,7 +237,8 @@ static int l_engine_configure(lua_State *L) {
   return 0;
 }
 
-/* engine:submit(req) -> transfer */
+/* engine:submit(req [, closed_transfer]) -> transfer; a closed transfer
+** given is used again (its buffers' memory too) instead of a new one */
 static int l_engine_submit(lua_State *L) {
   engine *e = check_engine(L, 1);
   ltransfer *lt;
@@ -236,11 +246,19 @@ static int l_engine_submit(lua_State *L) {
   const char *s;
   size_t len;
   luaL_checktype(L, 2, LUA_TTABLE);
-  lt = (ltransfer *)lua_newuserdata(L, sizeof *lt);
-  t = &lt->t;
-  transfer_init(t);
-  luaL_getmetatable(L, TRANSFER_MT);
-  lua_setmetatable(L, -2);    /* from here on __gc frees whatever is filled in */
+  lt = lua_isnoneornil(L, 3) ? NULL : (ltransfer *)luaL_checkudata(L, 3, TRANSFER_MT);
+  if (lt != NULL && lt->t.state == T_CLOSED) {
+    t = &lt->t;
+    transfer_reuse(t);
+    lua_settop(L, 3);
+  } else {
+    lua_settop(L, 2);
+    lt = (ltransfer *)lua_newuserdata(L, sizeof *lt);
+    t = &lt->t;
+    transfer_init(t);
+    luaL_getmetatable(L, TRANSFER_MT);
+    lua_setmetatable(L, -2);  /* from here on __gc frees whatever is filled in */
+  }
   s = opt_field_str(L, 2, "method", &len);
   t->method = s ? dup_lstring(L, s, len) : dup_lstring(L, "GET", 3);
   s = opt_field_str(L, 2, "url", &len);
@@ -301,10 +319,7 @@ static int l_engine_drain(lua_State *L) {
     engine_take_ready(e);
   }
   if (t->state != T_CLOSED) transfer_close(t);
-  push_weak(L);
-  lua_pushlightuserdata(L, (void *)t);
-  lua_pushnil(L);
-  lua_rawset(L, -3);
+  unregister(L, t);
   return 0;
 }
 
@@ -358,10 +373,15 @@ static int l_transfer_close(lua_State *L) {
   transfer *t = check_transfer(L, 1);
   if (t->state == T_CLOSED) return 0;
   transfer_close(t);
-  push_weak(L);
-  lua_pushlightuserdata(L, (void *)t);
-  lua_pushnil(L);
-  lua_rawset(L, -3);
+  unregister(L, t);
+  return 0;
+}
+
+/* __gc: close, and free the memory kept for reuse */
+static int l_transfer_gc(lua_State *L) {
+  transfer *t = check_transfer(L, 1);
+  if (t->state != T_CLOSED) unregister(L, t);
+  transfer_destroy(t);
   return 0;
 }
 
@@ -372,12 +392,7 @@ static int l_transfer_release(lua_State *L) {
   long grace = (long)luaL_optnumber(L, 2, 1000);
   if (t->state == T_CLOSED) return 0;
   transfer_release(t, grace);
-  if (t->state == T_CLOSED) {
-    push_weak(L);
-    lua_pushlightuserdata(L, (void *)t);
-    lua_pushnil(L);
-    lua_rawset(L, -3);
-  }
+  if (t->state == T_CLOSED) unregister(L, t);
   return 0;
 }
 
@@ -654,6 +669,10 @@ int luaopen_openai_core(lua_State *L);
 int luaopen_openai_core(lua_State *L) {
   new_class(L, ENGINE_MT, engine_methods, l_engine_close);
   new_class(L, TRANSFER_MT, transfer_methods, l_transfer_close);
+  luaL_getmetatable(L, TRANSFER_MT);   /* __gc also frees the kept buffers */
+  lua_pushcfunction(L, l_transfer_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
   lua_pushlightuserdata(L, (void *)&weak_key);
   lua_rawget(L, LUA_REGISTRYINDEX);
   if (lua_isnil(L, -1)) {

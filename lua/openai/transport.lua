@@ -53,14 +53,24 @@ local function current_sched()
 end
 M.current_sched = current_sched
 
--- submit a request description; inside a batch, wait for a free slot first
-function M.submit(req)
+-- closed transfers of plain calls, used again by the next calls (their
+-- userdata and buffers), at most POOL_MAX
+local pool, POOL_MAX = {}, 16
+
+-- submit a request description; inside a batch, wait for a free slot first;
+-- reuse: take a closed transfer from the pool
+function M.submit(req, reuse)
   local sched = current_sched()
   if sched then
     while sched.inflight >= sched.concurrency do yield(SLOT) end
     sched.inflight = sched.inflight + 1
   end
-  local t = M.engine():submit(req)
+  local old
+  if reuse then
+    old = pool[#pool]
+    pool[#pool] = nil
+  end
+  local t = M.engine():submit(req, old)
   if sched then
     state.slot_owner[t] = sched
     sched.owner[t] = running()
@@ -328,11 +338,12 @@ function M.perform(client, spec)
     started = core.now()
     M.log_request(client, req)
   end
-  local t = M.submit(req)
+  local t = M.submit(req, true)
   local ok, emsg = M.await(t)
   local r = t:result()
   if spec.response_type == nil or spec.response_type == "json" then r.utf8 = t:body_utf8() end
   M.finish(t)
+  if #pool < POOL_MAX then pool[#pool + 1] = t end
   if not ok then r.kind, r.message = "connection", emsg end
   if debug then M.log_response(client, r, started) end
   local meta = meta_of(r)
