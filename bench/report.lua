@@ -89,6 +89,8 @@ local function eps(v) return v and string.format("%.0fk/s", v / 1e3) or "n/a" en
 row(string.format("stream, %sk chunks, events/s", R.stream_events and
                   string.format("%g", num("stream_events") / 1e3) or "?"),
     eps(le), eps(fe), ratio(le, fe), { ">=", 0.75, text = ">= 0.75" })
+local lf = num("lib_stream_flat_eps")
+row("  same, accumulate=false (no result())", eps(lf), eps(fe), ratio(lf, fe))
 
 -- 6. stream memory
 local f1, f2 = mib("sflat_1mb"), mib("sflat_100mb")

@@ -17,15 +17,16 @@ local f = assert(io.open(path, "rb"))
 local bytes = f:read("a")
 f:close()
 
-local function lib_run()
+-- flat: accumulate = false (no result()), to show what assembling costs
+local function lib_run(flat)
   local w0, c0 = now(), clock()
-  local stream, err = client:chat_stream{ messages = messages }
+  local stream, err = client:chat_stream{ messages = messages, accumulate = not flat }
   if not stream then error("bench: chat_stream failed: " .. tostring(err), 0) end
   local n = 0
   for _ in stream:each() do n = n + 1 end
-  local done = stream:result()
+  local done = not flat and stream:result()
   local ms, cpu = now() - w0, (clock() - c0) * 1e3
-  assert(done.choices[1].finish_reason == "stop", "bench: stream did not finish")
+  assert(flat or done.choices[1].finish_reason == "stop", "bench: stream did not finish")
   return n, ms, cpu
 end
 
@@ -48,12 +49,14 @@ end
 
 lib_run()     -- warm-up: connection, code paths
 floor_run()
-local lib_eps, floor_eps, lib_cpu_eps, floor_cpu_eps = {}, {}, {}, {}
+local lib_eps, floor_eps, lib_cpu_eps, floor_cpu_eps, flat_eps = {}, {}, {}, {}, {}
 local nl, nf
 for r = 1, reps do
   local n, ms, cpu = lib_run()
   nl = n
   lib_eps[r], lib_cpu_eps[r] = n / ms * 1e3, n / cpu * 1e3
+  n, ms = lib_run(true)
+  flat_eps[r] = n / ms * 1e3
   n, ms, cpu = floor_run()
   nf = n
   floor_eps[r], floor_cpu_eps[r] = n / ms * 1e3, n / cpu * 1e3
@@ -66,4 +69,5 @@ B.put("floor_stream_eps_reps", B.list(floor_eps, "%.0f"))
 B.put("lib_stream_eps", string.format("%.0f", B.median(lib_eps)))
 B.put("floor_stream_eps", string.format("%.0f", B.median(floor_eps)))
 B.put("lib_stream_cpu_eps", string.format("%.0f", B.median(lib_cpu_eps)))
+B.put("lib_stream_flat_eps", string.format("%.0f", B.median(flat_eps)))
 B.put("floor_stream_cpu_eps", string.format("%.0f", B.median(floor_cpu_eps)))
