@@ -3,20 +3,23 @@
 --   openai.chat: 'temperature' must be a number in [0, 2] (got 3)
 -- and is called before anything is sent.
 
-local type, tostring, error, format, pairs = type, tostring, error, string.format, pairs
-local find, sub, floor, huge = string.find, string.sub, math.floor, math.huge
+local type, tostring, error, format = type, tostring, error, string.format
+local find, floor, huge = string.find, math.floor, math.huge
 local json = require "openai.json"
+local secret = require "openai.secret"
 
 local _ENV = nil -- luacheck: ignore 211
 
 local M = {}
 
--- how a bad value is shown after "got": short, no control bytes
+-- how a bad value is shown after "got": short, no control bytes, no key
+-- (redacted before it is cut)
 local function show(v)
   local tv = type(v)
   if v == nil then return "nil" end
   if tv == "string" then
-    local s = #v > 40 and sub(v, 1, 40) .. "..." or v
+    local s, cut = secret.cut(v, 40)
+    if cut then s = s .. "..." end
     s = s:gsub("[%c\128-\255]", "?")
     return "'" .. s .. "'"
   elseif tv == "number" then
@@ -29,32 +32,10 @@ local function show(v)
 end
 M.show = show
 
--- API keys seen by openai.new: never shown in a message, wherever they
--- turn up (a url, a header, a model id); a bounded set
-local secrets, nsecrets = {}, 0
-
-function M.add_secret(key)
-  if secrets[key] then return end
-  if nsecrets >= 64 then secrets, nsecrets = {}, 0 end
-  secrets[key] = true
-  nsecrets = nsecrets + 1
-end
-
-local function redact(s)
-  for key in pairs(secrets) do
-    local i, j = find(s, key, 1, true)
-    while i do
-      s = sub(s, 1, i - 1) .. "[redacted]" .. sub(s, j + 1)
-      i, j = find(s, key, i + 10, true)
-    end
-  end
-  return s
-end
-
--- raise "fn: 'field' what (got v)"; secret: never show the value
-function M.fail(fn, field, what, v, secret)
-  local got = secret and (type(v) == "string" and "a hidden string" or show(v)) or show(v)
-  error(redact(format("%s: '%s' %s (got %s)", fn, field, what, got)), 0)
+-- raise "fn: 'field' what (got v)"; hidden: never show the value
+function M.fail(fn, field, what, v, hidden)
+  local got = hidden and (type(v) == "string" and "a hidden string" or show(v)) or show(v)
+  error(secret.redact(format("%s: '%s' %s (got %s)", fn, field, what, got)), 0)
 end
 local fail = M.fail
 
@@ -103,10 +84,10 @@ function M.boolean(fn, v, field)
 end
 
 -- a non-empty string with no NUL, CR or LF (names, ids, enum-like values)
-function M.name(fn, v, field, secret)
-  if type(v) ~= "string" or v == "" then fail(fn, field, "must be a non-empty string", v, secret) end
-  if find(v, "[%z\r\n]") then fail(fn, field, "must not contain NUL, CR or LF", v, secret) end
-  if not json.valid_utf8(v) then fail(fn, field, "must be valid UTF-8", v, secret) end
+function M.name(fn, v, field, hidden)
+  if type(v) ~= "string" or v == "" then fail(fn, field, "must be a non-empty string", v, hidden) end
+  if find(v, "[%z\r\n]") then fail(fn, field, "must not contain NUL, CR or LF", v, hidden) end
+  if not json.valid_utf8(v) then fail(fn, field, "must be valid UTF-8", v, hidden) end
   return v
 end
 

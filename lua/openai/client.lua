@@ -8,6 +8,7 @@
 local core = require "openai.core"
 local json = require "openai.json"
 local check = require "openai.check"
+local secret = require "openai.secret"
 local transport = require "openai.transport"
 local stream = require "openai.stream"
 
@@ -44,10 +45,6 @@ local function opt_ms(fn, v, field, dflt, zero_ok)
   return check.ms(fn, v, field, zero_ok)
 end
 
--- headers whose values are never shown in an error
-local SECRET_HEADERS = { authorization = true, ["api-key"] = true, cookie = true,
-                         ["proxy-authorization"] = true, ["x-api-key"] = true }
-
 -- header table name -> value, checked; nil when absent
 local function check_headers(fn, h, field)
   if h == nil then return nil end
@@ -56,15 +53,15 @@ local function check_headers(fn, h, field)
   for name, value in pairs(h) do
     if type(name) ~= "string" then check.fail(fn, field, "must map header names to values", name) end
     local tv = type(value)
-    local secret = SECRET_HEADERS[lower(name)]
+    local hidden = secret.header(name)
     if tv ~= "string" and not (tv == "number" and check.finite(value)) then
-      check.fail(fn, field .. "." .. name, "must be a string", value, secret)
+      check.fail(fn, field .. "." .. name, "must be a string", value, hidden)
     end
     value = tostring(value)
     local ok, why, which = core.check_header(name, value)
     if not ok then
       if which == "name" then check.fail(fn, field, "has a header name that " .. why, name) end
-      check.fail(fn, field .. "." .. name, why, value, secret)
+      check.fail(fn, field .. "." .. name, why, value, hidden)
     end
     out[name] = value
   end
@@ -93,7 +90,7 @@ function M.new(opts)
   end
   if key ~= false then
     check.name(fn, key, "api_key", true)
-    check.add_secret(key)
+    secret.add(self, key)
   end
   self.api_key = key or nil
   local org = opts.organization

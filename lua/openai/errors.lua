@@ -5,9 +5,10 @@
 -- for "api" it carries the HTTP status and the API's type, code, param and
 -- message. tostring(err) reads as one line and never contains the API key.
 
-local setmetatable, getmetatable, tostring, type, pairs = setmetatable, getmetatable, tostring, type, pairs
-local format, find, sub, gsub = string.format, string.find, string.sub, string.gsub
+local setmetatable, getmetatable, tostring, pairs = setmetatable, getmetatable, tostring, pairs
+local format, gsub = string.format, string.gsub
 local concat = table.concat
+local redact = require("openai.secret").redact
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -37,29 +38,12 @@ function M.name_for(kind, status)
   return KIND_NAMES[kind] or "APIError"
 end
 
--- replace every occurrence of secret in s (plain text, not a pattern)
-local function redact(s, secret)
-  if type(s) ~= "string" or not secret or secret == "" then return s end
-  local out, pos = {}, 1
-  while true do
-    local i, j = find(s, secret, pos, true)
-    if not i then break end
-    out[#out + 1] = sub(s, pos, i - 1)
-    out[#out + 1] = "[redacted]"
-    pos = j + 1
-  end
-  if pos == 1 then return s end
-  out[#out + 1] = sub(s, pos)
-  return concat(out)
-end
-M.redact = redact
-
 -- a new error object; f has kind and any of status, type, code, param,
--- message, request_id, attempts, retry_after, body; secret is redacted
+-- message, request_id, attempts, retry_after, body; every key is redacted
 -- from every string field
-function M.new(f, secret)
+function M.new(f)
   local e = setmetatable({}, Error)
-  for k, v in pairs(f) do e[k] = redact(v, secret) end
+  for k, v in pairs(f) do e[k] = redact(v) end
   e.name = e.name or M.name_for(e.kind, e.status)
   e.attempts = e.attempts or 0
   return e

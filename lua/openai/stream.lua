@@ -212,7 +212,8 @@ local function stream_error(self, f)
   f.request_id = f.request_id or self.meta.request_id
   f.attempts = f.attempts or self.meta.attempts
   f.status = f.status or self.meta.status
-  local e = errors.new(f, self._client.api_key)
+  local e = errors.new(f)
+  transport.redact_meta(self.meta)
   self._err = e
   self:close()
   error(e, 0)

@@ -9,6 +9,7 @@
 local core = require "openai.core"
 local json = require "openai.json"
 local errors = require "openai.errors"
+local secret = require "openai.secret"
 
 local type, pairs, ipairs, next, tostring, setmetatable = type, pairs, ipairs, next, tostring, setmetatable
 local rawget, rawset = rawget, rawset
@@ -208,13 +209,8 @@ end
 -- debug log
 -- ==================================================================
 
-local SECRET_HEADERS = {
-  authorization = true, ["api-key"] = true, cookie = true, ["set-cookie"] = true,
-  ["proxy-authorization"] = true, ["openai-organization"] = false,
-}
-
 local function log(client, line)
-  line = errors.redact(line, client.api_key)
+  line = secret.redact(line)
   if client.logger then client.logger(line) else stderr:write(line, "\n") end
 end
 
@@ -223,7 +219,7 @@ function M.log_request(client, req)
   for _, h in ipairs(req.headers) do
     local c = find(h, ":", 1, true)
     local name = sub(h, 1, c - 1)
-    if SECRET_HEADERS[lower(name)] then h = name .. ": [redacted]" end
+    if secret.header(name) then h = name .. ": [redacted]" end
     log(client, "openai:     " .. h)
   end
   if req.body then
@@ -268,13 +264,27 @@ local function meta_of(r)
                         [HEAD] = r.head }, META)
 end
 
+-- meta of a failed call: no key in its request id or headers
+local function redact_meta(meta)
+  meta.request_id = secret.redact(meta.request_id)
+  local head = rawget(meta, HEAD)
+  if head then meta[HEAD] = secret.redact(head) end
+  local h = rawget(meta, "headers")
+  if h then
+    for k, v in pairs(h) do h[k] = secret.redact(v) end
+  end
+  return meta
+end
+M.redact_meta = redact_meta
+
+-- the start of a body that is not JSON, for a message (redacted, then cut)
 local function snippet(body)
-  local s = sub(body or "", 1, 200)
+  local s = secret.cut(body or "", 200)
   return (gsub(s, "[%c\128-\255]", "?"))
 end
 
 -- the error object of a transfer outcome that is not a success
-local function outcome_error(client, r, meta)
+local function outcome_error(r, meta)
   if r.kind then
     local kind = r.kind
     if kind == "memory" or kind == "closed" then kind = "connection" end
@@ -282,7 +292,7 @@ local function outcome_error(client, r, meta)
       kind = kind, message = r.message, status = (r.status or 0) > 0 and r.status or nil,
       request_id = meta.request_id, attempts = r.attempts,
       retry_after = r.retry_after and r.retry_after / 1000 or nil,
-    }, client.api_key)
+    })
   end
   local f = {
     kind = "api", status = r.status, request_id = meta.request_id, attempts = r.attempts,
@@ -303,11 +313,11 @@ local function outcome_error(client, r, meta)
     f.message = s ~= "" and format("HTTP %d: %s", r.status, s) or format("HTTP %d", r.status)
   end
   f.body = r.body
-  return errors.new(f, client.api_key)
+  return errors.new(f)
 end
 
 -- decode a successful body as response_type says
-local function decode_body(client, r, meta, response_type, method)
+local function decode_body(r, meta, response_type, method)
   local body = r.body
   if response_type == "text" or response_type == "binary" then return body end
   if body == "" and (r.status == 204 or method == "HEAD") then return {} end
@@ -318,13 +328,13 @@ local function decode_body(client, r, meta, response_type, method)
       message = body == "" and "the response body is empty, not JSON"
                 or "the response body is not valid JSON: " .. gsub(tostring(derr), "%c", " "),
       body = body,
-    }, client.api_key)
+    })
   end
   if not r.utf8 then
     return nil, errors.new({
       kind = "decode", status = r.status, request_id = meta.request_id, attempts = r.attempts,
       message = "the response body is not valid UTF-8", body = body,
-    }, client.api_key)
+    })
   end
   return v
 end
@@ -347,9 +357,9 @@ function M.perform(client, spec)
   if not ok then r.kind, r.message = "connection", emsg end
   if debug then M.log_response(client, r, started) end
   local meta = meta_of(r)
-  if r.kind or r.status >= 300 then return nil, outcome_error(client, r, meta), meta end
-  local v, err = decode_body(client, r, meta, spec.response_type, spec.method)
-  if v == nil then return nil, err, meta end
+  if r.kind or r.status >= 300 then return nil, outcome_error(r, redact_meta(meta)), meta end
+  local v, err = decode_body(r, meta, spec.response_type, spec.method)
+  if v == nil then return nil, err, redact_meta(meta) end
   return v, nil, meta
 end
 
@@ -374,8 +384,8 @@ function M.open(client, spec)
   M.finish(t)
   if not ok then r.kind, r.message = "connection", emsg end
   if debug then M.log_response(client, r, started) end
-  local meta = meta_of(r)
-  return nil, outcome_error(client, r, meta), meta
+  local meta = redact_meta(meta_of(r))
+  return nil, outcome_error(r, meta), meta
 end
 
 -- }==================================================================
