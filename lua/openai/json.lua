@@ -11,6 +11,7 @@
 local cjson = require "cjson"
 local cjson_safe = require "cjson.safe"   -- decode returns nil, err: no pcall on the hot path
 local core = require "openai.core"
+local redact = require("openai.secret").redact
 
 local type, pairs, next, tostring = type, pairs, next, tostring
 local getmetatable, setmetatable, pcall, error = getmetatable, setmetatable, pcall, error
@@ -88,7 +89,7 @@ local function path_string(stack, n)
     elseif i == 1 then parts[#parts + 1] = k
     else parts[#parts + 1] = "." .. tostring(k) end
   end
-  return concat(parts)
+  return redact(concat(parts))      -- an API key used as a field name is not shown
 end
 
 local function valid_utf8(s)

@@ -22,6 +22,10 @@ Control endpoints (never recorded, never scripted):
     POST /_control/script       {"path", "method"?, "responses": [R, ...]}
     GET  /_control/scripts      the scripts still queued
 
+A scripted response R with "echo_key": "<placeholder>" has every occurrence of
+the placeholder in its strings (body, json, sse, headers) replaced by the API
+key the request carried: a server that echoes the key.
+
 Request ids (x-request-id: req_<n>) count recorded requests only, so req_<n> is
 record number n of /_control/requests. Control and /health answers carry req_0.
 
@@ -412,13 +416,19 @@ def scripted_events(items):
 # canned API
 
 
-def auth_error(req):
+def request_key(req):
+    """The API key a request carries (Bearer, or Azure's api-key), or None."""
     key = None
     authz = req.header("authorization", "")
     if authz[:7].lower() == "bearer ":
         key = authz[7:].strip() or None
     if key is None:
         key = req.header("api-key", "").strip() or None
+    return key
+
+
+def auth_error(req):
+    key = request_key(req)
     if key is None:
         return Reply.json(api_error("You didn't provide an API key."), 401)
     if key == "sk-bad":
@@ -931,6 +941,10 @@ class Conn:
     def apply_script(self, req, r, n, rec, rid):
         if not isinstance(r, dict):
             r = {}
+        ph = r.get("echo_key")
+        if isinstance(ph, str) and ph:           # the key received, in place of ph
+            key = json.dumps(request_key(req) or "")[1:-1]
+            r = json.loads(json.dumps(r).replace(ph, key))
         delay = r.get("delay_ms") or 0
         if delay > 0:
             time.sleep(delay / 1000.0)
