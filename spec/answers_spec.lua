@@ -272,6 +272,93 @@ describe("answers", function()
       assert.equal("x", got[1].choices[1].index)
     end)
 
+    -- every field of a chunk, replaced by each hostile JSON value: result()
+    -- gives a value or an error object of kind decode, never a runtime error
+    it("any field of a chunk with any hostile value: a result or a decode error", function()
+      local HOSTILE = { "null", "true", "false", "0", "-1", "0.5", "1e300", "-1e400", "NaN", '"x"', '""',
+                        "[]", "{}", "[null]", '{"a":1}', "[[1]]", '"\\u0000"' }
+      local PATHS = {
+        { "id" }, { "created" }, { "usage" }, { "system_fingerprint" }, { "service_tier" },
+        { "error" }, { "choices" }, { "choices", 1 }, { "choices", 1, "index" }, { "choices", 1, "delta" },
+        { "choices", 1, "delta", "content" }, { "choices", 1, "delta", "role" },
+        { "choices", 1, "delta", "refusal" }, { "choices", 1, "delta", "tool_calls" },
+        { "choices", 1, "delta", "tool_calls", 1 }, { "choices", 1, "delta", "tool_calls", 1, "index" },
+        { "choices", 1, "delta", "tool_calls", 1, "id" }, { "choices", 1, "delta", "tool_calls", 1, "type" },
+        { "choices", 1, "delta", "tool_calls", 1, "function" },
+        { "choices", 1, "delta", "tool_calls", 1, "function", "name" },
+        { "choices", 1, "delta", "tool_calls", 1, "function", "arguments" },
+        { "choices", 1, "finish_reason" }, { "choices", 1, "logprobs" },
+        { "choices", 1, "logprobs", "content" }, { "choices", 1, "logprobs", "content", 1 },
+        { "choices", 1, "logprobs", "refusal" },
+      }
+      local MARK = "\"@@hostile@@\""
+      local function chunk_with(path, raw)
+        local c = { id = "c", created = 1, model = "m", choices = { { index = 0, delta = {
+          role = "assistant", content = "a", tool_calls = { { index = 0, id = "call_1", type = "function",
+          ["function"] = { name = "f", arguments = "{}" } } } },
+          finish_reason = "stop", logprobs = { content = { { token = "a" } } } } } }
+        local t = c
+        for i = 1, #path - 1 do t = t[path[i]] end
+        t[path[#path]] = "@@hostile@@"
+        local text = cjson.encode(c)
+        local i, j = text:find(MARK, 1, true)
+        return text:sub(1, i - 1) .. raw .. text:sub(j + 1)
+      end
+      local streams, errs = 0, 0
+      for _, path in ipairs(PATHS) do
+        for _, raw in ipairs(HOSTILE) do
+          local where = table.concat(path, ".") .. " = " .. raw
+          H.script(CHAT, { { sse = { { data = chunk_with(path, raw) }, { data = "[DONE]" } } } })
+          local s = assert(client:chat_stream { messages = msgs() })
+          local ok, r = pcall(s.result, s)
+          streams = streams + 1
+          if ok then
+            assert.equal("chat.completion", r.object, where)
+          else
+            assert.is_true(openai.is_error(r), where .. ": " .. tostring(r))
+            assert.is_truthy(r.kind == "decode" or (path[1] == "error" and r.kind == "stream"), where)
+            errs = errs + 1
+          end
+          s:close()
+        end
+      end
+      assert.equal(#PATHS * #HOSTILE, streams)
+      assert.is_true(errs > 0)
+
+      -- Responses events: a delta, then response.completed, one field hostile
+      local RPATHS = { { 1, "type" }, { 1, "delta" }, { 1, "error" }, { 2, "type" }, { 2, "response" },
+                       { 2, "response", "error" }, { 2, "response", "status" }, { 2, "error" },
+                       { 2, "sequence_number" } }
+      for _, rp in ipairs(RPATHS) do
+        for _, raw in ipairs(HOSTILE) do
+          local evs = { { type = "response.output_text.delta", delta = "hi" },
+                        { type = "response.completed", response = { id = "resp_h", status = "completed" } } }
+          local t = evs[rp[1]]
+          for i = 2, #rp - 1 do t = t[rp[i]] end
+          t[rp[#rp]] = "@@hostile@@"
+          local items = {}
+          for i, e in ipairs(evs) do
+            local text = cjson.encode(e)
+            local a, b = text:find(MARK, 1, true)
+            if a then text = text:sub(1, a - 1) .. raw .. text:sub(b + 1) end
+            items[i] = { data = text }
+          end
+          H.script(RESP, { { sse = items } })
+          local where = rp[1] .. ":" .. table.concat(rp, ".", 2) .. " = " .. raw
+          local s = assert(client:response_stream { input = "x" })
+          local ok, r = pcall(s.result, s)
+          if ok then
+            assert.is_table(r, where)
+            if rp[2] ~= "response" or rp[3] then assert.equal("resp_h", r.id, where) end
+          else
+            assert.is_true(openai.is_error(r), where .. ": " .. tostring(r))
+            assert.is_truthy(r.kind == "decode" or r.kind == "stream", where)
+          end
+          s:close()
+        end
+      end
+    end)
+
     -- Responses API events
     local function ev(t) return { data = t } end
     local CREATED = '{"type":"response.created","sequence_number":0,"response":{"id":"resp_h","status":"in_progress"}}'
@@ -358,11 +445,17 @@ describe("answers", function()
       end)
 
       it(which .. ": a 200 JSON body that is no error says it is not a stream", function()
-        H.script(path, { { status = 200, body = '{"id":"chatcmpl-1","object":"chat.completion","choices":[]}' } })
-        local s, err = open(client)
-        assert.is_nil(s)
-        assert.equal("stream", err.kind)
-        assert.matches("not an event stream", err.message, 1, true)
+        H.script(path, { { status = 200, body = '{"id":"chatcmpl-1","object":"chat.completion","choices":[]}' },
+                         { status = 200, body = "<html>oops</html>",
+                           headers = { ["Content-Type"] = "application/problem+json" } } })
+        for _, what in ipairs({ "chatcmpl-1", "<html>oops</html>" }) do
+          local s, err = open(client)
+          assert.is_nil(s)
+          assert.equal("stream", err.kind)
+          assert.equal(200, err.status)
+          assert.matches("not an event stream", err.message, 1, true)
+          assert.matches(what, err.message, 1, true)
+        end
       end)
     end
 

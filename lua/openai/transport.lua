@@ -384,7 +384,7 @@ local function json_body_error(client, r, meta)
   if type(v) == "table" then error_fields(v, f) end
   if f.message == nil then
     local s = snippet(r.body)
-    f.message = "the server answered with a JSON body, not an event stream"
+    f.message = "the server answered with a JSON content type, not an event stream"
                 .. (s ~= "" and ": " .. s or " (an empty one)")
   end
   return errors.new(f, client.api_key)
