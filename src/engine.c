@@ -206,7 +206,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
   size_t len = size * nmemb;
   t->last_byte_at = engine_now_ms();
   if (t->released) return len;       /* the caller is done: discard the rest */
-  if (t->stream && t->status >= 200 && t->status < 300) {
+  if (t->stream && !t->json_body && t->status >= 200 && t->status < 300) {
     int rc;
     if (t->queue.len - t->queue_off > QUEUE_PAUSE) {  /* the caller is behind */
       t->paused = 1;
@@ -234,6 +234,19 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
   return len;
 }
 
+/* the response's Content-Type is JSON (application/json, or a +json type),
+** parameters aside: an answer to a stream request that is not a stream */
+static int json_type(const transfer *t) {
+  char ct[128];
+  size_t n;
+  if (transfer_header(t, "content-type", ct, sizeof ct) == NULL) return 0;
+  for (n = 0; ct[n] != '\0' && ct[n] != ';' && ct[n] != ' ' && ct[n] != '\t'; n++) {
+    if (ct[n] >= 'A' && ct[n] <= 'Z') ct[n] = (char)(ct[n] + 32);
+  }
+  return (n == 16 && memcmp(ct, "application/json", 16) == 0) ||
+         (n > 5 && memcmp(ct + n - 5, "+json", 5) == 0);
+}
+
 static size_t on_header(char *buf, size_t size, size_t nmemb, void *ud) {
   transfer *t = (transfer *)ud;
   size_t len = size * nmemb;
@@ -243,6 +256,7 @@ static size_t on_header(char *buf, size_t size, size_t nmemb, void *ud) {
     long st = 0;
     obuf_clear(&t->head);
     t->headers_done = 0;
+    t->json_body = 0;
     if (p != NULL) {
       p++;
       while (p < buf + len && *p >= '0' && *p <= '9' && st < 1000) st = st * 10 + (*p++ - '0');
@@ -250,6 +264,7 @@ static size_t on_header(char *buf, size_t size, size_t nmemb, void *ud) {
     t->status = st;
   } else if ((len == 2 && buf[0] == '\r') || (len == 1 && buf[0] == '\n')) {
     if (t->status >= 200) t->headers_done = 1;
+    t->json_body = t->stream && t->status >= 200 && t->status < 300 && json_type(t);
     return len;
   }
   if (t->head.len + len > MAX_HEAD_BYTES) {
@@ -338,6 +353,7 @@ static int start_attempt(engine *e, transfer *t) {
   t->attempt_at = t->last_byte_at = now;
   t->status = 0;
   t->headers_done = 0;
+  t->json_body = 0;
   t->own_kind = K_NONE;
   t->paused = 0;
   t->errbuf[0] = '\0';

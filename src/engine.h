@@ -89,6 +89,8 @@ struct transfer {
                                dies before any response byte) */
   long status;              /* of the latest response's status line */
   int headers_done;         /* the final response's headers are complete */
+  int json_body;            /* a stream answered 2xx with a JSON content type:
+                               its body is kept whole in body_buf, not framed */
   int own_kind;             /* a failure the engine decided (timeout, too_large) */
   int paused;               /* the stream's write callback asked curl to pause */
   int released;             /* the caller is done: read the rest, then close */

@@ -466,7 +466,7 @@ static void set_int(lua_State *L, const char *k, long v) {
 
 /* t:result() -> { state, status, head (the raw header block), request_id,
 **                 body, kind, message, attempts, retry_after (ms), curl_code,
-**                 delivered, queued } */
+**                 delivered, queued, partial_event and json_body (streams) } */
 static int l_transfer_result(lua_State *L) {
   transfer *t = check_transfer(L, 1);
   const char *kind = transfer_kind_name(t->kind);
@@ -500,6 +500,8 @@ static int l_transfer_result(lua_State *L) {
     if (t->stream) {
       lua_pushboolean(L, sse_pending(&t->sse));
       lua_setfield(L, -2, "partial_event");
+      lua_pushboolean(L, t->json_body);
+      lua_setfield(L, -2, "json_body");
     }
   } else if (t->state == T_CLOSED) {
     lua_pushstring(L, "closed");

@@ -214,10 +214,11 @@ local function api_path(self, path)
   return path
 end
 
--- the spec of a typed action's call
+-- the spec of a typed action's call; its answer must be a JSON object
 local function typed_spec(fn, self, o, method, path, body, is_stream)
   return {
     fn = fn, method = method, path = api_path(self, path), json = body, stream = is_stream,
+    want_object = true,
     timeout = o.timeout, idle_timeout = o.idle_timeout, deadline = o.deadline,
     headers = o.headers, debug = o.debug,
     max_response_bytes = o.max_response_bytes, max_event_bytes = o.max_event_bytes,

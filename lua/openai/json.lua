@@ -262,7 +262,12 @@ end
 -- decode JSON text: value, or nil and cjson's message
 local json_empties = core.json_empties
 
+-- a UTF-8 byte-order mark that starts a text is skipped, as Python's and
+-- Node's decoders do (a 3-byte test; the copy only for texts that have one)
+local BOM = "\239\187\191"
+
 function M.decode(s)
+  if byte(s, 1) == 239 and sub(s, 1, 3) == BOM then s = sub(s, 4) end
   if native then return decode(s) end
   local arrays, objects = json_empties(s)
   if not arrays then return decode(s) end
@@ -282,6 +287,25 @@ function M.decode(s)
     if type(v) == "table" then restore(v) end
   end
   return v
+end
+
+-- true when v, a decoded value, is a JSON object: a table that is not an
+-- array (decoded arrays are either marked or have an element at [1]; an
+-- object's keys are strings)
+function M.is_object(v)
+  return type(v) == "table" and getmetatable(v) ~= ARRAY_MT and v[1] == nil
+end
+
+-- what a decoded value is, for a message ("false", "an array", ...)
+function M.what(v)
+  local tv = type(v)
+  if v == nil then return "missing" end
+  if v == cjson.null then return "null" end
+  if tv == "boolean" then return tostring(v) end
+  if tv == "number" then return "a number" end
+  if tv == "string" then return "a string" end
+  if tv == "table" then return M.is_object(v) and "an object" or "an array" end
+  return "a " .. tv
 end
 
 return M

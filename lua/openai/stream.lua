@@ -6,7 +6,12 @@
 -- Events are framed in C (src/sse.c) and decoded here one at a time. An
 -- `error` event, a JSON `error` member, or a stream that ends before its
 -- terminal event raises an error object (kind "stream") from the iterator;
--- a silent server raises kind "timeout".
+-- a silent server raises kind "timeout". Server data never raises a Lua
+-- runtime error: an event that is not a JSON object, or a choice or tool
+-- call index that cannot be one, raises kind "decode"; other fields of the
+-- wrong type are left out of result(). A Responses stream that ends with
+-- response.failed hands that event over like any other, then result()
+-- raises kind "stream" with the response's error code and message.
 
 local json = require "openai.json"
 local errors = require "openai.errors"
@@ -15,7 +20,8 @@ local transport = require "openai.transport"
 local type, ipairs, pairs, setmetatable, error, tostring = type, ipairs, pairs, setmetatable, error, tostring
 local concat, sort = table.concat, table.sort
 local null = json.null
-local decode = json.decode
+local decode, is_object = json.decode, json.is_object
+local error_fields = transport.error_fields
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -75,25 +81,63 @@ local function chat_choice(acc, index)
   return c
 end
 
-local function add_tool_calls(c, calls)
-  for _, tc in ipairs(calls) do
-    local i = tc.index or 0
-    local slot = c.tools[i]
-    if slot == nil then
-      slot = { id = nil, type = "function", name = rope(), arguments = rope() }
-      c.tools[i] = slot
-    end
-    if type(tc.id) == "string" then slot.id = tc.id end
-    if type(tc.type) == "string" then slot.type = tc.type end
-    local f = tc["function"]
-    if type(f) == "table" then
-      if type(f.name) == "string" then append(slot.name, f.name) end
-      if type(f.arguments) == "string" then append(slot.arguments, f.arguments) end
-    end
-  end
+-- the index of a choice or a tool call: a non-negative integer (below 2^31,
+-- so it is a plain table key and sorts), or, when missing or null, its
+-- position in its array (0-based, as the API counts); nil when it is
+-- anything else
+local MAX_INDEX = 2147483647
+local function index_of(x, pos)
+  if x == nil or x == null then return pos end
+  if type(x) == "number" and x >= 0 and x <= MAX_INDEX and x % 1 == 0 then return x end
+  return nil
 end
 
--- fold one chunk into the accumulator (hot: one call per event)
+local function bad_index(where, x)
+  local got = type(x) == "number" and ("the number " .. tostring(x)) or json.what(x)
+  return where .. ".index is not a non-negative integer (it is " .. got .. ")"
+end
+
+-- fold a delta's tool_calls into choice c; a message when an index is bad
+local function add_tool_calls(c, calls, k)
+  for j = 1, #calls do
+    local tc = calls[j]
+    if type(tc) == "table" then
+      local i = index_of(tc.index, j - 1)
+      if i == nil then
+        return bad_index("choices[" .. k .. "].delta.tool_calls[" .. j .. "]", tc.index)
+      end
+      local slot = c.tools[i]
+      if slot == nil then
+        slot = { id = nil, type = "function", name = rope(), arguments = rope() }
+        c.tools[i] = slot
+      end
+      if type(tc.id) == "string" then slot.id = tc.id end
+      if type(tc.type) == "string" then slot.type = tc.type end
+      local f = tc["function"]
+      if type(f) == "table" then
+        if type(f.name) == "string" then append(slot.name, f.name) end
+        if type(f.arguments) == "string" then append(slot.arguments, f.arguments) end
+      end
+    end
+  end
+  return nil
+end
+
+-- append the entries of a chunk's logprobs list (content or refusal)
+local function add_logprobs(lp, field, list)
+  if type(list) ~= "table" then return end
+  local out = lp[field]
+  if out == nil then
+    out = json.array()
+    lp[field] = out
+  end
+  local n = #out
+  for i = 1, #list do out[n + i] = list[i] end
+end
+
+-- fold one chunk into the accumulator (hot: one call per event). Fields of
+-- the wrong type are left out of the result (the chunk itself reaches the
+-- caller as it is); an index that cannot be one returns a message
 local function chat_add(acc, chunk)
   local x
   if acc.id == nil then
@@ -108,35 +152,43 @@ local function chat_add(acc, chunk)
   x = chunk.usage
   if x ~= nil and x ~= null then acc.usage = x end
   local choices = chunk.choices
-  if type(choices) ~= "table" then return end
+  if type(choices) ~= "table" then return nil end
   local by_index = acc.by_index
   for k = 1, #choices do
     local ch = choices[k]
     if type(ch) == "table" then
-      local index = ch.index or 0
+      local index = index_of(ch.index, k - 1)
+      if index == nil then return bad_index("choices[" .. k .. "]", ch.index) end
       local c = by_index[index] or chat_choice(acc, index)
       local d = ch.delta
       if type(d) == "table" then
         x = d.content
-        if type(x) == "string" then
-          if x ~= "" then append(c.content, x) end
-        end
+        if type(x) == "string" and x ~= "" then append(c.content, x) end
         x = d.role
-        if x ~= nil and x ~= null then c.role = x end
+        if type(x) == "string" then c.role = x end
         x = d.refusal
-        if x ~= nil and x ~= null and type(x) == "string" then append(c.refusal, x) end
+        if type(x) == "string" then append(c.refusal, x) end
         x = d.tool_calls
-        if x ~= nil and x ~= null and type(x) == "table" then add_tool_calls(c, x) end
+        if type(x) == "table" then
+          local why = add_tool_calls(c, x, k)
+          if why then return why end
+        end
       end
       x = ch.finish_reason
-      if x ~= nil and x ~= null then c.finish_reason = x end
+      if type(x) == "string" then c.finish_reason = x end
       x = ch.logprobs
-      if x ~= nil and x ~= null and type(x) == "table" then
-        c.logprobs = c.logprobs or { content = {} }
-        for _, lp in ipairs(x.content or {}) do c.logprobs.content[#c.logprobs.content + 1] = lp end
+      if type(x) == "table" then
+        local lp = c.logprobs
+        if lp == nil then
+          lp = {}
+          c.logprobs = lp
+        end
+        add_logprobs(lp, "content", x.content)
+        add_logprobs(lp, "refusal", x.refusal)
       end
     end
   end
+  return nil
 end
 
 local function chat_result(acc)
@@ -162,8 +214,10 @@ local function chat_result(acc)
       end
       msg.tool_calls = calls
     end
+    local lp = c.logprobs
+    if lp then lp = { content = lp.content or null, refusal = lp.refusal or null } end
     choices[#choices + 1] = { index = index, message = msg, finish_reason = c.finish_reason or null,
-                              logprobs = c.logprobs or null }
+                              logprobs = lp or null }
   end
   return {
     id = acc.id, object = "chat.completion", created = acc.created, model = acc.model,
@@ -208,25 +262,51 @@ function Stream:__gc()
   end
 end
 
-local function stream_error(self, f)
+-- an error object of this stream (its request id, attempts and status)
+local function new_error(self, f)
   f.request_id = f.request_id or self.meta.request_id
   f.attempts = f.attempts or self.meta.attempts
   f.status = f.status or self.meta.status
-  local e = errors.new(f)
   transport.redact_meta(self.meta)
+  return errors.new(f)
+end
+
+local function stream_error(self, f)
+  local e = new_error(self, f)
   self._err = e
   self:close()
   error(e, 0)
 end
 
--- an event whose JSON says it is an error: raise it
+-- an event whose JSON says it is an error: raise it with the server's
+-- fields (an `error` object or string, or the event itself)
 local function event_error(self, v)
-  local eo = type(v.error) == "table" and v.error or v
-  stream_error(self, { kind = "stream", type = eo.type ~= "error" and eo.type or nil,
-                       code = eo.code ~= null and eo.code or nil,
-                       param = eo.param ~= null and eo.param or nil,
-                       message = type(eo.message) == "string" and eo.message
-                                 or "the server sent an error event" })
+  local f = error_fields(v, { kind = "stream" }, true)
+  if f.type == "error" then f.type = nil end   -- the Responses event's own type
+  if f.message == nil or f.message == "" then f.message = "the server sent an error event" end
+  stream_error(self, f)
+end
+
+-- the error result() raises for a response.failed: the response's error
+local function failed_error(self, resp)
+  local f = error_fields(resp, { kind = "stream" })
+  if f.message == nil or f.message == "" then
+    f.message = "the response failed (response.failed without an error message)"
+  end
+  return new_error(self, f)
+end
+
+-- a terminal Responses event: keep its response; response.failed makes
+-- result() raise (the event itself still reaches the caller)
+local function finish_response(self, ty, resp)
+  if not is_object(resp) then
+    stream_error(self, { kind = "decode", message = "event " .. self.events .. ": " .. ty
+                         .. " carries no response object (it is " .. json.what(resp) .. ")" })
+  end
+  self._final = resp
+  if ty == "response.failed" then self._failed = failed_error(self, resp) end
+  self._done = true
+  self:close()
 end
 
 -- the transfer finished with nothing more queued: end, or raise what broke it
@@ -262,22 +342,28 @@ function Stream:next()
         return nil
       end
       local v, derr = decode(data)
-      if type(v) ~= "table" then
-        stream_error(self, { kind = "decode",
-                             message = "an event of the stream is not a JSON object: " .. tostring(derr) })
+      if not is_object(v) then
+        stream_error(self, { kind = "decode", message = v == nil
+          and "an event of the stream is not valid JSON: " .. tostring(derr)
+          or "an event of the stream is not a JSON object: it is " .. json.what(v) })
       end
       local e = v.error
-      if (e ~= nil and e ~= null) or name == "error" or v.type == "error" then event_error(self, v) end
+      if (e ~= nil and e ~= null and e ~= false) or name == "error" or v.type == "error" then
+        event_error(self, v)
+      end
       if chat then
-        if self.accumulate then chat_add(self._acc, v) end
+        if self.accumulate then
+          local why = chat_add(self._acc, v)
+          if why then
+            stream_error(self, { kind = "decode", message = "event " .. self.events .. ": " .. why })
+          end
+        end
       else
         local ty = v.type
         if ty == "response.output_text.delta" and type(v.delta) == "string" and self.accumulate then
           append(self._text, v.delta)
         elseif TERMINAL[ty] then
-          self._final = v.response
-          self._done = true
-          self:close()
+          finish_response(self, ty, v.response)
         end
       end
       return v
@@ -306,6 +392,7 @@ function Stream:result()
     error("openai.stream: result() is not kept for a stream opened with accumulate = false", 2)
   end
   if self.kind == "chat" then return chat_result(self._acc) end
+  if self._failed then error(self._failed, 0) end
   return self._final
 end
 

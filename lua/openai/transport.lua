@@ -283,6 +283,29 @@ local function snippet(body)
   return (gsub(s, "[%c\128-\255]", "?"))
 end
 
+-- the API's error fields (type, code, param, message: strings or numbers
+-- only) of a decoded body or event v into f: from its `error` object, or
+-- `error` itself when it is a string (the message); from v itself when it
+-- has no error object and self_ok is set (an event that is the error)
+local ERROR_FIELDS = { "type", "code", "param", "message" }
+local function error_fields(v, f, self_ok)
+  local eo = v.error
+  if type(eo) == "string" then
+    f.message = eo
+    return f
+  end
+  if type(eo) ~= "table" then
+    if not self_ok then return f end
+    eo = v
+  end
+  for _, k in ipairs(ERROR_FIELDS) do
+    local x = eo[k]
+    if type(x) == "string" or type(x) == "number" then f[k] = x end
+  end
+  return f
+end
+M.error_fields = error_fields
+
 -- the error object of a transfer outcome that is not a success
 local function outcome_error(r, meta)
   if r.kind then
@@ -299,15 +322,7 @@ local function outcome_error(r, meta)
     retry_after = r.retry_after and r.retry_after / 1000 or nil,
   }
   local v = json.decode(r.body or "")
-  local eo = type(v) == "table" and v.error
-  if type(eo) == "table" then
-    for _, k in ipairs({ "type", "code", "param", "message" }) do
-      local x = eo[k]
-      if type(x) == "string" or type(x) == "number" then f[k] = x end
-    end
-  elseif type(eo) == "string" then
-    f.message = eo
-  end
+  if type(v) == "table" then error_fields(v, f) end
   if f.message == nil then
     local s = snippet(r.body)
     f.message = s ~= "" and format("HTTP %d: %s", r.status, s) or format("HTTP %d", r.status)
@@ -316,11 +331,12 @@ local function outcome_error(r, meta)
   return errors.new(f)
 end
 
--- decode a successful body as response_type says
-local function decode_body(r, meta, response_type, method)
+-- decode a successful body as response_type says; want_object (the typed
+-- actions): the body must be a JSON object, whatever else it is
+local function decode_body(r, meta, response_type, method, want_object)
   local body = r.body
   if response_type == "text" or response_type == "binary" then return body end
-  if body == "" and (r.status == 204 or method == "HEAD") then return {} end
+  if body == "" and not want_object and (r.status == 204 or method == "HEAD") then return {} end
   local v, derr = json.decode(body)
   if v == nil then
     return nil, errors.new({
@@ -334,6 +350,12 @@ local function decode_body(r, meta, response_type, method)
     return nil, errors.new({
       kind = "decode", status = r.status, request_id = meta.request_id, attempts = r.attempts,
       message = "the response body is not valid UTF-8", body = body,
+    })
+  end
+  if want_object and not json.is_object(v) then
+    return nil, errors.new({
+      kind = "decode", status = r.status, request_id = meta.request_id, attempts = r.attempts,
+      message = "the response body is not a JSON object: it is " .. json.what(v), body = body,
     })
   end
   return v
@@ -358,9 +380,24 @@ function M.perform(client, spec)
   if debug then M.log_response(client, r, started) end
   local meta = meta_of(r)
   if r.kind or r.status >= 300 then return nil, outcome_error(r, redact_meta(meta)), meta end
-  local v, err = decode_body(r, meta, spec.response_type, spec.method)
+  local v, err = decode_body(r, meta, spec.response_type, spec.method, spec.want_object)
   if v == nil then return nil, err, redact_meta(meta) end
   return v, nil, meta
+end
+
+-- a stream answered with a 2xx JSON body (the engine keeps it whole instead
+-- of reading events): the server's error, or a body that is no stream
+local function json_body_error(r, meta)
+  local f = { kind = "stream", status = r.status, request_id = meta.request_id,
+              attempts = r.attempts, body = r.body }
+  local v = json.decode(r.body)
+  if type(v) == "table" then error_fields(v, f) end
+  if f.message == nil then
+    local s = snippet(r.body)
+    f.message = "the server answered with a JSON content type, not an event stream"
+                .. (s ~= "" and ": " .. s or " (an empty one)")
+  end
+  return errors.new(f)
 end
 
 -- open a stream: the transfer once its first event is queued, or nil, err
@@ -376,6 +413,12 @@ function M.open(client, spec)
   local t = M.submit(req)
   local ok, emsg = M.await(t)
   local r = t:result()
+  if ok and r.state == "done" and r.json_body and not r.kind and r.status < 300 then
+    M.finish(t)
+    if debug then M.log_response(client, r, started) end
+    local meta = redact_meta(meta_of(r))
+    return nil, json_body_error(r, meta), meta
+  end
   -- events are queued (the stream may even be complete already): hand it over
   if ok and (r.state == "running" or (r.state == "done" and (r.queued or not r.kind and r.status < 300))) then
     if debug then M.log_response(client, r, started) end
