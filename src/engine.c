@@ -197,6 +197,7 @@ static int on_event(void *ud, const sse_event *ev) {
   memcpy(t->queue.data + t->queue.len, &dl, 4);
   memcpy(t->queue.data + t->queue.len + 4, ev->data, dl);
   t->queue.len += 4 + dl;
+  t->received++;
   mark_ready(t);
   return 0;
 }
@@ -344,7 +345,7 @@ static int start_attempt(engine *e, transfer *t) {
   t->message[0] = '\0';
   obuf_clear(&t->head);
   obuf_clear(&t->body_buf);
-  obuf_clear(&t->queue);
+  obuf_clear(&t->queue);       /* empty: an attempt that received an event is never retried */
   t->queue_off = 0;
   sse_reset(&t->sse);
   if (t->deadline_ms > 0) {       /* what is left of the deadline bounds the attempt */
@@ -422,10 +423,12 @@ static void settle(engine *e, transfer *t, CURLcode rc) {
     const char *m = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
     snprintf(t->message, sizeof t->message, "%s", m);
   }
-  if (kind == K_CONNECTION && t->stream && t->delivered > 0) kind = K_STREAM;
+  /* a stream that received an event is never retried, read or not: a retry
+  ** would append a second attempt's events to the first's */
+  if (kind == K_CONNECTION && t->received > 0) kind = K_STREAM;
   if (kind != K_NONE) t->status = t->headers_done ? t->status : 0;
 
-  if ((kind == K_NONE || kind == K_TIMEOUT || kind == K_CONNECTION) && t->delivered == 0 &&
+  if ((kind == K_NONE || kind == K_TIMEOUT || kind == K_CONNECTION) && t->received == 0 &&
       retry_is_error(kind == K_NONE ? t->status : 0, kind != K_NONE)) {
     retry_input in;
     retry_decision d;

