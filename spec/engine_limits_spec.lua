@@ -119,4 +119,20 @@ describe("engine limits", function()
     end)
   end)
 
+  -- {=============================================================
+  -- bounded resources
+
+  describe("the idle easy-handle pool", function()
+    it("keeps at most 64 handles after a burst of 100 concurrent calls", function()
+      local fns = {}
+      for i = 1, 100 do fns[i] = function() return client:models() end end
+      local results = openai.parallel(fns, { concurrency = 100 })
+      for i = 1, 100 do assert.is_table(results[i][1], "call " .. i) end
+      local idle = openai.stats().idle_handles
+      assert.is_true(idle > 0, "no handle kept for the next call")
+      assert.is_true(idle <= 64, idle .. " idle handles kept")
+      assert.is_table((client:models()))
+    end)
+  end)
+
 end)

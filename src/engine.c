@@ -18,6 +18,7 @@
 #define QUEUE_PAUSE      (256 * 1024)       /* queued SSE bytes before curl pauses */
 #define MAX_POLL_MS      1000               /* never sleep longer than this at once */
 #define KEEP_BUF         (64 * 1024)        /* larger buffers are freed at close */
+#define MAX_IDLE         64                 /* pooled easy handles, as CURLMOPT_MAXCONNECTS */
 
 /* {=================================================================
 ** clock, global init, small helpers
@@ -150,7 +151,13 @@ static CURL *easy_get(engine *e) {
   return curl_easy_init();
 }
 
+/* pool a handle for the next attempt; past max_idle (after a burst of
+** concurrent calls) free it, so the pool does not keep the burst's size */
 static void easy_put(engine *e, CURL *h) {
+  if (e->nidle >= e->max_idle) {
+    curl_easy_cleanup(h);
+    return;
+  }
   if (e->nidle == e->cap_idle) {
     int cap = e->cap_idle ? e->cap_idle * 2 : 16;
     CURL **p = (CURL **)realloc(e->idle, (size_t)cap * sizeof *p);
@@ -479,7 +486,8 @@ int engine_init(engine *e) {
   e->ready_tail = &e->ready;
   e->multi = curl_multi_init();
   if (e->multi == NULL) { e->closed = 1; return -1; }
-  curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, 64L);
+  curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)MAX_IDLE);
+  e->max_idle = MAX_IDLE;
   e->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)e;
   if (e->rng == 0) e->rng = 88172645463325252ULL;
   return 0;
@@ -488,7 +496,11 @@ int engine_init(engine *e) {
 void engine_configure(engine *e, long max_host, long max_total) {
   if (e->closed) return;
   if (max_host > 0) curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_host);
-  if (max_total > 0) curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, max_total);
+  if (max_total > 0) {
+    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, max_total);
+    e->max_idle = max_total < INT_MAX ? (int)max_total : INT_MAX;
+    while (e->nidle > e->max_idle) curl_easy_cleanup(e->idle[--e->nidle]);
+  }
 }
 
 void engine_close(engine *e) {

@@ -117,6 +117,7 @@ struct engine {
   transfer **ready_tail;
   CURL **idle;              /* pool of easy handles with warm state */
   int nidle, cap_idle;
+  int max_idle;             /* handles beyond it are freed, not pooled */
   int running;              /* transfers whose easy is in the multi */
   int closed;
   unsigned long rng;        /* jitter */
@@ -130,7 +131,8 @@ int engine_init(engine *e);
 /* detach and close every transfer, free the easy pool and the multi;
 ** idempotent */
 void engine_close(engine *e);
-/* CURLMOPT_MAX_HOST_CONNECTIONS and CURLMOPT_MAXCONNECTS; 0 leaves as is */
+/* CURLMOPT_MAX_HOST_CONNECTIONS and CURLMOPT_MAXCONNECTS (which also caps
+** the idle handle pool); 0 leaves as is */
 void engine_configure(engine *e, long max_host, long max_total);
 
 /* zero a transfer and give its fields their defaults */
