@@ -3,6 +3,9 @@
 ** No Lua here (see engine.h). curl callbacks touch only C memory.
 */
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -156,6 +159,7 @@ static CURL *easy_get(engine *e) {
 static void easy_put(engine *e, CURL *h) {
   if (e->nidle >= e->max_idle) {
     curl_easy_cleanup(h);
+    e->freed_handles++;
     return;
   }
   if (e->nidle == e->cap_idle) {
@@ -166,6 +170,18 @@ static void easy_put(engine *e, CURL *h) {
     e->cap_idle = cap;
   }
   e->idle[e->nidle++] = h;
+}
+
+/* once a burst is over (nothing running) and it freed more handles than
+** the pool holds, give the freed memory back to the system: glibc keeps
+** freed small blocks in its heap, so the process would stay at the burst's
+** size. At most once per burst. */
+static void trim_heap(engine *e) {
+  if (e->running > 0 || e->freed_handles < MAX_IDLE) return;
+  e->freed_handles = 0;
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
 }
 
 /* take the attempt's easy handle out of the multi and back to the pool */
@@ -716,6 +732,7 @@ static int round_once(engine *e, double *next) {
   drain_messages(e);
   check_timers(e, engine_now_ms(), next);
   start_due(e, engine_now_ms(), next);  /* retries due at once (delay 0) */
+  trim_heap(e);
   return 0;
 }
 

@@ -118,6 +118,7 @@ struct engine {
   CURL **idle;              /* pool of easy handles with warm state */
   int nidle, cap_idle;
   int max_idle;             /* handles beyond it are freed, not pooled */
+  int freed_handles;        /* freed since the last trim (see trim_heap) */
   int running;              /* transfers whose easy is in the multi */
   int closed;
   unsigned long rng;        /* jitter */
