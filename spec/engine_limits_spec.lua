@@ -135,4 +135,38 @@ describe("engine limits", function()
     end)
   end)
 
+  describe("a body near max_response_bytes", function()
+    local CAP = 4 * 1024 * 1024
+
+    -- KiB the Lua heap grew by during f (the collector stopped)
+    local function lua_growth(f)
+      collectgarbage("collect")
+      collectgarbage("collect")
+      collectgarbage("stop")
+      local before = collectgarbage("count")
+      local a, b = f()
+      local grew = collectgarbage("count") - before
+      collectgarbage("restart")
+      return grew, a, b
+    end
+
+    it("is not copied into Lua when it is too large", function()
+      local grew, res, err = lua_growth(function()
+        return client:request { url = "/v1/bytes?n=" .. (CAP + 1), response_type = "binary",
+                                max_response_bytes = CAP }
+      end)
+      assert.is_nil(res)
+      assert.equal("too_large", err.kind)
+      assert.is_nil(err.body)
+      assert.is_true(grew < 512, "the Lua heap grew by " .. grew .. " KiB")
+      -- the measure sees a body that is handed over
+      grew, res = lua_growth(function()
+        return client:request { url = "/v1/bytes?n=" .. CAP, response_type = "binary",
+                                max_response_bytes = CAP }
+      end)
+      assert.equal(CAP, #res)
+      assert.is_true(grew >= CAP / 1024, "the Lua heap grew by only " .. grew .. " KiB")
+    end)
+  end)
+
 end)

@@ -252,9 +252,13 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
     t->own_kind = K_TOO_LARGE;
     snprintf(t->message, sizeof t->message,
              "the response body is larger than max_response_bytes (%zu)", t->max_response);
+    obuf_free(&t->body_buf);          /* nobody reads a body that is too large */
     return 0;
   }
-  if (obuf_append(&t->body_buf, ptr, len) != 0) { t->own_kind = K_NOMEM; return 0; }
+  if (obuf_append_max(&t->body_buf, ptr, len, t->max_response) != 0) {
+    t->own_kind = K_NOMEM;
+    return 0;
+  }
   return len;
 }
 
