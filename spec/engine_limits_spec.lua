@@ -169,4 +169,47 @@ describe("engine limits", function()
     end)
   end)
 
+  describe("a huge response header", function()
+    -- a header whose line ("name: value\r\n") is `len` bytes
+    local function header_of(len)
+      return { ["x-big"] = string.rep("h", len - #"x-big: \r\n") }
+    end
+
+    it("over curl's line limit (100 KiB) is kind too_large, not retried", function()
+      H.script(MODELS, { { headers = header_of(100 * 1024 + 1) }, { headers = header_of(100 * 1024 + 1) } })
+      local res, err, meta = client:models()
+      assert.is_nil(res)
+      assert.is_true(openai.is_error(err))
+      assert.equal("too_large", err.kind)
+      assert.matches("header", err.message, 1, true)
+      assert.equal(1, meta.attempts)
+      assert.equal(1, requests_to(MODELS))
+    end)
+
+    it("just under curl's line limit is accepted", function()
+      H.script(MODELS, { { headers = header_of(100 * 1024 - 1) } })
+      local res, err, meta = client:models()
+      assert.is_nil(err)
+      assert.is_true(#res.data > 0)
+      assert.equal(100 * 1024 - #"x-big: \r\n" - 1, #meta.headers["x-big"])
+    end)
+
+    it("a header block over 256 KiB in lines of 25 KB is kind too_large", function()
+      local hs = {}
+      for i = 1, 12 do hs[#hs + 1] = { "x-part-" .. i, string.rep("p", 25000) } end
+      H.script(MODELS, { { headers = hs } })
+      local res, err = client:models()
+      assert.is_nil(res)
+      assert.equal("too_large", err.kind)
+      assert.matches("headers are larger than 262144 bytes", err.message, 1, true)
+      assert.equal(1, requests_to(MODELS))
+    end)
+
+    it("opening a stream is kind too_large too", function()
+      H.script(CHAT, { { stream_canned = true, headers = header_of(200 * 1024) } })
+      local s, err = client:chat_stream { messages = msgs() }
+      assert.is_nil(s)
+      assert.equal("too_large", err.kind)
+    end)
+  end)
 end)

@@ -17,7 +17,8 @@
 #include "check.h"
 #include "engine.h"
 
-#define MAX_HEAD_BYTES   (1024 * 1024)      /* cap on one response's header block */
+#define MAX_HEAD_BYTES   (256 * 1024)       /* cap on one response's header block; below
+                                               curl's own (300 KiB), so ours speaks first */
 #define QUEUE_PAUSE      (256 * 1024)       /* queued SSE bytes before curl pauses */
 #define MAX_POLL_MS      1000               /* never sleep longer than this at once */
 #define KEEP_BUF         (64 * 1024)        /* larger buffers are freed at close */
@@ -426,6 +427,25 @@ fail:
   return -1;
 }
 
+/* the kind of an attempt that curl failed. curl refuses a response header
+** line longer than CURL_MAX_HTTP_HEADER with CURLE_OUT_OF_MEMORY (7.x) or
+** CURLE_TOO_LARGE (8.6 on): between a status line and the end of its
+** headers, that is what these codes mean */
+static int curl_failure_kind(transfer *t, CURLcode rc) {
+  int too_large = t->status > 0 && !t->headers_done && rc == CURLE_OUT_OF_MEMORY;
+#if LIBCURL_VERSION_NUM >= 0x080600
+  if (rc == CURLE_TOO_LARGE) too_large = 1;
+#endif
+  if (too_large) {
+    snprintf(t->message, sizeof t->message,
+             "a response header line is longer than curl accepts (%d bytes)", CURL_MAX_HTTP_HEADER);
+    return K_TOO_LARGE;
+  }
+  if (rc == CURLE_OPERATION_TIMEDOUT) return K_TIMEOUT;
+  if (rc == CURLE_OUT_OF_MEMORY) return K_NOMEM;
+  return K_CONNECTION;
+}
+
 /* the outcome of one attempt is known: retry it, or make it final */
 static void settle(engine *e, transfer *t, CURLcode rc) {
   int kind;
@@ -443,9 +463,7 @@ static void settle(engine *e, transfer *t, CURLcode rc) {
   t->curl_code = (int)rc;
   if (t->own_kind != K_NONE) kind = t->own_kind;
   else if (rc == CURLE_OK) kind = K_NONE;
-  else if (rc == CURLE_OPERATION_TIMEDOUT) kind = K_TIMEOUT;
-  else if (rc == CURLE_OUT_OF_MEMORY) kind = K_NOMEM;
-  else kind = K_CONNECTION;
+  else kind = curl_failure_kind(t, rc);
   if (kind != K_NONE && t->message[0] == '\0') {
     const char *m = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
     snprintf(t->message, sizeof t->message, "%s", m);
