@@ -18,6 +18,12 @@ void obuf_init(obuf *b);
 int obuf_reserve(obuf *b, size_t extra);
 /* append n bytes; 0 on success, -1 out of memory (buffer unchanged) */
 int obuf_append(obuf *b, const void *p, size_t n);
+/* as obuf_reserve and obuf_append for a buffer that may hold at most max_len
+** bytes: it grows by doubling, but never past max_len + 1 allocated, so a
+** body near its cap costs the cap, not twice it; -1 out of memory or when
+** len + extra would pass max_len (buffer unchanged) */
+int obuf_reserve_max(obuf *b, size_t extra, size_t max_len);
+int obuf_append_max(obuf *b, const void *p, size_t n, size_t max_len);
 /* forget the contents, keep the memory (data[0] = NUL when allocated) */
 void obuf_clear(obuf *b);
 /* release the memory; the buffer is empty and usable again */

@@ -3,6 +3,9 @@
 ** No Lua here (see engine.h). curl callbacks touch only C memory.
 */
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,10 +17,12 @@
 #include "check.h"
 #include "engine.h"
 
-#define MAX_HEAD_BYTES   (1024 * 1024)      /* cap on one response's header block */
+#define MAX_HEAD_BYTES   (256 * 1024)       /* cap on one response's header block; below
+                                               curl's own (300 KiB), so ours speaks first */
 #define QUEUE_PAUSE      (256 * 1024)       /* queued SSE bytes before curl pauses */
 #define MAX_POLL_MS      1000               /* never sleep longer than this at once */
 #define KEEP_BUF         (64 * 1024)        /* larger buffers are freed at close */
+#define MAX_IDLE         64                 /* pooled easy handles, as CURLMOPT_MAXCONNECTS */
 
 /* {=================================================================
 ** clock, global init, small helpers
@@ -150,7 +155,14 @@ static CURL *easy_get(engine *e) {
   return curl_easy_init();
 }
 
+/* pool a handle for the next attempt; past max_idle (after a burst of
+** concurrent calls) free it, so the pool does not keep the burst's size */
 static void easy_put(engine *e, CURL *h) {
+  if (e->nidle >= e->max_idle) {
+    curl_easy_cleanup(h);
+    e->freed_handles++;
+    return;
+  }
   if (e->nidle == e->cap_idle) {
     int cap = e->cap_idle ? e->cap_idle * 2 : 16;
     CURL **p = (CURL **)realloc(e->idle, (size_t)cap * sizeof *p);
@@ -159,6 +171,18 @@ static void easy_put(engine *e, CURL *h) {
     e->cap_idle = cap;
   }
   e->idle[e->nidle++] = h;
+}
+
+/* once a burst is over (nothing running) and it freed more handles than
+** the pool holds, give the freed memory back to the system: glibc keeps
+** freed small blocks in its heap, so the process would stay at the burst's
+** size. At most once per burst. */
+static void trim_heap(engine *e) {
+  if (e->running > 0 || e->freed_handles < MAX_IDLE) return;
+  e->freed_handles = 0;
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
 }
 
 /* take the attempt's easy handle out of the multi and back to the pool */
@@ -197,6 +221,7 @@ static int on_event(void *ud, const sse_event *ev) {
   memcpy(t->queue.data + t->queue.len, &dl, 4);
   memcpy(t->queue.data + t->queue.len + 4, ev->data, dl);
   t->queue.len += 4 + dl;
+  t->received++;
   mark_ready(t);
   return 0;
 }
@@ -228,9 +253,13 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
     t->own_kind = K_TOO_LARGE;
     snprintf(t->message, sizeof t->message,
              "the response body is larger than max_response_bytes (%zu)", t->max_response);
+    obuf_free(&t->body_buf);          /* nobody reads a body that is too large */
     return 0;
   }
-  if (obuf_append(&t->body_buf, ptr, len) != 0) { t->own_kind = K_NOMEM; return 0; }
+  if (obuf_append_max(&t->body_buf, ptr, len, t->max_response) != 0) {
+    t->own_kind = K_NOMEM;
+    return 0;
+  }
   return len;
 }
 
@@ -360,7 +389,7 @@ static int start_attempt(engine *e, transfer *t) {
   t->message[0] = '\0';
   obuf_clear(&t->head);
   obuf_clear(&t->body_buf);
-  obuf_clear(&t->queue);
+  obuf_clear(&t->queue);       /* empty: an attempt that received an event is never retried */
   t->queue_off = 0;
   sse_reset(&t->sse);
   if (t->deadline_ms > 0) {       /* what is left of the deadline bounds the attempt */
@@ -414,6 +443,25 @@ fail:
   return -1;
 }
 
+/* the kind of an attempt that curl failed. curl refuses a response header
+** line longer than CURL_MAX_HTTP_HEADER with CURLE_OUT_OF_MEMORY (7.x) or
+** CURLE_TOO_LARGE (8.6 on): between a status line and the end of its
+** headers, that is what these codes mean */
+static int curl_failure_kind(transfer *t, CURLcode rc) {
+  int too_large = t->status > 0 && !t->headers_done && rc == CURLE_OUT_OF_MEMORY;
+#if LIBCURL_VERSION_NUM >= 0x080600
+  if (rc == CURLE_TOO_LARGE) too_large = 1;
+#endif
+  if (too_large) {
+    snprintf(t->message, sizeof t->message,
+             "a response header line is longer than curl accepts (%d bytes)", CURL_MAX_HTTP_HEADER);
+    return K_TOO_LARGE;
+  }
+  if (rc == CURLE_OPERATION_TIMEDOUT) return K_TIMEOUT;
+  if (rc == CURLE_OUT_OF_MEMORY) return K_NOMEM;
+  return K_CONNECTION;
+}
+
 /* the outcome of one attempt is known: retry it, or make it final */
 static void settle(engine *e, transfer *t, CURLcode rc) {
   int kind;
@@ -431,17 +479,17 @@ static void settle(engine *e, transfer *t, CURLcode rc) {
   t->curl_code = (int)rc;
   if (t->own_kind != K_NONE) kind = t->own_kind;
   else if (rc == CURLE_OK) kind = K_NONE;
-  else if (rc == CURLE_OPERATION_TIMEDOUT) kind = K_TIMEOUT;
-  else if (rc == CURLE_OUT_OF_MEMORY) kind = K_NOMEM;
-  else kind = K_CONNECTION;
+  else kind = curl_failure_kind(t, rc);
   if (kind != K_NONE && t->message[0] == '\0') {
     const char *m = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
     snprintf(t->message, sizeof t->message, "%s", m);
   }
-  if (kind == K_CONNECTION && t->stream && t->delivered > 0) kind = K_STREAM;
+  /* a stream that received an event is never retried, read or not: a retry
+  ** would append a second attempt's events to the first's */
+  if (kind == K_CONNECTION && t->received > 0) kind = K_STREAM;
   if (kind != K_NONE) t->status = t->headers_done ? t->status : 0;
 
-  if ((kind == K_NONE || kind == K_TIMEOUT || kind == K_CONNECTION) && t->delivered == 0 &&
+  if ((kind == K_NONE || kind == K_TIMEOUT || kind == K_CONNECTION) && t->received == 0 &&
       retry_is_error(kind == K_NONE ? t->status : 0, kind != K_NONE)) {
     retry_input in;
     retry_decision d;
@@ -492,7 +540,8 @@ int engine_init(engine *e) {
   e->ready_tail = &e->ready;
   e->multi = curl_multi_init();
   if (e->multi == NULL) { e->closed = 1; return -1; }
-  curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, 64L);
+  curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)MAX_IDLE);
+  e->max_idle = MAX_IDLE;
   e->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)e;
   if (e->rng == 0) e->rng = 88172645463325252ULL;
   return 0;
@@ -501,7 +550,11 @@ int engine_init(engine *e) {
 void engine_configure(engine *e, long max_host, long max_total) {
   if (e->closed) return;
   if (max_host > 0) curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_host);
-  if (max_total > 0) curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, max_total);
+  if (max_total > 0) {
+    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, max_total);
+    e->max_idle = max_total < INT_MAX ? (int)max_total : INT_MAX;
+    while (e->nidle > e->max_idle) curl_easy_cleanup(e->idle[--e->nidle]);
+  }
 }
 
 void engine_close(engine *e) {
@@ -717,6 +770,7 @@ static int round_once(engine *e, double *next) {
   drain_messages(e);
   check_timers(e, engine_now_ms(), next);
   start_due(e, engine_now_ms(), next);  /* retries due at once (delay 0) */
+  trim_heap(e);
   return 0;
 }
 

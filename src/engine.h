@@ -32,8 +32,7 @@ enum {
   K_TIMEOUT,      /* an attempt, the headers, an idle gap or the deadline ran out */
   K_CONNECTION,   /* DNS, refused, reset, TLS, truncated body */
   K_TOO_LARGE,    /* the body passed max_response_bytes */
-  K_STREAM,       /* an SSE event passed max_event_bytes, or the stream broke
-                     after events reached the caller */
+  K_STREAM,       /* the stream broke after it received an event */
   K_NOMEM,        /* out of memory */
   K_DECODE,       /* a stream event that is not valid UTF-8 */
   K_CLOSED        /* closed by the caller before it finished */
@@ -101,6 +100,9 @@ struct transfer {
   obuf queue;               /* SSE events waiting for Lua, packed */
   size_t queue_off;         /* read position in queue */
   unsigned long delivered;  /* events handed to the caller */
+  unsigned long received;   /* events parsed by the engine, read or not: once
+                               one is, the stream is never retried (its events
+                               and a later failure go to the caller as they are) */
 
   /* the outcome */
   int kind;                 /* K_* */
@@ -117,6 +119,8 @@ struct engine {
   transfer **ready_tail;
   CURL **idle;              /* pool of easy handles with warm state */
   int nidle, cap_idle;
+  int max_idle;             /* handles beyond it are freed, not pooled */
+  int freed_handles;        /* freed since the last trim (see trim_heap) */
   int running;              /* transfers whose easy is in the multi */
   int closed;
   unsigned long rng;        /* jitter */
@@ -130,7 +134,8 @@ int engine_init(engine *e);
 /* detach and close every transfer, free the easy pool and the multi;
 ** idempotent */
 void engine_close(engine *e);
-/* CURLMOPT_MAX_HOST_CONNECTIONS and CURLMOPT_MAXCONNECTS; 0 leaves as is */
+/* CURLMOPT_MAX_HOST_CONNECTIONS and CURLMOPT_MAXCONNECTS (which also caps
+** the idle handle pool); 0 leaves as is */
 void engine_configure(engine *e, long max_host, long max_total);
 
 /* zero a transfer and give its fields their defaults */

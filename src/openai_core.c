@@ -466,7 +466,8 @@ static void set_int(lua_State *L, const char *k, long v) {
 
 /* t:result() -> { state, status, head (the raw header block), request_id,
 **                 body, kind, message, attempts, retry_after (ms), curl_code,
-**                 delivered, queued, partial_event and json_body (streams) } */
+**                 delivered, received, queued, partial_event and json_body
+**                 (streams) } */
 static int l_transfer_result(lua_State *L) {
   transfer *t = check_transfer(L, 1);
   const char *kind = transfer_kind_name(t->kind);
@@ -476,6 +477,7 @@ static int l_transfer_result(lua_State *L) {
   set_int(L, "status", t->status);
   set_int(L, "attempts", t->attempts);
   set_int(L, "delivered", (long)t->delivered);
+  set_int(L, "received", (long)t->received);
   lua_pushboolean(L, t->queue.len > t->queue_off);
   lua_setfield(L, -2, "queued");
   if (t->state >= T_DONE || t->headers_done) {   /* parsed on demand: parse_headers */

@@ -400,6 +400,25 @@ local function json_body_error(r, meta)
   return errors.new(f)
 end
 
+-- a ready stream transfer is handed over when it received an event (those
+-- events come first, then whatever ended it: the engine never retries it),
+-- or when it ended as a 2xx without a failure (the stream says what it
+-- lacks); anything else failed before its first event
+local function stream_opened(r)
+  if r.received > 0 then return true end
+  return r.state == "done" and not r.kind and r.status >= 200 and r.status < 300
+end
+
+-- the error of a stream that failed before its first event: an HTTP error
+-- for a status >= 300, else the failure the engine saw; a 2xx is never an
+-- `api` error
+local function open_error(r, meta)
+  if not r.kind and r.status < 300 then
+    r.kind, r.message = "connection", format("the server sent no event stream (HTTP %d)", r.status)
+  end
+  return outcome_error(r, meta)
+end
+
 -- open a stream: the transfer once its first event is queued, or nil, err
 -- when it failed before that (after its retries)
 function M.open(client, spec)
@@ -419,8 +438,7 @@ function M.open(client, spec)
     local meta = redact_meta(meta_of(r))
     return nil, json_body_error(r, meta), meta
   end
-  -- events are queued (the stream may even be complete already): hand it over
-  if ok and (r.state == "running" or (r.state == "done" and (r.queued or not r.kind and r.status < 300))) then
+  if ok and stream_opened(r) then
     if debug then M.log_response(client, r, started) end
     return t, nil, meta_of(r)
   end
@@ -428,7 +446,7 @@ function M.open(client, spec)
   if not ok then r.kind, r.message = "connection", emsg end
   if debug then M.log_response(client, r, started) end
   local meta = redact_meta(meta_of(r))
-  return nil, outcome_error(r, meta), meta
+  return nil, open_error(r, meta), meta
 end
 
 -- }==================================================================

@@ -1053,7 +1053,18 @@ class Conn:
                 return data
             return b"%x\r\n" % len(data) + data + b"\r\n"
 
-        self.send(b"".join(head))
+        if r.get("sse_one_write"):
+            # head and every event in one TCP segment; with sse_end "close"
+            # the FIN rides on it (TCP_CORK holds the data until the
+            # shutdown), so the client reads the events and the cut at once
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+            self.sock.sendall(b"".join(head) + b"".join(frame(ev) for ev in events if ev))
+            if end == "close":
+                self.sock.shutdown(socket.SHUT_WR)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+            events = []
+        else:
+            self.send(b"".join(head))
         for i, ev in enumerate(events):
             if i > 0 and gap > 0:
                 time.sleep(gap)
