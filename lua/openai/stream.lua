@@ -11,6 +11,7 @@
 local json = require "openai.json"
 local errors = require "openai.errors"
 local transport = require "openai.transport"
+local sched = require "openai.scheduler"
 
 local type, ipairs, pairs, setmetatable, error, tostring = type, ipairs, pairs, setmetatable, error, tostring
 local concat, sort = table.concat, table.sort
@@ -185,11 +186,13 @@ local TERMINAL = { ["response.completed"] = true, ["response.failed"] = true,
 -- kind: "chat" or "response"; accumulate false: keep nothing for result()
 -- and text() (a stream of any length in constant memory)
 function M.new(client, t, meta, kind, accumulate)
-  return setmetatable({
+  local s = setmetatable({
     meta = meta, kind = kind, events = 0, accumulate = accumulate ~= false,
     _client = client, _t = t, _done = false, _closed = false, _err = nil,
     _acc = { by_index = {}, indices = {} }, _text = rope(), _final = nil,
   }, Stream)
+  sched.bind(s, t)   -- returned by its task, it stays open (without a slot)
+  return s
 end
 
 function Stream:close()
