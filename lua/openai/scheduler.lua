@@ -141,12 +141,15 @@ local function release_slot(t)
   if g == nil then return end
   slot_of[t] = nil
   g.inflight = g.inflight - 1
-  local h = g.sq_head
-  if h <= g.sq_tail then                -- the first task waiting for a slot
+  while g.sq_head <= g.sq_tail do       -- wake the first task still waiting
+    local h = g.sq_head
     local task = g.slotq[h]
     g.slotq[h] = nil
     g.sq_head = h + 1
-    push(task)
+    if not task.finished then           -- (a cancelled one waits no more)
+      push(task)
+      return
+    end
   end
 end
 
