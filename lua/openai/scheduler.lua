@@ -10,8 +10,10 @@
 -- resumes the tasks whose transfers are ready. A call that cannot yield to
 -- this scheduler (outside any task, in the user's own coroutine, across a C
 -- boundary) drives the engine itself until its transfer is ready; every
--- engine step, whoever makes it, goes through `drive`, which hands other
--- tasks' readiness over, so nothing is lost and nothing spins.
+-- engine step, whoever makes it, hands the ready list to `feed`, which
+-- queues the tasks waiting for those transfers, so no readiness is lost
+-- and nothing spins. A host loop that drives the engine its own way hands
+-- the ready list to M.dispatch (feed, then resume).
 --
 -- Slots: a task spawned in a group (openai.parallel's) holds one slot of
 -- the group's `concurrency` per transfer it has in flight; a call beyond
@@ -27,6 +29,7 @@ local create, resume, yield, running, costatus =
       coroutine.create, coroutine.resume, coroutine.yield, coroutine.running, coroutine.status
 local isyieldable = coroutine.isyieldable
 local getinfo = debug.getinfo
+local xpcall = xpcall
 local collectgarbage = collectgarbage
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 local VERSION = _VERSION
@@ -50,24 +53,26 @@ function M.engine()
   return e
 end
 
--- can the running coroutine yield here? 5.3, 5.4 and LuaJIT say so; 5.2
--- yields across pcall and metamethods; PUC 5.1 cannot yield across any C
--- frame nor from a generic-for iterator, which its stack shows as a C
--- frame or a caller named "(for generator)"
+-- can the running coroutine yield here? 5.3, 5.4 and LuaJIT say so. 5.2
+-- yields across pcall, xpcall, metamethods and iterators, not across other
+-- C functions (string.gsub, table.sort, require...); PUC 5.1 across no C
+-- frame, nor from a generic-for iterator (a caller named "(for generator)").
+-- Both are read from the running coroutine's stack.
 local can_yield = isyieldable
 if can_yield == nil then
-  if VERSION == "Lua 5.1" then
-    can_yield = function()
-      local level = 3
-      while true do
-        local info = getinfo(level, "Sn")
-        if info == nil then return true end
+  local is51 = VERSION == "Lua 5.1"
+  can_yield = function()
+    local level = 3
+    while true do
+      local info = getinfo(level, "Snf")
+      if info == nil then return true end
+      if is51 then
         if info.what == "C" or info.name == "(for generator)" then return false end
-        level = level + 1
+      elseif info.what == "C" and info.func ~= pcall and info.func ~= xpcall then
+        return false
       end
+      level = level + 1
     end
-  else
-    can_yield = function() return true end
   end
 end
 
@@ -153,10 +158,8 @@ local function release_slot(t)
   end
 end
 
--- drive the engine once (wait at most wait_ms; -1: until something
--- happens or a timer is due) and hand each ready transfer to its waiting
--- task; a finished transfer gives its slot back at once. This is the seam
--- of any loop that drives the engine: `feed` takes the ready list.
+-- hand each ready transfer to its waiting task (queued to be resumed); a
+-- finished transfer gives its slot back at once
 local function feed(ready)
   if ready == nil then return end
   for i = 1, #ready do
@@ -169,8 +172,9 @@ local function feed(ready)
     end
   end
 end
-M.feed = feed
 
+-- drive the engine once (wait at most wait_ms; -1: until something
+-- happens or a timer is due) and feed what became ready
 local function drive(wait_ms)
   local ok, ready = pcall(M.engine().step, M.engine(), wait_ms)
   if not ok then return nil, ready end
@@ -430,16 +434,25 @@ end
 -- stepping
 -- ==================================================================
 
--- resume what can go on, drive the engine once (not waiting when a task is
--- already runnable), resume what became ready; the number of pending tasks
-local function step(wait_ms)
-  run()
-  local ok, msg = drive(wait_ms)
-  if not ok then error("openai.step: " .. tostring(msg), 0) end
+-- The seam of any loop that drives the engine (openai.step below, or an
+-- fd-driven host that calls curl_multi_socket_action): hand over the list
+-- of transfers the engine returned as ready; the tasks waiting for them
+-- are resumed, callbacks run. Returns the number of pending tasks.
+function M.dispatch(ready)
+  feed(ready)
   run()
   return pending
 end
-M.step_internal = step
+
+-- resume what can go on (new tasks, slots come free), drive the engine
+-- once, resume what became ready; the number of pending tasks
+local function step(wait_ms)
+  run()
+  local e = M.engine()
+  local ok, ready = pcall(e.step, e, wait_ms)
+  if not ok then error("openai.step: " .. tostring(ready), 0) end
+  return M.dispatch(ready)
+end
 
 function M.step(max_wait_ms)
   if max_wait_ms == nil then max_wait_ms = 0 end
