@@ -46,9 +46,9 @@ add("    of which json.encode(body)", function() return json.encode(body, "opena
 add("    cjson.encode(body) alone, for scale", function() return cjson.encode(body) end)
 local req = transport.build(client, spec)
 local e = transport.engine()
-local core = add("  C core: submit + wait + result + close", function()
+local core = add("  C core: submit + await (scheduler) + result + close", function()
   local t = e:submit(req)
-  e:wait(t)
+  transport.await(t)
   local r = t:result()
   t:close()
   return r

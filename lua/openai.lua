@@ -11,6 +11,7 @@ local client = require "openai.client"
 local json = require "openai.json"
 local errors = require "openai.errors"
 local parallel = require "openai.parallel"
+local scheduler = require "openai.scheduler"
 local transport = require "openai.transport"
 local core = require "openai.core"
 
@@ -25,6 +26,9 @@ local M = {
   array = json.array,          -- mark a table as a JSON array: openai.array{} is sent as []
   is_error = errors.is_error,
   parallel = parallel,
+  spawn = scheduler.spawn,     -- openai.spawn(fn, ...) -> task, run by openai.step
+  step = scheduler.step,       -- openai.step(max_wait_ms) -> tasks still pending
+  Task = scheduler.Task,
   Client = client.Client,
 }
 

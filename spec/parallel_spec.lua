@@ -461,15 +461,17 @@ describe("openai.parallel", function()
   -- {=============================================================
   -- misuse
 
-  it("raises when openai.parallel is nested", function()
+  it("runs a nested openai.parallel inside a batch function (issue 9: one scheduler)", function()
     local results = guarded(5000, function()
       return openai.parallel {
-        function() return openai.parallel { function() return 1 end } end,
+        function()
+          return openai.parallel { function() return 1 end, function() return client:models() end }
+        end,
         function() return client:models() end,
       }
     end)
-    assert.is_nil(results[1][1])
-    assert.matches("nested", tostring(results[1][2]), 1, true)
+    assert.equal(1, results[1][1][1][1])
+    assert.equal("list", results[1][1][2][1].object)
     assert.equal("list", results[2][1].object)
     -- the engine still works afterwards
     local r = client:models()

@@ -289,51 +289,36 @@ static int l_engine_submit(lua_State *L) {
   return 1;
 }
 
-/* engine:wait(t): drive the engine until t is ready (done, or a stream
-** event queued). Returns true, or nil and a message on an engine failure. */
-static int l_engine_wait(lua_State *L) {
-  engine *e = check_engine(L, 1);
-  transfer *t = check_transfer(L, 2);
-  if (t->eng != e) return luaL_error(L, "openai.core: the transfer is not this engine's");
-  while (!transfer_ready(t)) {
-    if (engine_step(e, -1) < 0) {
-      lua_pushnil(L);
-      lua_pushliteral(L, "openai.core: the curl multi handle failed");
-      return 2;
-    }
-    engine_take_ready(e);     /* sequential use: nobody else waits on the list */
-  }
-  lua_pushboolean(L, 1);
-  return 1;
+static int count_ready(const engine *e) {
+  const transfer *t;
+  int n = 0;
+  for (t = e->ready; t != NULL; t = t->next_ready) n++;
+  return n;
 }
 
-/* engine:drain(t, max_ms): after t:release(), drive the engine until t has
-** read the rest of its body and closed itself, at most max_ms; then cut it */
-static int l_engine_drain(lua_State *L) {
-  engine *e = check_engine(L, 1);
-  transfer *t = check_transfer(L, 2);
-  double until = engine_now_ms() + luaL_checknumber(L, 3);
-  while (t->state != T_CLOSED && t->eng == e) {
-    double left = until - engine_now_ms();
-    if (left <= 0 || engine_step(e, (long)left + 1) < 0) break;
-    engine_take_ready(e);
-  }
-  if (t->state != T_CLOSED) transfer_close(t);
-  unregister(L, t);
-  return 0;
-}
-
-/* engine:step([max_wait_ms]) -> array of transfers that became ready, or nil */
+/* engine:step([max_wait_ms]) -> array of transfers that became ready, or nil.
+** The one way Lua drives the engine: the caller (openai.scheduler) must hand
+** every transfer of the list to whoever waits on it, since the list is taken
+** (a wait that threw it away would leave other waiters hanging). */
 static int l_engine_step(lua_State *L) {
   engine *e = check_engine(L, 1);
   long wait = (long)luaL_optnumber(L, 2, -1);
   transfer *t;
   int n, i = 0;
-  n = engine_step(e, wait);
-  if (n < 0) return luaL_error(L, "openai.core: the curl multi handle failed");
+  if (engine_step(e, wait) < 0) return luaL_error(L, "openai.core: the curl multi handle failed");
+  /* the table is made before the list is taken, and the walk allocates
+  ** nothing (rawseti stays inside the slots made): no collection, so no
+  ** finalizer that might drive the engine, runs while the taken list is
+  ** walked. A finalizer run by the allocation itself may have made the
+  ** list longer: then make a larger table. */
+  for (;;) {
+    n = count_ready(e);
+    if (n == 0) return 0;
+    lua_createtable(L, n, 0);
+    if (count_ready(e) <= n) break;
+    lua_pop(L, 1);
+  }
   t = engine_take_ready(e);
-  if (t == NULL) return 0;
-  lua_createtable(L, n, 0);
   for (; t != NULL; t = t->next_ready) {
     push_transfer(L, t);
     if (lua_isnil(L, -1)) { lua_pop(L, 1); continue; }
@@ -619,9 +604,7 @@ static int l_curl_version(lua_State *L) {
 
 static const luaL_Reg engine_methods[] = {
   { "submit", l_engine_submit },
-  { "wait", l_engine_wait },
   { "step", l_engine_step },
-  { "drain", l_engine_drain },
   { "configure", l_engine_configure },
   { "stats", l_engine_stats },
   { "close", l_engine_close },

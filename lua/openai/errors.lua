@@ -1,7 +1,8 @@
 -- openai.errors: the error object of a failed call.
 --
 -- A failed call returns nil, err, meta. err.kind is one of "api", "timeout",
--- "connection", "decode", "stream", "too_large" (SEMANTICS.md, "Errors");
+-- "connection", "decode", "stream", "too_large" (SEMANTICS.md, "Errors"),
+-- or "cancelled" for a task stopped by task:cancel();
 -- for "api" it carries the HTTP status and the API's type, code, param and
 -- message. tostring(err) reads as one line and never contains the API key.
 
@@ -27,6 +28,7 @@ local NAMES = {
 local KIND_NAMES = {
   timeout = "APITimeoutError", connection = "APIConnectionError", decode = "APIResponseDecodeError",
   stream = "APIStreamError", too_large = "APIResponseTooLargeError",
+  cancelled = "APIUserAbortError",   -- openai-node's name for a request the caller aborted
 }
 
 function M.name_for(kind, status)

@@ -1,7 +1,22 @@
 -- openai.stream: a chat or Responses API stream as a Lua iterator.
 --
---   for chunk in stream:each() do ... end   -- leaving the loop closes it
+--   for chunk in stream:each() do ... end   -- 5.2+, LuaJIT
+--   while true do                            -- every Lua, 5.1 included
+--     local chunk = stream:next()
+--     if not chunk then break end
+--   end
 --   local completion = stream:result()       -- what a plain call returns
+--
+-- A stream is closed (its transfer cut or finished, its slot given back)
+-- when it is exhausted, when it raises, when close() is called, when its
+-- task (openai.spawn / openai.parallel) ends, unless the task returned it
+-- (then it stays open for the caller, holding no slot), and on 5.4 when a
+-- loop over each() is left early (the to-be-closed 4th value). Elsewhere a
+-- loop left early keeps the stream open until one of the others: call
+-- close() before making another call in the same task. On PUC 5.1 a
+-- generic-for iterator cannot yield, so inside a task `for ... in each()`
+-- drives the engine itself for each event (other tasks wait meanwhile); the
+-- while loop over next() yields and lets them run.
 --
 -- Events are framed in C (src/sse.c) and decoded here one at a time. An
 -- `error` event, a JSON `error` member, or a stream that ends before its
@@ -16,6 +31,7 @@
 local json = require "openai.json"
 local errors = require "openai.errors"
 local transport = require "openai.transport"
+local sched = require "openai.scheduler"
 
 local type, ipairs, pairs, setmetatable, error, tostring = type, ipairs, pairs, setmetatable, error, tostring
 local concat, sort = table.concat, table.sort
@@ -239,11 +255,13 @@ local TERMINAL = { ["response.completed"] = true, ["response.failed"] = true,
 -- kind: "chat" or "response"; accumulate false: keep nothing for result()
 -- and text() (a stream of any length in constant memory)
 function M.new(client, t, meta, kind, accumulate)
-  return setmetatable({
+  local s = setmetatable({
     meta = meta, kind = kind, events = 0, accumulate = accumulate ~= false,
     _client = client, _t = t, _done = false, _closed = false, _err = nil,
     _acc = { by_index = {}, indices = {} }, _text = rope(), _final = nil,
   }, Stream)
+  sched.bind(s, t)   -- returned by its task, it stays open (without a slot)
+  return s
 end
 
 function Stream:close()
@@ -377,7 +395,7 @@ function Stream:next()
 end
 
 -- for chunk in stream:each() do ... end ; the fourth value closes the
--- stream when the loop is left early (Lua 5.4)
+-- stream when the loop is left early (Lua 5.4; see the top for the others)
 function Stream:each()
   return Stream.next, self, nil, self
 end

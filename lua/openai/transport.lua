@@ -1,110 +1,66 @@
 -- openai.transport: from a call's description to a transfer on the engine,
 -- and from the transfer's outcome to `result, err, meta`.
 --
--- The module state lives here, in one place: the Lua state's one engine,
--- and the scheduler of the running openai.parallel batch, if any. A call
--- made inside a coroutine of that batch yields while its transfer is in
--- flight; any other call drives the engine until its transfer is ready.
+-- The engine and the tasks live in openai.scheduler: a call made inside a
+-- task yields while its transfer is in flight; any other call drives the
+-- engine until its transfer is ready.
 
 local core = require "openai.core"
 local json = require "openai.json"
 local errors = require "openai.errors"
 local secret = require "openai.secret"
+local sched = require "openai.scheduler"
 
 local type, pairs, ipairs, next, tostring, setmetatable = type, pairs, ipairs, next, tostring, setmetatable
 local rawget, rawset = rawget, rawset
 local format, sub, lower, gsub, find = string.format, string.sub, string.lower, string.gsub, string.find
 local concat, sort = table.concat, table.sort
-local running, yield = coroutine.running, coroutine.yield
 local stderr = io.stderr
 
 local _ENV = nil -- luacheck: ignore 211
 
 local M = {}
 
--- the module state
-local state = {
-  engine = nil,      -- the engine of this Lua state (created on first use)
-  sched = nil,       -- the scheduler of the running openai.parallel batch
-  slot_owner = setmetatable({}, { __mode = "k" }),  -- transfer -> scheduler holding a slot
-}
-M.state = state
+local engine, acquire, adopt, release = sched.engine, sched.acquire, sched.adopt, sched.release
+local refuse_finalizer = sched.refuse_finalizer
 
--- tokens a call yields to the scheduler
-local WAIT, SLOT = {}, {}
-M.WAIT, M.SLOT = WAIT, SLOT
-
-function M.engine()
-  local e = state.engine
-  if e == nil then
-    e = core.engine()
-    state.engine = e
-  end
-  return e
-end
-
--- the scheduler when the running coroutine is one of its own, else nil
-local function current_sched()
-  local s = state.sched
-  if s ~= nil then
-    local co = running()
-    if s.cos[co] then return s end
-  end
-  return nil
-end
-M.current_sched = current_sched
+M.engine = engine
 
 -- closed transfers of plain calls, used again by the next calls (their
 -- userdata and buffers), at most POOL_MAX
 local pool, POOL_MAX = {}, 16
 
--- submit a request description; inside a batch, wait for a free slot first;
+-- submit a request description; inside a task, wait for a free slot of
+-- its group first; the transfer belongs to the task (closed when it ends).
 -- reuse: take a closed transfer from the pool
-function M.submit(req, reuse)
-  local sched = current_sched()
-  if sched then
-    while sched.inflight >= sched.concurrency do yield(SLOT) end
-    sched.inflight = sched.inflight + 1
-  end
+function M.submit(req, reuse, fn)
+  refuse_finalizer(fn or "openai")
+  local task, group = acquire()
   local old
   if reuse then
     old = pool[#pool]
     pool[#pool] = nil
   end
-  local t = M.engine():submit(req, old)
-  if sched then
-    state.slot_owner[t] = sched
-    sched.owner[t] = running()
-  end
+  local t = engine():submit(req, old)
+  adopt(t, task, group)
   return t
 end
 
 -- wait until t is ready (done, or a stream event queued); true, or nil and
 -- a message when the engine itself failed
-function M.await(t)
-  if current_sched() then
-    while not t:ready() do yield(WAIT, t) end
-    return true
-  end
-  return M.engine():wait(t)
-end
+M.await = sched.await
 
 -- close t and give its slot back; graceful: t may first read the rest of
 -- its body in the background, so that its connection is kept
 function M.finish(t, graceful)
+  release(t)
   if not graceful then
     t:close()
-  elseif current_sched() then
-    t:release(1000)                       -- the batch's engine loop finishes it
+  elseif sched.running_task() then
+    t:release(1000)                       -- the scheduler's steps finish it
   else
     t:release(1000)
-    M.engine():drain(t, 200)              -- a body ends right after its last event
-  end
-  local sched = state.slot_owner[t]
-  if sched then
-    state.slot_owner[t] = nil
-    sched.owner[t] = nil
-    sched.inflight = sched.inflight - 1
+    sched.drain(t, 200)                   -- a body ends right after its last event
   end
 end
 
@@ -370,7 +326,7 @@ function M.perform(client, spec)
     started = core.now()
     M.log_request(client, req)
   end
-  local t = M.submit(req, true)
+  local t = M.submit(req, true, spec.fn)
   local ok, emsg = M.await(t)
   local r = t:result()
   if spec.response_type == nil or spec.response_type == "json" then r.utf8 = t:body_utf8() end
@@ -429,7 +385,7 @@ function M.open(client, spec)
     started = core.now()
     M.log_request(client, req)
   end
-  local t = M.submit(req)
+  local t = M.submit(req, false, spec.fn)
   local ok, emsg = M.await(t)
   local r = t:result()
   if ok and r.state == "done" and r.json_body and not r.kind and r.status < 300 then
