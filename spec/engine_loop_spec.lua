@@ -34,7 +34,7 @@ end
 -- Returns what it saw: turns, the timeouts it was given, and the
 -- transfers socket_action reported ready (transfer -> times).
 local function drive(e, done, limit_ms)
-  local seen = { turns = 0, timeouts = {}, ready = {}, max_fds = 0 }
+  local seen = { turns = 0, timeouts = {}, ready = {}, max_fds = 0, sockets = {} }
   local gen, reads, writes = nil, {}, {}
   local fd_of = {}
   local give_up = H.now() + (limit_ms or 10000)
@@ -48,6 +48,7 @@ local function drive(e, done, limit_ms)
     if list then
       gen, reads, writes, fd_of = g, {}, {}, {}
       for _, s in ipairs(list) do
+        seen.sockets[s.id] = s.fd
         local w = watcher(s.fd)
         fd_of[w] = s.fd
         if s.read then reads[#reads + 1] = w end
@@ -138,6 +139,24 @@ describe("the engine in a host's loop (fds, timeout, socket_action)", function()
     t:close()
     local after = e:fds(gen2)
     assert.same({}, after)
+  end)
+
+  it("gives a new socket a new id, even when its fd number is reused", function()
+    H.script(CHAT, { { status = 200, fault = "close_after" } })
+    local t1 = e:submit(request(CHAT))
+    local first = drive(e, function() return t1:ready() end)
+    t1:close()
+    local t2 = e:submit(request(CHAT))
+    local second = drive(e, function() return t2:ready() end)
+    t2:close()
+    assert.equal(2, #H.requests())
+    local id1, fd1 = next(first.sockets)
+    local id2, fd2 = next(second.sockets)
+    assert.is_number(id1)
+    assert.is_number(id2)
+    assert.are_not.equal(id1, id2)
+    assert.is_number(fd1)
+    assert.is_number(fd2)
   end)
 
   it("does not spin while a slow server thinks: timeout() stays above 0", function()
@@ -248,6 +267,31 @@ describe("the engine in a host's loop (fds, timeout, socket_action)", function()
     assert.is_true(seen.turns < 50, seen.turns .. " turns")
   end)
 
+  it("sleeps while a stream waits for its reader, and wakes once it reads", function()
+    local pad = string.rep("x", 4000)
+    local sse = {}
+    for i = 1, 150 do sse[i] = { data = '{"n":' .. i .. ',"pad":"' .. pad .. '"}' } end
+    sse[#sse + 1] = { data = "[DONE]" }
+    H.script(CHAT, { { sse = sse } })
+    local t = e:submit(request(CHAT, { stream = true }))
+    -- nobody reads: once 256 KB are queued curl pauses the transfer, and
+    -- the engine asks for nothing (no socket, no timer) instead of spinning
+    drive(e, function() return t:ready() and #e:fds() == 0 and e:timeout() == -1 end)
+    assert.equal("running", t:state())
+    local n = 0
+    while t:next_event() do n = n + 1 end
+    assert.is_true(n > 0 and n < 151, n .. " events before the pause")
+    assert.equal(0, e:timeout())              -- reading resumed it: call now
+    drive(e, function()
+      while t:next_event() do n = n + 1 end
+      return t:state() == "done"
+    end)
+    while t:next_event() do n = n + 1 end     -- what the last turn queued
+    assert.equal(151, n)
+    assert.is_nil(t:result().kind)
+    t:close()
+  end)
+
   it("runs several transfers at once and reports each one ready once", function()
     local ts = {}
     for i = 1, 4 do
@@ -282,6 +326,7 @@ describe("engine:wait beside other transfers", function()
     local slow = e:submit(request("/v1/slow"))
     assert.is_true(e:wait(slow))
     assert.is_true(fast:ready())
+    assert.equal(0, e:timeout())              -- the host is told to come and take it
     local ready = e:step(0)
     local found = false
     for _, t in ipairs(ready or {}) do if t == fast then found = true end end

@@ -732,6 +732,8 @@ static double next_due(const engine *e) {
 long engine_timeout(engine *e) {
   double due, left;
   if (e->closed) return -1;
+  if (e->ready != NULL) return 0;   /* readiness nobody took yet (events queued
+                                       by a resume, say): call again now */
   due = next_due(e);
   if (due >= ENGINE_NO_DUE) return -1;
   left = ceil(due - engine_now_ms());

@@ -196,7 +196,8 @@ int engine_step_for(engine *e, long max_wait_ms, const transfer *t);
 int engine_socket_action(engine *e, int fd, int readable, int writable);
 /* milliseconds until the engine must be called even without socket
 ** activity (curl's timer, retry waits, stream header/idle timers, release
-** grace), 0 when overdue, -1 when nothing is pending. Changes after any
+** grace), 0 when overdue or when the ready list holds transfers nobody took
+** yet, -1 when nothing is pending. Changes after any
 ** call on the engine or a transfer: read it again each time. */
 long engine_timeout(engine *e);
 /* take the ready list (the caller walks it through next_ready) */
