@@ -321,10 +321,14 @@ describe("engine:wait beside other transfers", function()
   it("keeps the readiness of the transfers it is not waiting for", function()
     H.reset()
     local e = core.engine()
-    H.script("/v1/slow", { { status = 200, delay_ms = 300 } })
+    H.script("/v1/slow", { { status = 200, delay_ms = 600 } })
     local fast = e:submit(request("/v1/fast"))
     local slow = e:submit(request("/v1/slow"))
+    local cpu0 = os.clock()
     assert.is_true(e:wait(slow))
+    -- waiting 600 ms with a ready transfer beside it must sleep, not spin
+    local cpu = os.clock() - cpu0
+    assert.is_true(cpu < 0.3, "engine:wait used " .. cpu .. " s of CPU")
     assert.is_true(fast:ready())
     assert.equal(0, e:timeout())              -- the host is told to come and take it
     local ready = e:step(0)

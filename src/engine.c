@@ -729,16 +729,20 @@ static double next_due(const engine *e) {
   return due;
 }
 
-long engine_timeout(engine *e) {
-  double due, left;
-  if (e->closed) return -1;
-  if (e->ready != NULL) return 0;   /* readiness nobody took yet (events queued
-                                       by a resume, say): call again now */
-  due = next_due(e);
+/* ms until the nearest timer (0 when overdue), -1 when there is none */
+static long timers_wait(const engine *e) {
+  double due = next_due(e), left;
   if (due >= ENGINE_NO_DUE) return -1;
   left = ceil(due - engine_now_ms());
   if (left <= 0) return 0;
   return left > (double)LONG_MAX ? LONG_MAX : (long)left;
+}
+
+long engine_timeout(engine *e) {
+  if (e->closed) return -1;
+  if (e->ready != NULL) return 0;   /* readiness nobody took yet (events queued
+                                       by a resume, say): call again now */
+  return timers_wait(e);
 }
 
 /* start the attempts whose time has come */
@@ -866,7 +870,8 @@ int engine_step_for(engine *e, long max_wait_ms, const transfer *target) {
   if (e->closed) return -1;
   if (pump(e, CURL_SOCKET_BAD, 0) != 0) return -1;
   if ((target ? !transfer_ready(target) : e->ready == NULL) && busy(e)) {
-    long wait = engine_timeout(e);
+    long wait = timers_wait(e);     /* not engine_timeout: waiting for target,
+                                       the others' readiness must not make it 0 */
     if (wait < 0 || wait > MAX_POLL_MS) wait = MAX_POLL_MS;
     if (max_wait_ms >= 0 && max_wait_ms < wait) wait = max_wait_ms;
     if (wait_sockets(e, wait) != 0) return -1;
