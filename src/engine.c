@@ -2,10 +2,13 @@
 ** engine.c: the curl multi engine, its transfers and their retries.
 ** No Lua here (see engine.h). curl callbacks touch only C memory.
 */
+#include <errno.h>
 #include <limits.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -333,6 +336,59 @@ static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip,
 
 
 /* {=================================================================
+** what curl wants watched: its sockets and its timer (C memory only)
+** ================================================================== */
+
+static int find_sock(const engine *e, curl_socket_t s) {
+  int i;
+  for (i = 0; i < e->nsocks; i++)
+    if (e->socks[i].fd == s) return i;
+  return -1;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: record the interest in s (or forget s) */
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *ud, void *sockp) {
+  engine *e = (engine *)ud;
+  int i = find_sock(e, s);
+  (void)easy; (void)sockp;
+  if (what == CURL_POLL_REMOVE) {
+    if (i >= 0) {
+      e->socks[i] = e->socks[--e->nsocks];
+      e->sock_gen++;
+    }
+    return 0;
+  }
+  if (i < 0) {
+    if (e->nsocks == e->cap_socks) {
+      int cap = e->cap_socks ? e->cap_socks * 2 : 8;
+      esock *p = (esock *)realloc(e->socks, (size_t)cap * sizeof *p);
+      if (p == NULL) { e->sock_failed = 1; return -1; }   /* curl fails the transfers */
+      e->socks = p;
+      e->cap_socks = cap;
+    }
+    i = e->nsocks++;
+    e->socks[i].fd = s;
+    e->socks[i].id = ++e->sock_ids;
+  } else if (e->socks[i].what == what) {
+    return 0;
+  }
+  e->socks[i].what = what;
+  e->sock_gen++;
+  return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: record when curl wants socket_action(TIMEOUT) */
+static int on_timer(CURLM *multi, long timeout_ms, void *ud) {
+  engine *e = (engine *)ud;
+  (void)multi;
+  e->curl_due = timeout_ms < 0 ? ENGINE_NO_DUE : engine_now_ms() + (double)timeout_ms;
+  return 0;
+}
+
+/* }================================================================== */
+
+
+/* {=================================================================
 ** attempts
 ** ================================================================== */
 
@@ -538,10 +594,15 @@ static void abort_attempt(engine *e, transfer *t, int kind, const char *what, lo
 int engine_init(engine *e) {
   memset(e, 0, sizeof *e);
   e->ready_tail = &e->ready;
+  e->curl_due = ENGINE_NO_DUE;
   e->multi = curl_multi_init();
   if (e->multi == NULL) { e->closed = 1; return -1; }
   curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)MAX_IDLE);
   e->max_idle = MAX_IDLE;
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, (void *)e);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, (void *)e);
   e->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)e;
   if (e->rng == 0) e->rng = 88172645463325252ULL;
   return 0;
@@ -568,8 +629,16 @@ void engine_close(engine *e) {
   free(e->idle);
   e->idle = NULL;
   e->nidle = e->cap_idle = 0;
-  curl_multi_cleanup(e->multi);
+  curl_multi_cleanup(e->multi);   /* may still call on_socket: socks stays until here */
   e->multi = NULL;
+  free(e->socks);
+  e->socks = NULL;
+  e->nsocks = e->cap_socks = 0;
+  e->sock_gen++;
+  free(e->pfds);
+  e->pfds = NULL;
+  e->cap_pfds = 0;
+  e->curl_due = ENGINE_NO_DUE;
   e->closed = 1;
 }
 
@@ -706,45 +775,66 @@ void transfer_reuse(transfer *t) {
   sse_reset(&t->sse);
 }
 
-/* start the attempts whose time has come; the nearest future one goes to *next */
-static void start_due(engine *e, double now, double *next) {
+/* when the engine must look at t for a timer of its own (next attempt,
+** stream header wait, idle gap, release grace), or ENGINE_NO_DUE */
+static double own_due(const transfer *t) {
+  if (t->state == T_WAITING) return t->next_at;
+  if (t->state != T_RUNNING || !t->stream) return ENGINE_NO_DUE;
+  if (t->released) return t->release_by;
+  if (!t->headers_done)
+    return t->timeout_ms > 0 ? t->attempt_at + (double)t->timeout_ms : ENGINE_NO_DUE;
+  if (t->idle_timeout_ms <= 0 || t->paused) return ENGINE_NO_DUE;
+  return t->last_byte_at + (double)t->idle_timeout_ms;
+}
+
+/* the nearest of curl's timer and every transfer's own */
+static double next_due(const engine *e) {
+  double due = e->curl_due;
+  const transfer *t;
+  for (t = e->live; t != NULL; t = t->next) {
+    double d = own_due(t);
+    if (d < due) due = d;
+  }
+  return due;
+}
+
+/* ms until the nearest timer (0 when overdue), -1 when there is none */
+static long timers_wait(const engine *e) {
+  double due = next_due(e), left;
+  if (due >= ENGINE_NO_DUE) return -1;
+  left = ceil(due - engine_now_ms());
+  if (left <= 0) return 0;
+  return left > (double)LONG_MAX ? LONG_MAX : (long)left;
+}
+
+long engine_timeout(engine *e) {
+  if (e->closed) return -1;
+  if (e->ready != NULL) return 0;   /* readiness nobody took yet (events queued
+                                       by a resume, say): call again now */
+  return timers_wait(e);
+}
+
+/* start the attempts whose time has come */
+static void start_due(engine *e, double now) {
   transfer *t, *nx;
   for (t = e->live; t != NULL; t = nx) {
     nx = t->next;
-    if (t->state != T_WAITING) continue;
-    if (t->next_at <= now) start_attempt(e, t);
-    else if (t->next_at < *next) *next = t->next_at;
+    if (t->state == T_WAITING && t->next_at <= now) start_attempt(e, t);
   }
 }
 
-/* our own timers on running attempts: stream header wait, idle gaps */
-static void check_timers(engine *e, double now, double *next) {
+/* fire our own timers on running streams: header wait, idle gap, release */
+static void check_timers(engine *e, double now) {
   transfer *t, *nx;
   for (t = e->live; t != NULL; t = nx) {
-    double due;
     nx = t->next;
-    if (t->state != T_RUNNING || !t->stream) continue;
-    if (t->released) {
-      if (now >= t->release_by) transfer_close(t);
-      else if (t->release_by < *next) *next = t->release_by;
-      continue;
-    }
-    if (!t->headers_done) {
-      if (t->timeout_ms <= 0) continue;
-      due = t->attempt_at + (double)t->timeout_ms;
-      if (now >= due) {
-        abort_attempt(e, t, K_TIMEOUT, "no response headers within", t->timeout_ms);
-        continue;
-      }
-    } else {
-      if (t->idle_timeout_ms <= 0 || t->paused) continue;
-      due = t->last_byte_at + (double)t->idle_timeout_ms;
-      if (now >= due) {
-        abort_attempt(e, t, K_TIMEOUT, "the stream was silent for", t->idle_timeout_ms);
-        continue;
-      }
-    }
-    if (due < *next) *next = due;
+    if (t->state != T_RUNNING || !t->stream || now < own_due(t)) continue;
+    if (t->released)
+      transfer_close(t);
+    else if (!t->headers_done)
+      abort_attempt(e, t, K_TIMEOUT, "no response headers within", t->timeout_ms);
+    else
+      abort_attempt(e, t, K_TIMEOUT, "the stream was silent for", t->idle_timeout_ms);
   }
 }
 
@@ -760,42 +850,115 @@ static void drain_messages(engine *e) {
   }
 }
 
-/* one round: start due attempts, perform, settle; nearest timer to *next */
-static int round_once(engine *e, double *next) {
+/* hand one event to curl: activity on socket fd, or CURL_SOCKET_TIMEOUT */
+static int act(engine *e, curl_socket_t fd, int mask) {
   int still;
-  double now = engine_now_ms();
-  *next = now + MAX_POLL_MS;
-  start_due(e, now, next);
-  if (curl_multi_perform(e->multi, &still) != CURLM_OK) return -1;
+  CURLMcode rc = curl_multi_socket_action(e->multi, fd, mask, &still);
+  if (fd == CURL_SOCKET_TIMEOUT) {
+    /* curl calls on_timer only when its expiry changes; after a call a
+    ** hair before that expiry it would not, and a due time left in the
+    ** past would make every wait 0 ms (a spin): ask curl again */
+    long ms = -1;
+    curl_multi_timeout(e->multi, &ms);
+    e->curl_due = ms < 0 ? ENGINE_NO_DUE : engine_now_ms() + (double)ms;
+  }
+  return rc == CURLM_OK && !e->sock_failed ? 0 : -1;
+}
+
+/* run curl's timer when it is due */
+static int kick(engine *e) {
+  if (e->curl_due > engine_now_ms()) return 0;
+  return act(e, CURL_SOCKET_TIMEOUT, 0);
+}
+
+/* the work that never waits: start due attempts, hand curl the socket
+** event (fd CURL_SOCKET_BAD: none) and its due timer, settle finished
+** attempts, fire our own timers, then start what that made due (retries
+** without delay) and let curl begin them */
+static int pump(engine *e, curl_socket_t fd, int mask) {
+  start_due(e, engine_now_ms());
+  if (fd != CURL_SOCKET_BAD && act(e, fd, mask) != 0) return -1;
+  if (kick(e) != 0) return -1;
   drain_messages(e);
-  check_timers(e, engine_now_ms(), next);
-  start_due(e, engine_now_ms(), next);  /* retries due at once (delay 0) */
+  check_timers(e, engine_now_ms());
+  start_due(e, engine_now_ms());
+  if (kick(e) != 0) return -1;
+  drain_messages(e);
   trim_heap(e);
   return 0;
 }
 
-int engine_step(engine *e, long max_wait_ms) {
-  double next, now;
-  long wait, ct = -1;
-  transfer *t;
-  int n = 0, waiting = 0;
-  if (e->closed) return -1;
-  if (round_once(e, &next) != 0) return -1;
-  if (e->ready == NULL) {
-    for (t = e->live; t != NULL; t = t->next)
-      if (t->state == T_WAITING) { waiting = 1; break; }
-    if (e->running == 0 && !waiting) return 0;
-    now = engine_now_ms();
-    wait = (long)(next - now + 0.999);
-    if (max_wait_ms >= 0 && max_wait_ms < wait) wait = max_wait_ms;
-    curl_multi_timeout(e->multi, &ct);
-    if (ct >= 0 && ct < wait) wait = ct;
-    if (wait < 0) wait = 0;
-    if (wait > 0 && curl_multi_poll(e->multi, NULL, 0, (int)wait, NULL) != CURLM_OK) return -1;
-    if (round_once(e, &next) != 0) return -1;
+/* wait at most wait_ms for activity on curl's sockets, and hand curl what
+** happened; a poll copy of socks, since curl changes socks as it goes */
+static int wait_sockets(engine *e, long wait_ms) {
+  int i, n = e->nsocks, got;
+  if (n > e->cap_pfds) {
+    struct pollfd *p = (struct pollfd *)realloc(e->pfds, (size_t)n * sizeof *p);
+    if (p == NULL) return -1;
+    e->pfds = p;
+    e->cap_pfds = n;
   }
+  for (i = 0; i < n; i++) {
+    int what = e->socks[i].what;
+    e->pfds[i].fd = e->socks[i].fd;
+    e->pfds[i].events = (short)(((what & CURL_POLL_IN) ? POLLIN : 0) |
+                                ((what & CURL_POLL_OUT) ? POLLOUT : 0));
+    e->pfds[i].revents = 0;
+  }
+  got = poll(e->pfds, (nfds_t)n, (int)wait_ms);
+  if (got < 0) return errno == EINTR ? 0 : -1;
+  for (i = 0; i < n && got > 0; i++) {
+    short r = e->pfds[i].revents;
+    int mask = 0;
+    if (r == 0) continue;
+    got--;
+    if (r & (POLLIN | POLLHUP)) mask |= CURL_CSELECT_IN;
+    if (r & POLLOUT) mask |= CURL_CSELECT_OUT;
+    if (r & (POLLERR | POLLNVAL)) mask |= CURL_CSELECT_ERR;
+    if (act(e, e->pfds[i].fd, mask) != 0) return -1;
+  }
+  return 0;
+}
+
+static int count_ready(const engine *e) {
+  const transfer *t;
+  int n = 0;
   for (t = e->ready; t != NULL; t = t->next_ready) n++;
   return n;
+}
+
+/* something is in flight or waiting for its attempt */
+static int busy(const engine *e) {
+  const transfer *t;
+  if (e->running > 0) return 1;
+  for (t = e->live; t != NULL; t = t->next)
+    if (t->state == T_WAITING) return 1;
+  return 0;
+}
+
+int engine_step_for(engine *e, long max_wait_ms, const transfer *target) {
+  if (e->closed) return -1;
+  if (pump(e, CURL_SOCKET_BAD, 0) != 0) return -1;
+  if ((target ? !transfer_ready(target) : e->ready == NULL) && busy(e)) {
+    long wait = timers_wait(e);     /* not engine_timeout: waiting for target,
+                                       the others' readiness must not make it 0 */
+    if (wait < 0 || wait > MAX_POLL_MS) wait = MAX_POLL_MS;
+    if (max_wait_ms >= 0 && max_wait_ms < wait) wait = max_wait_ms;
+    if (wait_sockets(e, wait) != 0) return -1;
+    if (pump(e, CURL_SOCKET_BAD, 0) != 0) return -1;
+  }
+  return count_ready(e);
+}
+
+int engine_step(engine *e, long max_wait_ms) {
+  return engine_step_for(e, max_wait_ms, NULL);
+}
+
+int engine_socket_action(engine *e, int fd, int readable, int writable) {
+  int mask = (readable ? CURL_CSELECT_IN : 0) | (writable ? CURL_CSELECT_OUT : 0);
+  if (e->closed) return -1;
+  if (pump(e, fd < 0 ? CURL_SOCKET_BAD : (curl_socket_t)fd, mask) != 0) return -1;
+  return count_ready(e);
 }
 
 /* }================================================================== */

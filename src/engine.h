@@ -48,6 +48,7 @@ typedef struct mpart {
 } mpart;
 
 typedef struct engine engine;
+struct pollfd;
 typedef struct transfer transfer;
 
 struct transfer {
@@ -112,8 +113,25 @@ struct transfer {
   char message[CURL_ERROR_SIZE + 96];        /* our own wording of the failure, when any */
 };
 
+/* a socket curl asked the engine to watch (CURLMOPT_SOCKETFUNCTION) */
+typedef struct esock {
+  curl_socket_t fd;
+  int what;                 /* CURL_POLL_IN, CURL_POLL_OUT or CURL_POLL_INOUT */
+  unsigned long id;         /* new each time curl starts reporting a socket, so
+                               a reused fd number reads as another socket */
+} esock;
+
 struct engine {
   CURLM *multi;
+  esock *socks;             /* what curl wants watched now */
+  int nsocks, cap_socks;
+  unsigned long sock_gen;   /* changes whenever socks changes */
+  unsigned long sock_ids;   /* the last esock.id given */
+  int sock_failed;          /* the socket callback ran out of memory */
+  struct pollfd *pfds;      /* engine_step's scratch copy of socks for poll(2) */
+  int cap_pfds;
+  double curl_due;          /* when curl's timer wants socket_action (ms,
+                               monotonic), ENGINE_NO_DUE when it has none */
   transfer *live;           /* every transfer attached to this engine */
   transfer *ready;          /* transfers that became ready (done, or events) */
   transfer **ready_tail;
@@ -169,13 +187,31 @@ const char *transfer_kind_name(int kind);
 ** lowercase; the result is copied into out (size outsz) */
 const char *transfer_header(const transfer *t, const char *name, char *out, size_t outsz);
 
-/* drive the engine once: start due attempts, perform, wait at most
-** max_wait_ms (never past the nearest timer; -1 = until something happens
-** or a timer is due), perform again, settle finished attempts. Returns the
-** number of transfers that became ready, or -1 on a multi-handle failure. */
+/* drive the engine once: start due attempts, run curl, wait at most
+** max_wait_ms with poll(2) on curl's sockets (never past the nearest timer;
+** -1 = until something happens or a timer is due), run curl again, settle
+** finished attempts. Does not wait when a transfer is already ready.
+** Returns the length of the ready list, or -1 on a multi-handle failure. */
 int engine_step(engine *e, long max_wait_ms);
+/* engine_step, but waits unless t is ready (other transfers' readiness
+** stays in the ready list for whoever takes it) */
+int engine_step_for(engine *e, long max_wait_ms, const transfer *t);
+/* the host's loop saw fd readable and/or writable (fd < 0: its timer
+** fired): hand that to curl, settle finished attempts, fire the engine's
+** timers, start due attempts. Never waits. Returns the length of the ready
+** list, or -1 on a multi-handle failure. */
+int engine_socket_action(engine *e, int fd, int readable, int writable);
+/* milliseconds until the engine must be called even without socket
+** activity (curl's timer, retry waits, stream header/idle timers, release
+** grace), 0 when overdue or when the ready list holds transfers nobody took
+** yet, -1 when nothing is pending. Changes after any
+** call on the engine or a transfer: read it again each time. */
+long engine_timeout(engine *e);
 /* take the ready list (the caller walks it through next_ready) */
 transfer *engine_take_ready(engine *e);
+
+/* engine_timeout's "no timer" inside the engine */
+#define ENGINE_NO_DUE 1e300
 
 /* milliseconds on a monotonic clock */
 double engine_now_ms(void);

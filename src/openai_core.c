@@ -296,21 +296,35 @@ static int count_ready(const engine *e) {
   return n;
 }
 
-/* engine:step([max_wait_ms]) -> array of transfers that became ready, or nil.
-** The one way Lua drives the engine: the caller (openai.scheduler) must hand
-** every transfer of the list to whoever waits on it, since the list is taken
-** (a wait that threw it away would leave other waiters hanging). */
-static int l_engine_step(lua_State *L) {
+/* engine:wait(t): drive the engine until t is ready (done, or a stream
+** event queued). Other transfers that become ready stay in the ready list
+** for the next engine:step or engine:socket_action. Returns true, or nil
+** and a message on an engine failure. */
+static int l_engine_wait(lua_State *L) {
   engine *e = check_engine(L, 1);
-  long wait = (long)luaL_optnumber(L, 2, -1);
+  transfer *t = check_transfer(L, 2);
+  if (t->eng != e) return luaL_error(L, "openai.core: the transfer is not this engine's");
+  while (!transfer_ready(t)) {
+    if (engine_step_for(e, -1, t) < 0) {
+      lua_pushnil(L);
+      lua_pushliteral(L, "openai.core: the curl multi handle failed");
+      return 2;
+    }
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* take the ready list: an array of its transfers, or nothing when empty.
+** The caller (openai.scheduler) must hand every transfer of the list to
+** whoever waits on it, since the list is taken. The table is made before
+** the list is taken, and the walk allocates nothing (rawseti stays inside
+** the slots made): no collection, so no finalizer that might drive the
+** engine, runs while the taken list is walked. A finalizer run by the
+** allocation itself may have made the list longer: then make a larger one. */
+static int push_ready(lua_State *L, engine *e) {
   transfer *t;
   int n, i = 0;
-  if (engine_step(e, wait) < 0) return luaL_error(L, "openai.core: the curl multi handle failed");
-  /* the table is made before the list is taken, and the walk allocates
-  ** nothing (rawseti stays inside the slots made): no collection, so no
-  ** finalizer that might drive the engine, runs while the taken list is
-  ** walked. A finalizer run by the allocation itself may have made the
-  ** list longer: then make a larger table. */
   for (;;) {
     n = count_ready(e);
     if (n == 0) return 0;
@@ -324,6 +338,63 @@ static int l_engine_step(lua_State *L) {
     if (lua_isnil(L, -1)) { lua_pop(L, 1); continue; }
     lua_rawseti(L, -2, ++i);
   }
+  return 1;
+}
+
+/* engine:step([max_wait_ms]) -> array of transfers that became ready, or nil */
+static int l_engine_step(lua_State *L) {
+  engine *e = check_engine(L, 1);
+  long wait = (long)luaL_optnumber(L, 2, -1);
+  int n = engine_step(e, wait);
+  if (n < 0) return luaL_error(L, "openai.core: the curl multi handle failed");
+  return push_ready(L, e);
+}
+
+/* engine:socket_action(fd, readable, writable) -> array of transfers that
+** became ready, or nil. fd nil or -1: the host's timer fired. Never waits. */
+static int l_engine_socket_action(lua_State *L) {
+  engine *e = check_engine(L, 1);
+  lua_Number fd = luaL_optnumber(L, 2, -1);
+  int n;
+  if (fd != fd || fd >= 2147483647.0 || (fd >= 0 && fd != (lua_Number)(int)fd))
+    return luaL_error(L, "openai.core: socket_action: 'fd' must be an integer file descriptor");
+  n = engine_socket_action(e, fd < 0 ? -1 : (int)fd, lua_toboolean(L, 3), lua_toboolean(L, 4));
+  if (n < 0) return luaL_error(L, "openai.core: the curl multi handle failed");
+  return push_ready(L, e);
+}
+
+/* engine:fds([since]) -> { { fd =, read =, write =, id = }, ... }, generation;
+** or nil, generation when the set is the one of generation `since` */
+static int l_engine_fds(lua_State *L) {
+  engine *e = check_engine(L, 1);
+  int i;
+  if (!lua_isnoneornil(L, 2) && luaL_checknumber(L, 2) == (lua_Number)e->sock_gen) {
+    lua_pushnil(L);
+    lua_pushnumber(L, (lua_Number)e->sock_gen);
+    return 2;
+  }
+  lua_createtable(L, e->nsocks, 0);
+  for (i = 0; i < e->nsocks; i++) {
+    const esock *k = &e->socks[i];
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, (lua_Integer)k->fd);
+    lua_setfield(L, -2, "fd");
+    lua_pushboolean(L, (k->what & CURL_POLL_IN) != 0);
+    lua_setfield(L, -2, "read");
+    lua_pushboolean(L, (k->what & CURL_POLL_OUT) != 0);
+    lua_setfield(L, -2, "write");
+    lua_pushnumber(L, (lua_Number)k->id);
+    lua_setfield(L, -2, "id");
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_pushnumber(L, (lua_Number)e->sock_gen);
+  return 2;
+}
+
+/* engine:timeout() -> ms until the engine must be called without socket
+** activity (0: now), or -1 when nothing is pending */
+static int l_engine_timeout(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)engine_timeout(check_engine(L, 1)));
   return 1;
 }
 
@@ -605,6 +676,10 @@ static int l_curl_version(lua_State *L) {
 static const luaL_Reg engine_methods[] = {
   { "submit", l_engine_submit },
   { "step", l_engine_step },
+  { "wait", l_engine_wait },
+  { "socket_action", l_engine_socket_action },
+  { "fds", l_engine_fds },
+  { "timeout", l_engine_timeout },
   { "configure", l_engine_configure },
   { "stats", l_engine_stats },
   { "close", l_engine_close },
