@@ -1,0 +1,175 @@
+-- spec/hosts/proof.lua: what the host proofs (spec/hosts/love/main.lua,
+-- spec/hosts/nvim.lua) share: the scenarios they run against the stand-in,
+-- and a runner that starts them one after the other from the host's ticks
+-- (LÖVE frames, a Neovim timer) and measures the longest gap between ticks
+-- while each call is in flight. Written for LuaJIT / 5.1.
+--
+-- Environment: OPENAI_STANDIN_URL (the stand-in, required), OPENAI_HOST_MODE
+-- ("pump": calls run as tasks driven by pump.step; "block": the call is made
+-- right in the tick, the way a host would without a scheduler),
+-- OPENAI_HOST_SCENARIOS (space-separated, from SCENARIOS below).
+--
+-- Output: key=value lines on stdout (the form bench/run.sh collects), keys
+-- <host>_<mode>_<scenario>_<what>: ok (true when the answer is the expected
+-- one), error, ms (how long the call took), ticks (host ticks while it was in
+-- flight), gap_ms (the longest gap between two of those ticks).
+
+local openai = require "openai"
+local pump = require "pump"
+
+local P = {}
+
+local STANDIN = os.getenv("OPENAI_STANDIN_URL")
+local KEY = "sk-" .. string.rep("hostproofA1b2C3d4", 3)   -- a legacy key's shape: sk- + 48
+
+-- the stand-in's control API, through the library's own raw request
+local control = openai.new { api_key = KEY, base_url = STANDIN or "http://127.0.0.1:9" }
+local client = openai.new { api_key = KEY, base_url = (STANDIN or "") .. "/v1", max_retries = 0 }
+
+local function script(path, responses)
+  local res, err = control:request { method = "POST", url = "/_control/script",
+                                     data = { path = path, responses = responses } }
+  if not res then error("proof: cannot script the stand-in: " .. tostring(err), 0) end
+end
+
+local CHAT = "/v1/chat/completions"
+
+-- a chat.completion.chunk of the scripted stream
+local function chunk(delta, finish)
+  return { data = { id = "chatcmpl-host", object = "chat.completion.chunk", created = 1700000000,
+                    model = "gpt-4.1", choices = { { index = 0, delta = delta, logprobs = openai.null,
+                                                     finish_reason = finish or openai.null } } } }
+end
+
+-- the 200 events of the stream: a role, 197 words, the finish, [DONE]
+local STREAM_WORDS = 197
+local function stream_events()
+  local ev, words = { chunk({ role = "assistant", content = "" }) }, {}
+  for i = 1, STREAM_WORDS do
+    words[i] = "w" .. i .. " "
+    ev[#ev + 1] = chunk({ content = words[i] })
+  end
+  ev[#ev + 1] = chunk({}, "stop")
+  ev[#ev + 1] = { data = "[DONE]" }
+  return ev, table.concat(words)
+end
+
+-- name -> { prepare = script the stand-in, run = the call (returns ok, detail) }
+P.SCENARIOS = {
+  -- a plain chat the stand-in answers after 2 s
+  call = {
+    prepare = function()
+      script(CHAT, { { delay_ms = 2000 } })
+    end,
+    run = function()
+      local res, err = client:chat { messages = { { role = "user", content = "ping from a host" } } }
+      if not res then return false, tostring(err) end
+      local content = res.choices[1].message.content
+      return content == "You said: ping from a host", content
+    end,
+  },
+  -- a streamed chat of 200 events, 10 ms apart (about 2 s)
+  stream = {
+    prepare = function(sc)
+      local ev
+      ev, sc.expected = stream_events()
+      script(CHAT, { { sse = ev, sse_delay_ms = 10 } })
+    end,
+    run = function(sc)
+      local s, err = client:chat_stream { messages = { { role = "user", content = "count" } } }
+      if not s then return false, tostring(err) end
+      local chunks = 0
+      while s:next() ~= nil do chunks = chunks + 1 end   -- `while`: portable to 5.1 (no yield in for-in)
+      local text = s:text()
+      return text == sc.expected and chunks == STREAM_WORDS + 2, chunks .. " chunks, " .. #text .. " bytes"
+    end,
+  },
+}
+
+local function put(key, value)
+  io.stdout:write(key, "=", tostring(value), "\n")
+  io.stdout:flush()
+end
+P.put = put
+
+-- runner{ host = "love", now = clock in ms }: r:tick() once per host tick;
+-- true once every scenario is done (results printed)
+function P.runner(host, now)
+  local mode = os.getenv("OPENAI_HOST_MODE") or "pump"
+  if mode ~= "pump" and mode ~= "block" then error("proof: OPENAI_HOST_MODE must be pump or block", 0) end
+  if not STANDIN then error("proof: OPENAI_STANDIN_URL is not set", 0) end
+  local names = {}
+  for name in (os.getenv("OPENAI_HOST_SCENARIOS") or "call stream"):gmatch("%S+") do
+    if not P.SCENARIOS[name] then error("proof: no scenario " .. name, 0) end
+    names[#names + 1] = name
+  end
+  local prefix = host .. "_" .. mode .. "_"
+  put(prefix .. "driver", mode == "block" and "none" or pump.hand_made and "hand-made" or "openai.step")
+
+  local r, i = {}, 0
+  local cur            -- the scenario in flight: { name, sc, task | outcome, started, last, gap, ticks }
+
+  local function start()
+    i = i + 1
+    local name = names[i]
+    local sc = P.SCENARIOS[name]
+    sc.prepare(sc)
+    local t = now()
+    cur = { name = name, started = t, last = t, gap = 0, ticks = 0 }
+    if mode == "pump" then
+      cur.task = pump.spawn(function() return sc.run(sc) end)
+    else
+      cur.outcome = { pcall(sc.run, sc) }          -- blocks this tick for the whole call
+    end
+  end
+
+  local function report(ok, detail)
+    local p = prefix .. cur.name .. "_"
+    put(p .. "ok", ok == true)
+    if ok ~= true then put(p .. "error", (tostring(detail):gsub("[\r\n]", " "))) end
+    put(p .. "ms", string.format("%.0f", cur.finished - cur.started))
+    put(p .. "ticks", cur.ticks)
+    put(p .. "gap_ms", string.format("%.1f", cur.gap))
+  end
+
+  -- the outcome of the scenario in flight, once it is there
+  local function outcome()
+    if cur.outcome then
+      local o = cur.outcome
+      if not o[1] then return true, false, o[2] end
+      return true, o[2], o[3]
+    end
+    if not cur.task:done() then return false end
+    return true, cur.task:result()
+  end
+
+  function r.tick()
+    if cur == nil then
+      if i == #names then return true end
+      start()
+      return false
+    end
+    local t = now()
+    if t - cur.last > cur.gap then cur.gap = t - cur.last end
+    cur.last = t
+    cur.ticks = cur.ticks + 1
+    local over, ok, detail = outcome()
+    if over then
+      cur.finished = t
+      report(ok, detail)
+      cur = nil
+      if i == #names then return true end
+    end
+    return false
+  end
+
+  -- drive the calls in flight; never blocks (the host calls it once per
+  -- frame, or from its own timer)
+  function r.pump()
+    if mode == "pump" then pump.step(0) end
+  end
+
+  return r
+end
+
+return P
