@@ -23,16 +23,20 @@ local STANDIN = os.getenv("OPENAI_STANDIN_URL")
 local KEY = "sk-" .. string.rep("hostproofA1b2C3d4", 3)   -- a legacy key's shape: sk- + 48
 
 -- the stand-in's control API, through the library's own raw request
-local control = openai.new { api_key = KEY, base_url = STANDIN or "http://127.0.0.1:9" }
-local client = openai.new { api_key = KEY, base_url = (STANDIN or "") .. "/v1", max_retries = 0 }
-
-local function script(path, responses)
-  local res, err = control:request { method = "POST", url = "/_control/script",
-                                     data = { path = path, responses = responses } }
+local function script(ctx, responses)
+  local res, err = ctx.control:request { method = "POST", url = "/_control/script",
+                                         data = { path = ctx.chat_path, responses = responses } }
   if not res then error("proof: cannot script the stand-in: " .. tostring(err), 0) end
 end
 
-local CHAT = "/v1/chat/completions"
+-- the scripted answer of the plain call
+local ANSWER = "pong from the stand-in"
+local function completion()
+  return { id = "chatcmpl-host", object = "chat.completion", created = 1700000000, model = "gpt-4.1",
+           choices = { { index = 0, message = { role = "assistant", content = ANSWER, refusal = openai.null },
+                         logprobs = openai.null, finish_reason = "stop" } },
+           usage = { prompt_tokens = 4, completion_tokens = 4, total_tokens = 8 } }
+end
 
 -- a chat.completion.chunk of the scripted stream
 local function chunk(delta, finish)
@@ -54,34 +58,36 @@ local function stream_events()
   return ev, table.concat(words)
 end
 
--- name -> { prepare = script the stand-in, run = the call (returns ok, detail) }
+-- name -> { prepare(ctx) = script the stand-in, run(ctx) = the call: ok, detail }
+-- ctx: { client, control, chat_path }; each host has its own path on the
+-- stand-in (/<host>/v1/...), so that two hosts may run at once
 P.SCENARIOS = {
   -- a plain chat the stand-in answers after 2 s
   call = {
-    prepare = function()
-      script(CHAT, { { delay_ms = 2000 } })
+    prepare = function(ctx)
+      script(ctx, { { delay_ms = 2000, json = completion() } })
     end,
-    run = function()
-      local res, err = client:chat { messages = { { role = "user", content = "ping from a host" } } }
+    run = function(ctx)
+      local res, err = ctx.client:chat { messages = { { role = "user", content = "ping" } } }
       if not res then return false, tostring(err) end
       local content = res.choices[1].message.content
-      return content == "You said: ping from a host", content
+      return content == ANSWER, content
     end,
   },
   -- a streamed chat of 200 events, 10 ms apart (about 2 s)
   stream = {
-    prepare = function(sc)
+    prepare = function(ctx)
       local ev
-      ev, sc.expected = stream_events()
-      script(CHAT, { { sse = ev, sse_delay_ms = 10 } })
+      ev, ctx.expected = stream_events()
+      script(ctx, { { sse = ev, sse_delay_ms = 10 } })
     end,
-    run = function(sc)
-      local s, err = client:chat_stream { messages = { { role = "user", content = "count" } } }
+    run = function(ctx)
+      local s, err = ctx.client:chat_stream { messages = { { role = "user", content = "count" } } }
       if not s then return false, tostring(err) end
       local chunks = 0
       while s:next() ~= nil do chunks = chunks + 1 end   -- `while`: portable to 5.1 (no yield in for-in)
       local text = s:text()
-      return text == sc.expected and chunks == STREAM_WORDS + 2, chunks .. " chunks, " .. #text .. " bytes"
+      return text == ctx.expected and chunks == STREAM_WORDS + 2, chunks .. " chunks, " .. #text .. " bytes"
     end,
   },
 }
@@ -104,22 +110,27 @@ function P.runner(host, now)
     names[#names + 1] = name
   end
   local prefix = host .. "_" .. mode .. "_"
+  local ctx = {
+    control = openai.new { api_key = KEY, base_url = STANDIN },
+    client = openai.new { api_key = KEY, base_url = STANDIN .. "/" .. host .. "/v1", max_retries = 0 },
+    chat_path = "/" .. host .. "/v1/chat/completions",
+  }
   put(prefix .. "driver", mode == "block" and "none" or pump.hand_made and "hand-made" or "openai.step")
 
   local r, i = {}, 0
-  local cur            -- the scenario in flight: { name, sc, task | outcome, started, last, gap, ticks }
+  local cur            -- the scenario in flight: { name, task | outcome, started, last, gap, ticks }
 
   local function start()
     i = i + 1
     local name = names[i]
     local sc = P.SCENARIOS[name]
-    sc.prepare(sc)
+    sc.prepare(ctx)
     local t = now()
     cur = { name = name, started = t, last = t, gap = 0, ticks = 0 }
     if mode == "pump" then
-      cur.task = pump.spawn(function() return sc.run(sc) end)
+      cur.task = pump.spawn(sc.run, ctx)
     else
-      cur.outcome = { pcall(sc.run, sc) }          -- blocks this tick for the whole call
+      cur.outcome = { pcall(sc.run, ctx) }          -- blocks this tick for the whole call
     end
   end
 
