@@ -7,6 +7,7 @@
 #   make valgrind   a spec subset under valgrind memcheck
 #   make fuzz       libFuzzer targets, a fixed number of runs each
 #   make bench      benchmarks beside a raw libcurl floor
+#   make bench-hosts  only its host-loop part: LÖVE / Neovim gaps during calls
 #   make lint       luacheck
 #   make deps       apt-get what all of the above needs (Debian 12)
 #   make install    copy the module into the Lua 5.4 paths
@@ -36,7 +37,7 @@ LUA_VER  ?= 5.4
 LMOD_DIR ?= $(PREFIX)/share/lua/$(LUA_VER)
 CMOD_DIR ?= $(PREFIX)/lib/lua/$(LUA_VER)
 
-.PHONY: all test check valgrind fuzz bench demo lint deps install clean c-test
+.PHONY: all test check valgrind fuzz bench bench-hosts demo lint deps install clean c-test
 
 all: $(CORE_SO)
 
@@ -143,5 +144,9 @@ deps:
 	fi
 
 # ---- bench: speed and memory beside a raw libcurl floor -------------------
-bench: deps all
+bench: deps all $(HOST_SO)
 	@LUA="$(LUA)" CC="$(CC)" CURL_LIB="$(CURL_LIB)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh bench/run.sh
+
+# only the host-loop piece of the bench (bench/hosts.sh): LÖVE and Neovim gaps
+bench-hosts: deps $(HOST_SO)
+	@sh bench/hosts.sh

@@ -7,12 +7,14 @@
 -- Environment: OPENAI_STANDIN_URL (the stand-in, required), OPENAI_HOST_MODE
 -- ("pump": calls run as tasks driven by pump.step; "block": the call is made
 -- right in the tick, the way a host would without a scheduler),
--- OPENAI_HOST_SCENARIOS (space-separated, from SCENARIOS below).
+-- OPENAI_HOST_SCENARIOS (space-separated, from SCENARIOS below), OPENAI_HOST_RUNS
+-- (runs of each, default 1).
 --
 -- Output: key=value lines on stdout (the form bench/run.sh collects), keys
 -- <host>_<mode>_<scenario>_<what>: ok (true when the answer is the expected
 -- one), error, ms (how long the call took), ticks (host ticks while it was in
--- flight), gap_ms (the longest gap between two of those ticks).
+-- flight), gap_ms (the longest gap between two of those ticks); over several
+-- runs: medians, the fewest ticks, and gap_ms_runs (each run's gap).
 
 local openai = require "openai"
 local pump = require "pump"
@@ -98,31 +100,77 @@ local function put(key, value)
 end
 P.put = put
 
--- runner{ host = "love", now = clock in ms }: r:tick() once per host tick;
--- true once every scenario is done (results printed)
-function P.runner(host, now)
-  local mode = os.getenv("OPENAI_HOST_MODE") or "pump"
-  if mode ~= "pump" and mode ~= "block" then error("proof: OPENAI_HOST_MODE must be pump or block", 0) end
-  if not STANDIN then error("proof: OPENAI_STANDIN_URL is not set", 0) end
-  local names = {}
+-- the median of a list of numbers
+local function median(list)
+  local s = {}
+  for k = 1, #list do s[k] = list[k] end
+  table.sort(s)
+  local n = #s
+  if n % 2 == 1 then return s[(n + 1) / 2] end
+  return (s[n / 2] + s[n / 2 + 1]) / 2
+end
+
+-- the lines of one scenario over its runs: ok only when every run was right;
+-- the median duration and gap (a single worst gap is noisy on a shared
+-- machine), the fewest ticks, and each run's gap
+local function report(prefix, name, runs)
+  local p = prefix .. name .. "_"
+  local ok, ms, gaps, ticks = true, {}, {}, nil
+  for k, run in ipairs(runs) do
+    if run.ok ~= true then
+      ok = false
+      put(p .. "error", (tostring(run.detail):gsub("[\r\n]", " ")))
+    end
+    ms[k], gaps[k] = run.ms, run.gap
+    if ticks == nil or run.ticks < ticks then ticks = run.ticks end
+  end
+  local list = {}
+  for k, g in ipairs(gaps) do list[k] = string.format("%.1f", g) end
+  put(p .. "ok", ok)
+  put(p .. "ms", string.format("%.0f", median(ms)))
+  put(p .. "ticks", ticks)
+  put(p .. "gap_ms", string.format("%.1f", median(gaps)))
+  put(p .. "gap_ms_runs", table.concat(list, ","))
+end
+
+-- the scenarios named in OPENAI_HOST_SCENARIOS, each OPENAI_HOST_RUNS times
+-- (default 1), in turn
+local function plan()
+  local names, order = {}, {}
   for name in (os.getenv("OPENAI_HOST_SCENARIOS") or "call stream"):gmatch("%S+") do
     if not P.SCENARIOS[name] then error("proof: no scenario " .. name, 0) end
     names[#names + 1] = name
   end
+  local runs = tonumber(os.getenv("OPENAI_HOST_RUNS") or "") or 1
+  for name_i = 1, #names do
+    for _ = 1, runs do order[#order + 1] = names[name_i] end
+  end
+  return names, order
+end
+
+-- runner(host, now): now is the host's clock in ms; r.tick() once per host
+-- tick (true once every scenario is done and its lines are printed);
+-- r.pump() drives the calls in flight and never blocks
+function P.runner(host, now)
+  local mode = os.getenv("OPENAI_HOST_MODE") or "pump"
+  if mode ~= "pump" and mode ~= "block" then error("proof: OPENAI_HOST_MODE must be pump or block", 0) end
+  if not STANDIN then error("proof: OPENAI_STANDIN_URL is not set", 0) end
+  local names, order = plan()
   local prefix = host .. "_" .. mode .. "_"
   local ctx = {
     control = openai.new { api_key = KEY, base_url = STANDIN },
     client = openai.new { api_key = KEY, base_url = STANDIN .. "/" .. host .. "/v1", max_retries = 0 },
     chat_path = "/" .. host .. "/v1/chat/completions",
   }
-  put(prefix .. "driver", mode == "block" and "none" or pump.hand_made and "hand-made" or "openai.step")
+  put(prefix .. "driver", mode == "block" and "none" or pump.hand_made and "the hand-made pump (examples/pump.lua)" or "openai.step")
 
   local r, i = {}, 0
-  local cur            -- the scenario in flight: { name, task | outcome, started, last, gap, ticks }
+  local cur            -- the run in flight: { name, task | outcome, started, last, gap, ticks }
+  local done = {}      -- name -> its finished runs: { ok, detail, ms, ticks, gap }
 
   local function start()
     i = i + 1
-    local name = names[i]
+    local name = order[i]
     local sc = P.SCENARIOS[name]
     sc.prepare(ctx)
     local t = now()
@@ -134,16 +182,7 @@ function P.runner(host, now)
     end
   end
 
-  local function report(ok, detail)
-    local p = prefix .. cur.name .. "_"
-    put(p .. "ok", ok == true)
-    if ok ~= true then put(p .. "error", (tostring(detail):gsub("[\r\n]", " "))) end
-    put(p .. "ms", string.format("%.0f", cur.finished - cur.started))
-    put(p .. "ticks", cur.ticks)
-    put(p .. "gap_ms", string.format("%.1f", cur.gap))
-  end
-
-  -- the outcome of the scenario in flight, once it is there
+  -- the outcome of the run in flight, once it is there
   local function outcome()
     if cur.outcome then
       local o = cur.outcome
@@ -154,9 +193,14 @@ function P.runner(host, now)
     return true, cur.task:result()
   end
 
+  local function finished()
+    for _, name in ipairs(names) do report(prefix, name, done[name]) end
+    return true
+  end
+
   function r.tick()
     if cur == nil then
-      if i == #names then return true end
+      if i == #order then return finished() end
       start()
       return false
     end
@@ -166,16 +210,15 @@ function P.runner(host, now)
     cur.ticks = cur.ticks + 1
     local over, ok, detail = outcome()
     if over then
-      cur.finished = t
-      report(ok, detail)
+      local list = done[cur.name] or {}
+      done[cur.name] = list
+      list[#list + 1] = { ok = ok, detail = detail, ms = t - cur.started, ticks = cur.ticks, gap = cur.gap }
       cur = nil
-      if i == #names then return true end
+      if i == #order then return finished() end
     end
     return false
   end
 
-  -- drive the calls in flight; never blocks (the host calls it once per
-  -- frame, or from its own timer)
   function r.pump()
     if mode == "pump" then pump.step(0) end
   end
