@@ -122,7 +122,7 @@ lint:
 	luacheck lua spec examples bench
 
 # ---- demo: the examples against the local stand-in, or the real API ------
-demo: deps all
+demo: deps all $(HOST_SO)
 	@LUA="$(LUA)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh examples/run.sh
 
 # ---- install ----------------------------------------------------------------
@@ -135,8 +135,9 @@ install: all
 # ---- deps: what build, demo, test, check, fuzz and bench need (Debian 12) --
 DEB_PACKAGES = build-essential pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson \
                lua-busted lua-socket lua-check python3 valgrind clang libclang-rt-14-dev nginx-light
-# the host proofs (spec/hosts_spec.lua, bench/hosts.sh): LuaJIT hosts and the headers to build for them
-DEB_PACKAGES += luajit2 libluajit2-5.1-dev love neovim
+# the host proofs (spec/hosts_spec.lua, bench/hosts.sh) and examples: LuaJIT hosts, the headers to
+# build for them, a virtual display for the windowed LÖVE example (make demo)
+DEB_PACKAGES += luajit2 libluajit2-5.1-dev love neovim xvfb
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	if ! dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1; then \
