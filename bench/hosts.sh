@@ -40,7 +40,7 @@ run() {
   name=$1; shift
   for mode in pump block; do
     runs=$([ $mode = pump ] && echo "$RUNS" || echo 1)
-    env -u DISPLAY -u WAYLAND_DISPLAY OPENAI_ROOT="$ROOT" OPENAI_STANDIN_URL="http://127.0.0.1:$(cat "$TMP/port")" \
+    env -u DISPLAY -u WAYLAND_DISPLAY -u LUA_PATH -u LUA_CPATH OPENAI_ROOT="$ROOT" OPENAI_STANDIN_URL="http://127.0.0.1:$(cat "$TMP/port")" \
       OPENAI_HOST_MODE=$mode OPENAI_HOST_SCENARIOS="call stream" OPENAI_HOST_RUNS=$runs \
       OPENAI_HOST_LIMIT_S=60 timeout -k 5 70 "$@" < /dev/null > "$TMP/out" 2> "$TMP/err"
     rc=$?

@@ -18,11 +18,12 @@ end
 
 -- start a host program in the background on the given scenarios; returns a
 -- function that waits for it and returns its key=value lines as a table
--- (raw output in ._out). No display, and none of `make check`'s sanitizer
--- preload: the hosts are not built with it.
+-- (raw output in ._out). No display, no LUA_PATH meant for this Lua, and none
+-- of `make check`'s sanitizer preload: the hosts are not built with it.
 local function start(cmd, scenarios)
   local line = table.concat({
     "env -u LD_PRELOAD -u ASAN_OPTIONS -u LSAN_OPTIONS -u UBSAN_OPTIONS -u DISPLAY -u WAYLAND_DISPLAY",
+    "-u LUA_PATH -u LUA_CPATH",
     "OPENAI_ROOT=\"$PWD\"", "OPENAI_STANDIN_URL=" .. sh_quote(H.url),
     "OPENAI_HOST_MODE=" .. MODE, "OPENAI_HOST_SCENARIOS=" .. sh_quote(scenarios),
     "OPENAI_HOST_LIMIT_S=" .. (LIMIT_S - 10),
