@@ -7,6 +7,7 @@
 #   make valgrind   a spec subset under valgrind memcheck
 #   make fuzz       libFuzzer targets, a fixed number of runs each
 #   make bench      benchmarks beside a raw libcurl floor
+#   make bench-hosts  only its host-loop part: LÖVE / Neovim gaps during calls
 #   make lint       luacheck
 #   make deps       apt-get what all of the above needs (Debian 12)
 #   make install    copy the module into the Lua 5.4 paths
@@ -36,13 +37,20 @@ LUA_VER  ?= 5.4
 LMOD_DIR ?= $(PREFIX)/share/lua/$(LUA_VER)
 CMOD_DIR ?= $(PREFIX)/lib/lua/$(LUA_VER)
 
-.PHONY: all test check valgrind fuzz bench demo lint deps install clean c-test
+.PHONY: all test check valgrind fuzz bench bench-hosts demo lint deps install clean c-test
 
 all: $(CORE_SO)
 
 $(CORE_SO): $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -o $@ $(CORE_SRC) $(CURL_LIB) $(LDFLAGS)
+
+# the core for LuaJIT hosts (LÖVE, Neovim): spec/hosts_spec.lua runs them
+HOST_SO = build/luajit/openai/core.so
+$(HOST_SO): $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) \
+	  $$(pkg-config --cflags luajit) $(CURL_INC) -shared -o $@ $(CORE_SRC) $(CURL_LIB) $(LDFLAGS)
 
 # the pure-C parts, tested alone (no Lua, no curl)
 C_TESTS = $(patsubst spec/c/%.c,build/c/%,$(wildcard spec/c/test_*.c))
@@ -53,7 +61,7 @@ build/c/%: spec/c/%.c $(PURE_SRC) $(CORE_HDR) spec/c/tap.h
 c-test: $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do $$t > $$t.out || { cat $$t.out; exit 1; }; tail -n 1 $$t.out; done
 
-test: deps all $(C_TESTS)
+test: deps all $(HOST_SO) $(C_TESTS)
 	@LUA="$(LUA)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh spec/run.sh $(C_TESTS)
 
 clean:
@@ -74,7 +82,7 @@ build-asan/c/%: spec/c/%.c $(PURE_SRC) $(CORE_HDR) spec/c/tap.h
 
 ASAN_C_TESTS = $(patsubst spec/c/%.c,build-asan/c/%,$(wildcard spec/c/test_*.c))
 
-check: $(ASAN_SO) $(ASAN_C_TESTS)
+check: $(ASAN_SO) $(HOST_SO) $(ASAN_C_TESTS)
 	@LUA="$(LUA)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(CURDIR)/build-asan/?.so;;' \
 	  SPEC_PRELOAD="$$($(CC) -print-file-name=libasan.so)" \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
@@ -115,7 +123,7 @@ lint:
 	luacheck lua spec examples bench
 
 # ---- demo: the examples against the local stand-in, or the real API ------
-demo: deps all
+demo: deps all $(HOST_SO)
 	@LUA="$(LUA)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh examples/run.sh
 
 # ---- install ----------------------------------------------------------------
@@ -128,6 +136,9 @@ install: all
 # ---- deps: what build, demo, test, check, fuzz and bench need (Debian 12) --
 DEB_PACKAGES = build-essential pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson \
                lua-busted lua-socket lua-check python3 valgrind clang libclang-rt-14-dev nginx-light
+# the host proofs (spec/hosts_spec.lua, bench/hosts.sh) and examples: LuaJIT hosts, the headers to
+# build for them, a virtual display for the windowed LÖVE example (make demo)
+DEB_PACKAGES += luajit2 libluajit2-5.1-dev love neovim xvfb
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	if ! dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1; then \
@@ -135,5 +146,9 @@ deps:
 	fi
 
 # ---- bench: speed and memory beside a raw libcurl floor -------------------
-bench: deps all
+bench: deps all $(HOST_SO)
 	@LUA="$(LUA)" CC="$(CC)" CURL_LIB="$(CURL_LIB)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh bench/run.sh
+
+# only the host-loop piece of the bench (bench/hosts.sh): LÖVE and Neovim gaps
+bench-hosts: deps $(HOST_SO)
+	@sh bench/hosts.sh

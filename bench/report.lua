@@ -123,13 +123,27 @@ row(string.format("  RSS growth over %d samples", nr), fmt(rg, "MiB", "%+.2f"), 
 row("  open file descriptors first/last", d2 and tostring(d2) or "n/a", d1 and (d1 .. " first") or "-", nil,
     { "<=", 0, text = "flat" }, d1 and d2 and d2 - d1)
 
+-- 8. host loops: the longest gap between LÖVE frames / 50 ms Neovim timer
+-- ticks while a call was in flight, beside the same call made blocking
+local function gap(host, scenario, label, aim)
+  local p, b = num(host .. "_pump_" .. scenario .. "_gap_ms"), num(host .. "_block_" .. scenario .. "_gap_ms")
+  local ok = R[host .. "_pump_" .. scenario .. "_ok"]
+  row(label, fmt(p, "ms") .. (ok and ok ~= "true" and " (wrong answer)" or ""), fmt(b, "ms") .. " blocking",
+      ratio(p, b), { "<=", aim, text = "<= " .. aim .. " ms" }, p and ok == "true" and p or (p and math.huge))
+end
+gap("love", "call", "LÖVE frame gap, 2 s call", 20)
+gap("love", "stream", "LÖVE frame gap, 200-event stream", 20)
+gap("nvim", "call", "Neovim 50 ms timer gap, 2 s call", 70)
+gap("nvim", "stream", "Neovim 50 ms timer gap, 200-event stream", 70)
+
 -- the table
 local W = { 44, 15, 18, 7, 15 }
 local function line(c)
   local out = {}
   for i = 1, 5 do
     local s = c[i]
-    out[i] = s .. string.rep(" ", math.max(1, W[i] - #s))
+    local width = #s:gsub("[\128-\191]", "")     -- characters, not bytes (LÖVE)
+    out[i] = s .. string.rep(" ", math.max(1, W[i] - width))
   end
   return ((table.concat(out) .. c[6]):gsub("%s+$", ""))
 end
@@ -175,6 +189,13 @@ print(string.format("stream memory: 1 MB = %s events, Lua heap after the loop %s
 print(string.format("soak: %s calls in %s s, RSS (KiB) every 10%%: %s; open fds: %s; outcomes: %s; live after: %s",
                     R.soak_calls or "?", R.soak_seconds or "?", R.soak_rss_kib or "?", R.soak_fds or "?",
                     R.soak_outcomes or "?", R.soak_live or "?"))
+print(string.format("host loops: LÖVE %s and Neovim %s on %s, headless; calls driven by %s (LÖVE: once per" ..
+                    " frame; Neovim: a 10 ms luv timer); the median of each run's worst gap; aims: a frame" ..
+                    " gap <= 20 ms, a 50 ms timer late by <= 20 ms", R.love_version or "?", R.nvim_version or "?",
+                    R.love_lua or "?", R.love_pump_driver or "?"))
+print("  worst gap per run, ms: LÖVE call " .. list("love_pump_call_gap_ms_runs") .. ", stream " ..
+      list("love_pump_stream_gap_ms_runs") .. " | Neovim call " .. list("nvim_pump_call_gap_ms_runs") ..
+      ", stream " .. list("nvim_pump_stream_gap_ms_runs"))
 print("pinning: " .. (R.pinning or "n/a"))
 if R.failed and R.failed ~= "" then print("FAILED steps: " .. R.failed) end
 print("results: bench/out/results.txt; command: make bench")

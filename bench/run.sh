@@ -16,6 +16,9 @@
 #      without accumulate)
 #   7. a soak: 100,000 calls mixing successes, retries and errors, with RSS and
 #      open file descriptors sampled every 10,000
+#   8. host loops: the longest LÖVE frame gap and Neovim timer gap during a
+#      2 s call and a 200-event stream (bench/hosts.sh), beside the blocking
+#      baseline
 #
 # Servers bind 127.0.0.1 on free ports and are stopped on exit (trap); every
 # step runs under `timeout`. Generated files: bench/out/ (floors, results)
@@ -266,6 +269,10 @@ CLOSED_PORT=$(python3 "$BENCH/nettool.py" free-port)
 log "soak: ${SOAK_N:-100000} mixed calls (RSS and open fds sampled)"
 step soak 400 $CLIENT $LUA "$BENCH/soak.lua" "$NGINX_URL/soak/v1" "http://127.0.0.1:$CLOSED_PORT/v1" \
   "${SOAK_N:-100000}"
+
+# ---- 8. host loops: LÖVE frames and a Neovim timer during calls ----------------
+log "hosts: LÖVE and Neovim, headless, a 2 s call and a 200-event stream, pumped and blocking"
+step hosts 180 sh "$BENCH/hosts.sh"
 
 put failed "$FAILED"
 echo

@@ -27,4 +27,28 @@ for ex in chat image response model models request chat_stream response_stream p
   echo "== examples/$ex.lua"
   $LUA "examples/$ex.lua" || { echo "!! examples/$ex.lua failed"; status=1; }
 done
+
+# the host examples run on LuaJIT with build/luajit/openai/core.so (make demo
+# builds it); LÖVE opens a window, on a virtual display when there is none
+echo
+echo "== examples/love (LÖVE: a chat streamed into a window, one step per frame)"
+if ! command -v love >/dev/null 2>&1; then
+  echo "(skipped: love is not installed)"
+else
+  xvfb=
+  [ -z "${DISPLAY:-}" ] && command -v xvfb-run >/dev/null 2>&1 && xvfb="xvfb-run -a"
+  timeout 60 $xvfb love examples/love --quit-when-done "Write a haiku about frames that never stop." 2>/dev/null \
+    || { echo "!! examples/love failed"; status=1; }
+fi
+echo
+echo "== examples/nvim/openai_ask.lua (Neovim: :OpenAIAsk streams into a scratch buffer)"
+if ! command -v nvim >/dev/null 2>&1; then
+  echo "(skipped: nvim is not installed)"
+else
+  timeout 60 nvim --headless -u NONE -i NONE -n -c "luafile examples/nvim/openai_ask.lua" \
+    -c "OpenAIAsk Say hello to the editor." \
+    -c "lua vim.wait(30000, function() return vim.b.openai_done end, 20)" \
+    -c "lua io.stdout:write(table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\\n'), '\\n')" \
+    -c "qa!" < /dev/null || { echo "!! examples/nvim failed"; status=1; }
+fi
 exit $status
