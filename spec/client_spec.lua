@@ -10,8 +10,9 @@ local function sh_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
--- run Lua code in a fresh lua5.4 with the given environment (the OPENAI_*
--- variables are cleared first); returns its output (stdout and stderr)
+-- run Lua code in a fresh process of the Lua running the suite, with the
+-- given environment (the OPENAI_* variables are cleared first); returns its
+-- output (stdout and stderr)
 local function run_lua(env, code)
   local words = { "env", "-u", "OPENAI_API_KEY", "-u", "OPENAI_BASE_URL",
                   "-u", "OPENAI_ORG_ID", "-u", "OPENAI_PROJECT_ID",
@@ -21,9 +22,9 @@ local function run_lua(env, code)
   for k in pairs(env) do names[#names + 1] = k end
   table.sort(names)
   for _, k in ipairs(names) do words[#words + 1] = k .. "=" .. sh_quote(env[k]) end
-  words[#words + 1] = "lua5.4 -e " .. sh_quote(code) .. " 2>&1"
+  words[#words + 1] = sh_quote(H.lua) .. " -e " .. sh_quote(code) .. " 2>&1"
   local f = assert(io.popen(table.concat(words, " ")))
-  local out = f:read("a")
+  local out = f:read("*a")  -- "*a": 5.1 and LuaJIT need the star
   f:close()
   return out
 end
