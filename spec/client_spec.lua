@@ -105,7 +105,7 @@ describe("openai.new", function()
       assert.is_nil(H.last().headers["content-type"])
     end)
 
-    it("sends a User-Agent naming openai-lua, its version, the Lua version and libcurl", function()
+    it("sends a User-Agent naming openai-lua, its version, the Lua (or LuaJIT) version and libcurl", function()
       local c = H.client()
       assert.is_table((c:models()))
       local ua = H.last().headers["user-agent"]
@@ -115,7 +115,7 @@ describe("openai.new", function()
       assert.is_string(openai.curl_version)
       assert.truthy(openai.curl_version:match("^%d+%.%d+"))
       assert.truthy(ua:find("openai-lua/" .. openai.VERSION, 1, true), ua)
-      assert.truthy(ua:find(_VERSION, 1, true), ua)
+      assert.truthy(ua:find(jit and jit.version or _VERSION, 1, true), ua)  -- "LuaJIT 2.1..." or "Lua 5.x"
       assert.truthy(ua:find("libcurl/" .. openai.curl_version, 1, true), ua)
       assert.equal(1, select(2, header(H.last(), "user-agent")))
     end)
