@@ -492,7 +492,7 @@ describe("user code that raises", function()
     local out = openai.parallel({
       function()
         local s = assert(client:chat_stream(params { idle_timeout = 10000 }))
-        for _ in s:each() do error("user bug in a batch") end
+        H.each_chunk(s, function() error("user bug in a batch") end)
       end,
       function() return client:models() end,
       function()

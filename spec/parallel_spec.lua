@@ -40,21 +40,6 @@ local function chats(n, client, prefix)
   return fns
 end
 
--- call f with each chunk of the stream s, inside a batch: a generic for,
--- except on Lua 5.1, whose for cannot yield from its iterator (there, the
--- loop 5.1 users write: while over s:next())
-local function each_chunk(s, f)
-  if H.for_yields then
-    for c in s:each() do f(c) end
-  else
-    local c = s:next()
-    while c do
-      f(c)
-      c = s:next()
-    end
-  end
-end
-
 describe("openai.parallel", function()
   local client
   local it_closes = H.it_closes(it, pending)
@@ -82,7 +67,7 @@ describe("openai.parallel", function()
           local s, err, meta = client:chat_stream { messages = msgs("streamed") }
           if not s then return nil, err, meta end
           local pieces = {}
-          each_chunk(s, function(c)
+          H.each_chunk(s, function(c)
             local d = c.choices[1] and c.choices[1].delta
             if d and d.content then pieces[#pieces + 1] = d.content end
           end)
@@ -284,7 +269,7 @@ describe("openai.parallel", function()
     local function consume()
       local s, err = client:chat_stream { messages = msgs() }
       if not s then return nil, err end
-      each_chunk(s, function() end)
+      H.each_chunk(s, function() end)
       return s:text()
     end
     local t0 = H.now()
@@ -353,7 +338,7 @@ describe("openai.parallel", function()
       return openai.parallel({
         function()
           local s = assert(client:chat_stream { messages = msgs(), idle_timeout = 10000 })
-          for _ in s:each() do error("failed in the loop") end
+          H.each_chunk(s, function() error("failed in the loop") end)
         end,
         function() return client:models() end,
       }, { concurrency = 1 })

@@ -140,6 +140,21 @@ H.for_yields = coroutine.resume(coroutine.create(function()
   for _ in function() coroutine.yield() end do end  -- luacheck: ignore 512
 end))
 
+-- call f with each chunk of the stream s inside openai.parallel: a generic
+-- for, except on Lua 5.1, whose for cannot yield from its iterator (there,
+-- the loop 5.1 users write: while over s:next())
+function H.each_chunk(s, f)
+  if H.for_yields then
+    for c in s:each() do f(c) end
+    return
+  end
+  local c = s:next()
+  while c do
+    f(c)
+    c = s:next()
+  end
+end
+
 -- the `it` of specs that leave a generic for early and rely on the for
 -- closing the stream (the 4th value of s:each(), 5.4's to-be-closed
 -- variables): elsewhere they are reported pending. Takes busted's it and
