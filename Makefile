@@ -1,5 +1,6 @@
 # openai: a Lua module with a C core on libcurl.
-#   make            build build/openai/core.so
+#   make            build build/$(LUA)/openai/core.so (LUA=lua5.4 by default;
+#                   LUA=luajit, lua5.1, lua5.2, lua5.3 build and test the same way)
 #   make demo       build, then run examples/ against the local stand-in
 #                   (or the real API when OPENAI_API_KEY is set)
 #   make test       C unit tests and the busted specs against the stand-in
@@ -9,12 +10,17 @@
 #   make bench      benchmarks beside a raw libcurl floor
 #   make bench-hosts  only its host-loop part: LÖVE / Neovim gaps during calls
 #   make lint       luacheck
+#   make rockspec   luarocks make for every Lua into a temporary tree, then load it
 #   make deps       apt-get what all of the above needs (Debian 12)
-#   make install    copy the module into the Lua 5.4 paths
+#   make install    copy the module into the paths of $(LUA) (5.4 by default)
 
+# LUA names the interpreter; its Debian pkg-config name is the same
+# (lua5.1 .. lua5.4, luajit), and each one gets its own build directory so
+# builds for different versions never overwrite each other.
 LUA      ?= lua5.4
-LUA_PC   ?= lua5.4
-LUA_INC  ?= $(shell pkg-config --cflags $(LUA_PC) 2>/dev/null || echo -I/usr/include/lua5.4)
+LUA_NAME := $(notdir $(firstword $(LUA)))
+LUA_PC   ?= $(LUA_NAME)
+LUA_INC  ?= $(shell pkg-config --cflags $(LUA_PC) 2>/dev/null || echo -I/usr/include/$(LUA_PC))
 CURL_INC ?= $(shell pkg-config --cflags libcurl 2>/dev/null)
 CURL_LIB ?= $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl) -lm
 CC       ?= cc
@@ -27,17 +33,18 @@ ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) $(LUA_IN
 PURE_SRC = src/buf.c src/sse.c src/retry.c src/check.c
 CORE_SRC = src/openai_core.c src/engine.c $(PURE_SRC)
 CORE_HDR = $(wildcard src/*.h)
-CORE_SO  = build/openai/core.so
+CORE_SO  = build/$(LUA_NAME)/openai/core.so
 
 LUA_PATH_T  = $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
-LUA_CPATH_T = $(CURDIR)/build/?.so;;
+LUA_CPATH_T = $(CURDIR)/build/$(LUA_NAME)/?.so;;
 
 PREFIX   ?= /usr/local
-LUA_VER  ?= 5.4
+# the x.y of $(LUA)'s module paths, as the interpreter says (5.1 for LuaJIT)
+LUA_VER  ?= $(or $(shell $(LUA) -e 'print((_VERSION:match("%d+%.%d+")))' 2>/dev/null),5.4)
 LMOD_DIR ?= $(PREFIX)/share/lua/$(LUA_VER)
 CMOD_DIR ?= $(PREFIX)/lib/lua/$(LUA_VER)
 
-.PHONY: all test check valgrind fuzz bench bench-hosts demo lint deps install clean c-test
+.PHONY: all test check valgrind fuzz bench bench-hosts demo lint deps install clean c-test rockspec
 
 all: $(CORE_SO)
 
@@ -46,11 +53,14 @@ $(CORE_SO): $(CORE_SRC) $(CORE_HDR)
 	$(CC) $(ALL_CFLAGS) -shared -o $@ $(CORE_SRC) $(CURL_LIB) $(LDFLAGS)
 
 # the core for LuaJIT hosts (LÖVE, Neovim): spec/hosts_spec.lua runs them
+# whatever LUA the suite runs on (with LUA=luajit it is CORE_SO itself)
 HOST_SO = build/luajit/openai/core.so
+ifneq ($(LUA_NAME),luajit)
 $(HOST_SO): $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) \
 	  $$(pkg-config --cflags luajit) $(CURL_INC) -shared -o $@ $(CORE_SRC) $(CURL_LIB) $(LDFLAGS)
+endif
 
 # the pure-C parts, tested alone (no Lua, no curl)
 C_TESTS = $(patsubst spec/c/%.c,build/c/%,$(wildcard spec/c/test_*.c))
@@ -68,7 +78,7 @@ clean:
 	rm -rf build build-asan
 
 # ---- sanitizers: the core under ASan + UBSan, the whole spec suite --------
-ASAN_SO   = build-asan/openai/core.so
+ASAN_SO   = build-asan/$(LUA_NAME)/openai/core.so
 ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 $(ASAN_SO): $(CORE_SRC) $(CORE_HDR)
@@ -83,7 +93,7 @@ build-asan/c/%: spec/c/%.c $(PURE_SRC) $(CORE_HDR) spec/c/tap.h
 ASAN_C_TESTS = $(patsubst spec/c/%.c,build-asan/c/%,$(wildcard spec/c/test_*.c))
 
 check: $(ASAN_SO) $(HOST_SO) $(ASAN_C_TESTS)
-	@LUA="$(LUA)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(CURDIR)/build-asan/?.so;;' \
+	@LUA="$(LUA)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(CURDIR)/build-asan/$(LUA_NAME)/?.so;;' \
 	  SPEC_PRELOAD="$$($(CC) -print-file-name=libasan.so)" \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/spec/support/lsan.supp:print_suppressions=0 \
@@ -122,6 +132,11 @@ fuzz: $(FUZZ_BINS)
 lint:
 	luacheck lua spec examples bench
 
+# ---- rockspec: the rock builds and loads on every Lua -----------------------
+ROCK_LUAS ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
+rockspec: deps
+	@sh rockspec/check.sh $(ROCK_LUAS)
+
 # ---- demo: the examples against the local stand-in, or the real API ------
 demo: deps all $(HOST_SO)
 	@LUA="$(LUA)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh examples/run.sh
@@ -134,11 +149,16 @@ install: all
 	install -m 755 $(CORE_SO) $(DESTDIR)$(CMOD_DIR)/openai/core.so
 
 # ---- deps: what build, demo, test, check, fuzz and bench need (Debian 12) --
-DEB_PACKAGES = build-essential pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson \
+# Every Lua the suite runs on: lua-cjson, lua-socket and lua-busted serve all
+# of them. LuaJIT is OpenResty's luajit2 (what libnginx-mod-http-lua needs),
+# which replaces Debian's luajit package (they conflict; apt swaps them).
+LUA_PACKAGES = lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev lua5.4 liblua5.4-dev \
+               luajit2 libluajit2-5.1-dev luarocks
+DEB_PACKAGES = build-essential pkg-config $(LUA_PACKAGES) libcurl4-openssl-dev lua-cjson \
                lua-busted lua-socket lua-check python3 valgrind clang libclang-rt-14-dev nginx-light
 # the host proofs (spec/hosts_spec.lua, bench/hosts.sh) and examples: LuaJIT hosts, the headers to
 # build for them, a virtual display for the windowed LÖVE example (make demo)
-DEB_PACKAGES += luajit2 libluajit2-5.1-dev love neovim xvfb
+DEB_PACKAGES += love neovim xvfb
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	if ! dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1; then \
@@ -147,7 +167,7 @@ deps:
 
 # ---- bench: speed and memory beside a raw libcurl floor -------------------
 bench: deps all $(HOST_SO)
-	@LUA="$(LUA)" CC="$(CC)" CURL_LIB="$(CURL_LIB)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh bench/run.sh
+	@LUA="$(LUA)" CC="$(CC)" CURL_LIB="$(CURL_LIB)" CORE_SO="$(CURDIR)/$(CORE_SO)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh bench/run.sh
 
 # only the host-loop piece of the bench (bench/hosts.sh): LÖVE and Neovim gaps
 bench-hosts: deps $(HOST_SO)

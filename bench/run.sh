@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench/run.sh: the library's speed and memory beside a raw floor, on
-# loopback. Run by `make bench` (env: LUA, CC, CURL_LIB, LUA_PATH, LUA_CPATH),
+# loopback. Run by `make bench` (env: LUA, CC, CURL_LIB, CORE_SO, LUA_PATH, LUA_CPATH),
 # or alone from anywhere (defaults to this checkout).
 #
 #   1. sequential client:chat{} against nginx (canned chat.completion):
@@ -35,7 +35,8 @@ LUA=${LUA:-lua5.4}
 CC=${CC:-cc}
 CURL_LIB=${CURL_LIB:--lcurl}
 LUA_PATH=${LUA_PATH:-"$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;"}
-LUA_CPATH=${LUA_CPATH:-"$ROOT/build/?.so;;"}
+CORE_SO=${CORE_SO:-"$ROOT/build/$(basename "${LUA%% *}")/openai/core.so"}
+LUA_CPATH=${LUA_CPATH:-"${CORE_SO%/openai/core.so}/?.so;;"}
 export LUA_PATH LUA_CPATH
 
 # sizes (overridable from the environment for a quick look)
@@ -234,7 +235,7 @@ else
 fi
 
 # ---- 4. require time -------------------------------------------------------------
-CURL_SO=$(ldd "$ROOT/build/openai/core.so" 2>/dev/null | awk '/libcurl/ {print $3; exit}')
+CURL_SO=$(ldd "$CORE_SO" 2>/dev/null | awk '/libcurl/ {print $3; exit}')
 [ -n "$CURL_SO" ] || CURL_SO=libcurl.so.4
 C_BARE="$LUA -e ''"
 C_CURL="$LUA -e 'package.loadlib(\"$CURL_SO\", \"*\")'"

@@ -239,6 +239,8 @@ describe("chat", function()
         "openai.chat: 'messages[1].content' must not be empty (got a table)" },
       { "content with invalid UTF-8", { messages = { { role = "user", content = bad_utf8 } } },
         "openai.chat: 'messages[1].content' must be valid UTF-8 (got 'caf?')" },
+      { "content with an encoded UTF-16 surrogate", { messages = { { role = "user", content = "a\237\160\128b" } } },
+        "openai.chat: 'messages[1].content' must be valid UTF-8 (got 'a???b')" },
       { "temperature 3", { messages = MSGS, temperature = 3 },
         "openai.chat: 'temperature' must be a number in [0, 2] (got 3)" },
       { "temperature -0.1", { messages = MSGS, temperature = -0.1 },

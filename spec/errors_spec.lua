@@ -5,23 +5,6 @@
 local H = require "support.helper"
 local openai = require "openai"
 
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-local function b64encode(s)
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = (a << 16) | ((b or 0) << 8) | (c or 0)
-    local q = {}
-    for k = 3, 0, -1 do
-      local idx = (n >> (6 * k)) & 63
-      q[#q + 1] = B64:sub(idx + 1, idx + 1)
-    end
-    if not b then q[3], q[4] = "=", "=" elseif not c then q[4] = "=" end
-    out[#out + 1] = table.concat(q)
-  end
-  return table.concat(out)
-end
-
 local OPENAI_400 = { error = {
   message = "Invalid value for 'temperature': expected a number <= 2.",
   type = "invalid_request_error", param = "temperature", code = "invalid_value",
@@ -140,11 +123,11 @@ describe("the error object", function()
   end)
 
   it("is kind decode for JSON that is not valid UTF-8", function()
-    H.script("/v1/models", { { status = 200, body_b64 = b64encode('{"object":"list","x":"\255\254"}') } })
+    H.script("/v1/models", { { status = 200, body_b64 = H.b64encode('{"object":"list","x":"\255\254"}') } })
     local res, err = client:models()
     assert.is_nil(res)
     assert.equal("decode", err.kind)
-    H.script("/v1/models", { { status = 200, body_b64 = b64encode('{"id":"\192\175"}') } })
+    H.script("/v1/models", { { status = 200, body_b64 = H.b64encode('{"id":"\192\175"}') } })
     res, err = client:models()
     assert.is_nil(res)
     assert.equal("decode", err.kind)

@@ -53,23 +53,6 @@ local function chunk(content)
            choices = { { index = 0, delta = { content = content }, finish_reason = cjson.null } } }
 end
 
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-local function b64(s)
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = (a << 16) | ((b or 0) << 8) | (c or 0)
-    local q = {}
-    for j = 3, 0, -1 do
-      local x = (n >> (6 * j)) & 63
-      q[#q + 1] = B64:sub(x + 1, x + 1)
-    end
-    if b == nil then q[3], q[4] = "=", "=" elseif c == nil then q[4] = "=" end
-    out[#out + 1] = table.concat(q)
-  end
-  return table.concat(out)
-end
-
 -- a chat.completion whose content is not valid UTF-8 (a lone \xff)
 local BAD_UTF8_JSON = '{"id":"chatcmpl-u","object":"chat.completion","created":1,"model":"m",'
   .. '"choices":[{"index":0,"message":{"role":"assistant","content":"bad \255 byte"},'
@@ -371,9 +354,9 @@ local MORE = {
     expect = { kind = "connection", status = 200, attempts = 1, requests = 1 },
     stream = { expect = { kind = "stream", status = 200, attempts = 1, requests = 1, events = 3 } } },
   { name = "200 with a body that is not valid UTF-8",
-    script = { { status = 200, body_b64 = b64(BAD_UTF8_JSON) } },
+    script = { { status = 200, body_b64 = H.b64encode(BAD_UTF8_JSON) } },
     expect = { kind = "decode", status = 200, attempts = 1, requests = 1 },
-    stream = { script = { { status = 200, body_b64 = b64(BAD_UTF8_EVENT),
+    stream = { script = { { status = 200, body_b64 = H.b64encode(BAD_UTF8_EVENT),
                             headers = { ["content-type"] = "text/event-stream" } } },
                expect = { kind = "decode", status = 200, attempts = 1, requests = 1, events = 0 } } },
 }
@@ -456,6 +439,7 @@ end)
 
 describe("user code that raises", function()
   local client
+  local it_closes = H.it_closes(it, pending)
 
   before_each(function()
     H.reset()
@@ -479,7 +463,7 @@ describe("user code that raises", function()
     return assert(client:chat_stream(params { idle_timeout = 10000 }))
   end
 
-  it("inside a stream loop: the stream is closed, nothing leaks, the client goes on", function()
+  it_closes("inside a stream loop: the stream is closed, nothing leaks, the client goes on", function()
     local s = hanging_stream()
     local seen = 0
     local ok, err = pcall(function()
@@ -508,7 +492,7 @@ describe("user code that raises", function()
     local out = openai.parallel({
       function()
         local s = assert(client:chat_stream(params { idle_timeout = 10000 }))
-        for _ in s:each() do error("user bug in a batch") end
+        H.each_chunk(s, function() error("user bug in a batch") end)
       end,
       function() return client:models() end,
       function()

@@ -169,7 +169,7 @@ describe("json", function()
     end)
 
     it("a coroutine or userdata", function()
-      refused({ messages = MSGS, extra = coroutine.create(print) }, "^openai%.chat: 'extra' cannot be sent as JSON")
+      refused({ messages = MSGS, extra = coroutine.create(function() end) }, "^openai%.chat: 'extra' cannot be sent as JSON")
       refused({ messages = MSGS, extra = { io.stdout } }, "^openai%.chat: 'extra%[1%]' cannot be sent as JSON")
     end)
 

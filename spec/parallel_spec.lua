@@ -42,6 +42,7 @@ end
 
 describe("openai.parallel", function()
   local client
+  local it_closes = H.it_closes(it, pending)
 
   before_each(function()
     H.reset()
@@ -66,10 +67,10 @@ describe("openai.parallel", function()
           local s, err, meta = client:chat_stream { messages = msgs("streamed") }
           if not s then return nil, err, meta end
           local pieces = {}
-          for c in s:each() do
+          H.each_chunk(s, function(c)
             local d = c.choices[1] and c.choices[1].delta
             if d and d.content then pieces[#pieces + 1] = d.content end
-          end
+          end)
           return table.concat(pieces), s:result(), meta
         end,
       }
@@ -268,7 +269,7 @@ describe("openai.parallel", function()
     local function consume()
       local s, err = client:chat_stream { messages = msgs() }
       if not s then return nil, err end
-      for _ in s:each() do end
+      H.each_chunk(s, function() end)
       return s:text()
     end
     local t0 = H.now()
@@ -337,7 +338,7 @@ describe("openai.parallel", function()
       return openai.parallel({
         function()
           local s = assert(client:chat_stream { messages = msgs(), idle_timeout = 10000 })
-          for _ in s:each() do error("failed in the loop") end
+          H.each_chunk(s, function() error("failed in the loop") end)
         end,
         function() return client:models() end,
       }, { concurrency = 1 })
@@ -347,7 +348,7 @@ describe("openai.parallel", function()
     assert.equal(0, live())
   end)
 
-  it("gives the slot back when a function breaks out of its stream", function()
+  it_closes("gives the slot back when a function breaks out of its stream", function()
     H.script(CHAT, { { sse = {
       { data = { id = "c", object = "chat.completion.chunk", choices = { { index = 0, delta = { content = "a" } } } } },
     }, sse_end = "hang", hang_ms = 5000 } })

@@ -631,6 +631,15 @@ static int l_json_plain(lua_State *L) {
   return 1;
 }
 
+/* core.valid_utf8(s) -> true when s is well-formed UTF-8: the one check on
+** every Lua (5.1 and LuaJIT have no utf8 library; 5.3's accepts surrogates) */
+static int l_valid_utf8(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lua_pushboolean(L, check_utf8(s, len));
+  return 1;
+}
+
 /* core.json_empties(s) -> has an empty array, has an empty object */
 static int l_json_empties(lua_State *L) {
   size_t len;
@@ -705,6 +714,7 @@ static const luaL_Reg core_funcs[] = {
   { "parse_headers", l_parse_headers },
   { "json_plain", l_json_plain },
   { "json_empties", l_json_empties },
+  { "valid_utf8", l_valid_utf8 },
   { "escape_segment", l_escape_segment },
   { "now", l_now },
   { "curl_version", l_curl_version },

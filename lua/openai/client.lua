@@ -18,7 +18,7 @@ local format, upper, lower, match, sub, find = string.format, string.upper, stri
                                                string.match, string.sub, string.find
 local sort, concat = table.sort, table.concat
 local getenv = os.getenv
-local lua_version = _VERSION -- luacheck: ignore 113
+local lua_version = jit and jit.version or _VERSION -- e.g. "LuaJIT 2.1.0-beta3" or "Lua 5.4"
 local null = json.null
 
 local _ENV = nil -- luacheck: ignore 211

@@ -18,7 +18,6 @@ local getmetatable, setmetatable, pcall, error = getmetatable, setmetatable, pca
 local find, sub, byte, format, gsub = string.find, string.sub, string.byte, string.format, string.gsub
 local concat = table.concat
 local huge = math.huge
-local utf8len = utf8 and utf8.len  -- luacheck: ignore 113 (utf8 is 5.3+)
 local mathtype = math.type  -- luacheck: ignore 143 (5.3+)
 local tonumber, floor = tonumber, math.floor
 
@@ -92,34 +91,8 @@ local function path_string(stack, n)
   return redact(concat(parts))      -- an API key used as a field name is not shown
 end
 
-local function valid_utf8(s)
-  if utf8len then return utf8len(s) ~= nil end
-  if not find(s, "[\128-\255]") then return true end
-  -- Lua 5.1 / LuaJIT: check the byte sequences by hand
-  local i, n = 1, #s
-  while i <= n do
-    local c = byte(s, i)
-    local len
-    if c < 0x80 then len = 1
-    elseif c >= 0xC2 and c <= 0xDF then len = 2
-    elseif c >= 0xE0 and c <= 0xEF then len = 3
-    elseif c >= 0xF0 and c <= 0xF4 then len = 4
-    else return false end
-    for j = i + 1, i + len - 1 do
-      local d = byte(s, j)
-      if not d or d < 0x80 or d > 0xBF then return false end
-    end
-    if len == 3 then
-      local d = byte(s, i + 1)
-      if (c == 0xE0 and d < 0xA0) or (c == 0xED and d > 0x9F) then return false end
-    elseif len == 4 then
-      local d = byte(s, i + 1)
-      if (c == 0xF0 and d < 0x90) or (c == 0xF4 and d > 0x8F) then return false end
-    end
-    i = i + len
-  end
-  return true
-end
+-- whether s is well-formed UTF-8 (checked in C, the same on every Lua)
+local valid_utf8 = core.valid_utf8
 M.valid_utf8 = valid_utf8
 
 -- walk v; return the value to encode (v itself, or a copy where empty

@@ -56,19 +56,41 @@ function H.stats()
   return control("GET", "/_control/stats")
 end
 
+-- base64 in plain arithmetic (the specs run on Luas without bit operators)
 local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+local floor = math.floor
+
+function H.b64encode(s)
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local n = a * 65536 + (b or 0) * 256 + (c or 0)
+    local q = {}
+    for k = 3, 0, -1 do
+      local idx = floor(n / 64 ^ k) % 64
+      q[#q + 1] = B64:sub(idx + 1, idx + 1)
+    end
+    if not b then q[3], q[4] = "=", "=" elseif not c then q[4] = "=" end
+    out[#out + 1] = table.concat(q)
+  end
+  return table.concat(out)
+end
+
 function H.b64decode(s)
-  s = s:gsub("[^%w%+/=]", "")
-  return (s:gsub(".", function(c)
-    if c == "=" then return "" end
-    local n = B64:find(c, 1, true) - 1
-    local bits = ""
-    for i = 5, 0, -1 do bits = bits .. ((n >> i) & 1) end
-    return bits
-  end):gsub("%d%d%d?%d?%d?%d?%d?%d?", function(b)
-    if #b ~= 8 then return "" end
-    return string.char(tonumber(b, 2))
-  end))
+  s = s:gsub("[^%w%+/]", "")  -- drops the padding and any line breaks
+  local out = {}
+  for i = 1, #s, 4 do
+    local group = s:sub(i, i + 3)
+    local n = 0
+    for j = 1, 4 do
+      local c = group:sub(j, j)
+      n = n * 64 + (c ~= "" and B64:find(c, 1, true) - 1 or 0)
+    end
+    -- 4 characters carry 3 bytes; a final group of 2 or 3 carries 1 or 2
+    local bytes = string.char(floor(n / 65536) % 256, floor(n / 256) % 256, n % 256)
+    out[#out + 1] = bytes:sub(1, #group - 1)
+  end
+  return table.concat(out)
 end
 
 -- the raw bytes of a recorded request's body
@@ -88,6 +110,60 @@ end
 -- milliseconds on a monotonic clock
 function H.now()
   return require("openai.core").now()
+end
+
+-- the interpreter running this suite (as started: "lua5.1", "luajit", ...),
+-- for specs that start a fresh process of the same Lua
+H.lua = (function()
+  local i = 0
+  while arg[i - 1] do i = i - 1 end
+  return arg[i]
+end)()
+
+-- table.pack and table.unpack, which 5.1 and LuaJIT lack or spell unpack
+function H.pack(...)
+  return { n = select("#", ...), ... }
+end
+H.unpack = table.unpack or unpack  -- luacheck: ignore 143 (unpack is 5.1 only)
+
+-- a chunk compiled from source text, or nil, err (5.1 spells it loadstring)
+H.load = loadstring or load  -- luacheck: ignore 143 (loadstring is 5.1 only)
+
+-- whether this Lua has to-be-closed variables (5.4), which a generic for
+-- also uses to close its iterator state when the loop is left early
+H.has_close = H.load("local x <close> = nil") ~= nil
+
+-- whether a generic for's iterator may yield (not on PUC Lua 5.1, whose for
+-- calls its iterator across a C boundary): inside openai.parallel, reading a
+-- stream with `for ... in s:each()` needs it
+H.for_yields = coroutine.resume(coroutine.create(function()
+  for _ in function() coroutine.yield() end do end  -- luacheck: ignore 512
+end))
+
+-- call f with each chunk of the stream s inside openai.parallel: a generic
+-- for, except on Lua 5.1, whose for cannot yield from its iterator (there,
+-- the loop 5.1 users write: while over s:next())
+function H.each_chunk(s, f)
+  if H.for_yields then
+    for c in s:each() do f(c) end
+    return
+  end
+  local c = s:next()
+  while c do
+    f(c)
+    c = s:next()
+  end
+end
+
+-- the `it` of specs that leave a generic for early and rely on the for
+-- closing the stream (the 4th value of s:each(), 5.4's to-be-closed
+-- variables): elsewhere they are reported pending. Takes busted's it and
+-- pending, which are not globals.
+function H.it_closes(it, pending)
+  if H.has_close then return it end
+  return function(name)
+    pending(name .. " (needs Lua 5.4's to-be-closed variables)")
+  end
 end
 
 -- call f and return the error message it raised (fails if it did not raise)
