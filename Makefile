@@ -44,6 +44,13 @@ $(CORE_SO): $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -o $@ $(CORE_SRC) $(CURL_LIB) $(LDFLAGS)
 
+# the core for nginx's LuaJIT (spec/support/nginx.lua loads it from here)
+NGINX_CORE_SO = build/luajit/openai/core.so
+$(NGINX_CORE_SO): $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) \
+	  $$(pkg-config --cflags luajit) $(CURL_INC) -shared -o $@ $(CORE_SRC) $(CURL_LIB) $(LDFLAGS)
+
 # the pure-C parts, tested alone (no Lua, no curl)
 C_TESTS = $(patsubst spec/c/%.c,build/c/%,$(wildcard spec/c/test_*.c))
 build/c/%: spec/c/%.c $(PURE_SRC) $(CORE_HDR) spec/c/tap.h
@@ -53,7 +60,7 @@ build/c/%: spec/c/%.c $(PURE_SRC) $(CORE_HDR) spec/c/tap.h
 c-test: $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do $$t > $$t.out || { cat $$t.out; exit 1; }; tail -n 1 $$t.out; done
 
-test: deps all $(C_TESTS)
+test: deps all $(NGINX_CORE_SO) $(C_TESTS)
 	@LUA="$(LUA)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh spec/run.sh $(C_TESTS)
 
 clean:
@@ -74,7 +81,7 @@ build-asan/c/%: spec/c/%.c $(PURE_SRC) $(CORE_HDR) spec/c/tap.h
 
 ASAN_C_TESTS = $(patsubst spec/c/%.c,build-asan/c/%,$(wildcard spec/c/test_*.c))
 
-check: $(ASAN_SO) $(ASAN_C_TESTS)
+check: $(ASAN_SO) $(NGINX_CORE_SO) $(ASAN_C_TESTS)
 	@LUA="$(LUA)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(CURDIR)/build-asan/?.so;;' \
 	  SPEC_PRELOAD="$$($(CC) -print-file-name=libasan.so)" \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
@@ -84,7 +91,7 @@ check: $(ASAN_SO) $(ASAN_C_TESTS)
 
 # ---- valgrind: a representative part of the suite under memcheck ----------
 VALGRIND_SPECS ?= spec/chat_spec.lua spec/request_spec.lua spec/errors_spec.lua spec/stream_spec.lua spec/parallel_spec.lua \
-                  spec/scheduler_spec.lua
+                  spec/scheduler_spec.lua spec/http1_spec.lua
 valgrind: all $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do \
 	  valgrind -q --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite,indirect $$t > /dev/null; \
@@ -127,7 +134,8 @@ install: all
 
 # ---- deps: what build, demo, test, check, fuzz and bench need (Debian 12) --
 DEB_PACKAGES = build-essential pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson \
-               lua-busted lua-socket lua-check python3 valgrind clang libclang-rt-14-dev nginx-light
+               lua-busted lua-socket lua-check python3 valgrind clang libclang-rt-14-dev nginx-light \
+               libnginx-mod-http-lua lua-resty-core libluajit2-5.1-dev
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	if ! dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1; then \
