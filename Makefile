@@ -30,8 +30,8 @@ WARN      = -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual -Wwrite-strings \
 
 ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) $(LUA_INC) $(CURL_INC)
 
-PURE_SRC = src/buf.c src/sse.c src/retry.c src/check.c
-CORE_SRC = src/openai_core.c src/engine.c $(PURE_SRC)
+PURE_SRC = src/buf.c src/sse.c src/retry.c src/check.c src/http1.c
+CORE_SRC = src/openai_core.c src/engine.c src/lhttp1.c $(PURE_SRC)
 CORE_HDR = $(wildcard src/*.h)
 CORE_SO  = build/$(LUA_NAME)/openai/core.so
 
@@ -52,7 +52,8 @@ $(CORE_SO): $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -o $@ $(CORE_SRC) $(CURL_LIB) $(LDFLAGS)
 
-# the core for LuaJIT hosts (LÖVE, Neovim): spec/hosts_spec.lua runs them
+# the core for LuaJIT hosts (LÖVE, Neovim, nginx): spec/hosts_spec.lua and
+# spec/nginx_spec.lua run them
 # whatever LUA the suite runs on (with LUA=luajit it is CORE_SO itself)
 HOST_SO = build/luajit/openai/core.so
 ifneq ($(LUA_NAME),luajit)
@@ -102,7 +103,7 @@ check: $(ASAN_SO) $(HOST_SO) $(ASAN_C_TESTS)
 
 # ---- valgrind: a representative part of the suite under memcheck ----------
 VALGRIND_SPECS ?= spec/chat_spec.lua spec/request_spec.lua spec/errors_spec.lua spec/stream_spec.lua spec/parallel_spec.lua \
-                  spec/scheduler_spec.lua spec/engine_loop_spec.lua
+                  spec/scheduler_spec.lua spec/engine_loop_spec.lua spec/http1_spec.lua
 valgrind: all $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do \
 	  valgrind -q --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite,indirect $$t > /dev/null; \
@@ -157,8 +158,9 @@ LUA_PACKAGES = lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev 
 DEB_PACKAGES = build-essential pkg-config $(LUA_PACKAGES) libcurl4-openssl-dev lua-cjson \
                lua-busted lua-socket lua-check python3 valgrind clang libclang-rt-14-dev nginx-light
 # the host proofs (spec/hosts_spec.lua, bench/hosts.sh) and examples: LuaJIT hosts, the headers to
-# build for them, a virtual display for the windowed LÖVE example (make demo)
-DEB_PACKAGES += love neovim xvfb
+# build for them, a virtual display for the windowed LÖVE example (make demo), nginx's
+# lua module
+DEB_PACKAGES += love neovim xvfb libnginx-mod-http-lua lua-resty-core
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	if ! dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1; then \

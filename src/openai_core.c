@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "engine.h"
+#include "lhttp1.h"
 
 #define OPENAI_CORE_VERSION "0.1.0"
 
@@ -761,6 +762,7 @@ int luaopen_openai_core(lua_State *L) {
   }
   lua_newtable(L);
   compat_setfuncs(L, core_funcs);
+  lhttp1_open(L);
   lua_pushliteral(L, OPENAI_CORE_VERSION);
   lua_setfield(L, -2, "version");
   return 1;

@@ -1,0 +1,168 @@
+-- spec/support/nginx.lua: a real nginx for the specs. Debian's nginx with
+-- its lua module (libnginx-mod-http-lua, LuaJIT, with lua-resty-core),
+-- worker_processes 1, everything in a temporary directory, on a free
+-- loopback port, with this checkout's lua/ and the LuaJIT build of the core
+-- (build/luajit/openai/core.so, `make` builds it) on the module paths.
+--
+--   local nginx = require "support.nginx"
+--   local srv = nginx.start{ locations = [[ location /t { content_by_lua_block { ... } } ]] }
+--   ... srv.url ... srv:error_log() ...
+--   srv:stop()
+local socket = require "socket"
+
+local N = {}
+
+N.binary = "/usr/sbin/nginx"
+N.modules = { "/usr/lib/nginx/modules/ndk_http_module.so",
+              "/usr/lib/nginx/modules/ngx_http_lua_module.so" }
+
+local function sh_quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+-- run a shell command, true when it exited 0 (os.execute differs in 5.1)
+local function run(cmd)
+  local a, _, c = os.execute(cmd)
+  if type(a) == "number" then return a == 0 end
+  return a == true and c == 0
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function write_file(path, s)
+  local f = assert(io.open(path, "wb"))
+  assert(f:write(s))
+  f:close()
+end
+
+local function checkout()
+  local p = assert(io.popen("pwd"))
+  local dir = p:read("*l")
+  p:close()
+  return dir
+end
+
+local function free_port()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return tonumber(port)
+end
+
+local function temp_dir()
+  local p = assert(io.popen("mktemp -d /tmp/openai-nginx.XXXXXX"))
+  local dir = p:read("*l")
+  p:close()
+  assert(dir and dir ~= "", "mktemp failed")
+  -- the workers may run as another user (nobody, when we are root)
+  assert(run("chmod 755 " .. sh_quote(dir)))
+  return dir
+end
+
+-- the nginx.conf text. opts.http: more http-level directives;
+-- opts.locations: the server's locations (and other server directives)
+function N.config(dir, port, root, opts)
+  local mods = {}
+  for i, m in ipairs(N.modules) do mods[i] = "load_module " .. m .. ";" end
+  local temp = {}
+  for _, k in ipairs({ "client_body", "proxy", "fastcgi", "uwsgi", "scgi" }) do
+    temp[#temp + 1] = ("  %s_temp_path %s/%s;"):format(k, dir, k)
+  end
+  return table.concat({
+    table.concat(mods, "\n"),
+    "worker_processes 1;",
+    "pid " .. dir .. "/nginx.pid;",
+    "error_log " .. dir .. "/error.log " .. (opts.log_level or "warn") .. ";",
+    "events { worker_connections 256; }",
+    "http {",
+    "  access_log off;",
+    table.concat(temp, "\n"),
+    -- the checkout first, then Debian's /usr/share/lua/5.1 (resty.core lives there)
+    ('  lua_package_path "%s/lua/?.lua;%s/lua/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;";')
+      :format(root, root),
+    ('  lua_package_cpath "%s/build/luajit/?.so;;";'):format(root),
+    opts.http or "",
+    "  server {",
+    "    listen 127.0.0.1:" .. port .. ";",
+    opts.locations or "",
+    "  }",
+    "}",
+    "",
+  }, "\n")
+end
+
+local Server = {}
+Server.__index = Server
+
+-- the error log so far (where a failed Lua handler says why)
+function Server:error_log()
+  return read_file(self.dir .. "/error.log") or ""
+end
+
+local function pid_of(dir)
+  local s = read_file(dir .. "/nginx.pid")
+  return s and tonumber(s:match("%d+"))
+end
+
+local function alive(pid)
+  return run("kill -0 " .. pid .. " 2>/dev/null")
+end
+
+-- stop nginx (the master it started, by its pid) and remove the directory
+function Server:stop()
+  if self.stopped then return end
+  self.stopped = true
+  local pid = pid_of(self.dir)
+  if pid then
+    run("kill -TERM " .. pid .. " 2>/dev/null")
+    local deadline = socket.gettime() + 10
+    while alive(pid) and socket.gettime() < deadline do socket.sleep(0.02) end
+    if alive(pid) then run("kill -KILL " .. pid .. " 2>/dev/null") end
+  end
+  run("rm -rf " .. sh_quote(self.dir))
+end
+
+local function accepting(port)
+  local c = socket.tcp()
+  c:settimeout(0.2)
+  local ok = c:connect("127.0.0.1", port)
+  c:close()
+  return ok ~= nil
+end
+
+-- start nginx (as a daemon with a pid file; `make` must have built the
+-- LuaJIT core). Returns a server { url, port, dir }, or raises with the
+-- error log.
+function N.start(opts)
+  opts = opts or {}
+  local root = checkout()
+  assert(read_file(root .. "/build/luajit/openai/core.so"),
+         "build/luajit/openai/core.so is missing: run `make`")
+  local last
+  for _ = 1, 3 do   -- a free port may be taken between the check and the bind
+    local dir, port = temp_dir(), free_port()
+    write_file(dir .. "/nginx.conf", N.config(dir, port, root, opts))
+    -- not the sanitizer preload of `make check`: nginx is not built for it
+    local cmd = ("env -u LD_PRELOAD %s -p %s -c %s/nginx.conf -e %s/error.log >%s/start.out 2>&1")
+      :format(N.binary, sh_quote(dir), sh_quote(dir), sh_quote(dir), sh_quote(dir))
+    local srv = setmetatable({ dir = dir, port = port, url = "http://127.0.0.1:" .. port }, Server)
+    if run(cmd) then
+      local deadline = socket.gettime() + 10
+      while socket.gettime() < deadline do
+        if accepting(port) then return srv end
+        socket.sleep(0.02)
+      end
+    end
+    last = (read_file(dir .. "/start.out") or "") .. srv:error_log()
+    srv:stop()
+  end
+  error("nginx did not start:\n" .. last)
+end
+
+return N
