@@ -23,7 +23,7 @@ WARN      = -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual -Wwrite-strings \
 
 ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) $(LUA_INC) $(CURL_INC)
 
-PURE_SRC = src/buf.c src/sse.c src/retry.c src/check.c
+PURE_SRC = src/buf.c src/sse.c src/retry.c src/check.c src/b64.c
 CORE_SRC = src/openai_core.c src/engine.c $(PURE_SRC)
 CORE_HDR = $(wildcard src/*.h)
 CORE_SO  = build/openai/core.so
