@@ -83,7 +83,7 @@ check: $(ASAN_SO) $(ASAN_C_TESTS)
 	  sh spec/run.sh $(ASAN_C_TESTS)
 
 # ---- valgrind: a representative part of the suite under memcheck ----------
-VALGRIND_SPECS ?= spec/chat_spec.lua spec/request_spec.lua spec/errors_spec.lua spec/stream_spec.lua spec/parallel_spec.lua \
+VALGRIND_SPECS ?= spec/chat_spec.lua spec/request_spec.lua spec/core_io_spec.lua spec/errors_spec.lua spec/stream_spec.lua spec/parallel_spec.lua \
                   spec/scheduler_spec.lua
 valgrind: all $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do \

@@ -586,7 +586,11 @@ static int l_transfer_result(lua_State *L) {
   }
   if (t->retry_after_ms >= 0) set_int(L, "retry_after", t->retry_after_ms);
   if (t->to_path != NULL || t->written > 0) {
+#if LUA_VERSION_NUM >= 503
+    lua_pushinteger(L, (lua_Integer)t->written);
+#else
     lua_pushnumber(L, (lua_Number)t->written);   /* exact up to 2^53 bytes */
+#endif
     lua_setfield(L, -2, "written");
   }
   return 1;
