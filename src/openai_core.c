@@ -185,19 +185,24 @@ static int part_field(const char *k, size_t len) {
 #undef IS
 
 /* raise on a key of the table at idx that known() does not accept; what
-** names the table in the message ("request", "retry", "parts[2]") */
+** names the table in the message ("request", "retry", or "parts" with
+** part > 0: "parts[2]"); nothing is allocated unless it raises */
 static void refuse_unknown(lua_State *L, int idx, int (*known)(const char *, size_t),
-                           const char *what) {
+                           const char *what, int part) {
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
     size_t len;
     const char *k;
-    if (lua_type(L, -2) != LUA_TSTRING)   /* never lua_tolstring a key that lua_next walks */
-      luaL_error(L, "openai.core: %s has a %s key; its fields are named by strings", what,
-                 luaL_typename(L, -2));
+    if (lua_type(L, -2) != LUA_TSTRING) {   /* never lua_tolstring a key that lua_next walks */
+      if (part > 0) lua_pushfstring(L, "%s[%d]", what, part); else lua_pushstring(L, what);
+      luaL_error(L, "openai.core: %s has a %s key; its fields are named by strings",
+                 lua_tostring(L, -1), luaL_typename(L, -3));
+    }
     k = lua_tolstring(L, -2, &len);
-    if (len == 0 || !known(k, len))
+    if (len == 0 || !known(k, len)) {
+      if (part > 0) luaL_error(L, "openai.core: unknown %s[%d] field '%s'", what, part, k);
       luaL_error(L, "openai.core: unknown %s field '%s'", what, k);
+    }
     lua_pop(L, 1);
   }
 }
@@ -242,9 +247,7 @@ static void read_parts(lua_State *L, int req, transfer *t) {
       t->nparts = i + 1;      /* so that close frees what is filled */
       lua_rawgeti(L, tab, i + 1);
       if (!lua_istable(L, -1)) luaL_error(L, "openai.core: parts[%d] must be a table", i + 1);
-      lua_pushfstring(L, "parts[%d]", i + 1);
-      refuse_unknown(L, tab + 1, part_field, lua_tostring(L, -1));
-      lua_pop(L, 1);
+      refuse_unknown(L, tab + 1, part_field, "parts", i + 1);
       s = opt_field_str(L, -1, "name", &len);
       if (s == NULL) luaL_error(L, "openai.core: parts[%d] needs a name", i + 1);
       p->name = dup_lstring(L, s, len);
@@ -273,7 +276,7 @@ static void read_retry(lua_State *L, int req, transfer *t) {
   lua_getfield(L, req, "retry");
   if (lua_istable(L, -1)) {
     int r = lua_gettop(L);
-    refuse_unknown(L, r, retry_field, "retry");
+    refuse_unknown(L, r, retry_field, "retry", 0);
     t->retry.max_retries = (int)opt_field_int(L, r, "max_retries", 0);
     t->retry.backoff = opt_field_bool(L, r, "backoff");
     t->retry.delay_ms = opt_field_int(L, r, "delay", 0);
@@ -339,7 +342,7 @@ static int l_engine_submit(lua_State *L) {
     luaL_getmetatable(L, TRANSFER_MT);
     lua_setmetatable(L, -2);  /* from here on __gc frees whatever is filled in */
   }
-  refuse_unknown(L, 2, request_field, "request");
+  refuse_unknown(L, 2, request_field, "request", 0);
   s = opt_field_str(L, 2, "method", &len);
   t->method = s ? dup_lstring(L, s, len) : dup_lstring(L, "GET", 3);
   s = opt_field_str(L, 2, "url", &len);
