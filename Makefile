@@ -30,7 +30,7 @@ WARN      = -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual -Wwrite-strings \
 
 ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) $(LUA_INC) $(CURL_INC)
 
-PURE_SRC = src/buf.c src/sse.c src/retry.c src/check.c src/http1.c
+PURE_SRC = src/buf.c src/sse.c src/retry.c src/check.c src/http1.c src/b64.c
 CORE_SRC = src/openai_core.c src/engine.c src/lhttp1.c $(PURE_SRC)
 CORE_HDR = $(wildcard src/*.h)
 CORE_SO  = build/$(LUA_NAME)/openai/core.so
@@ -102,8 +102,8 @@ check: $(ASAN_SO) $(HOST_SO) $(ASAN_C_TESTS)
 	  sh spec/run.sh $(ASAN_C_TESTS)
 
 # ---- valgrind: a representative part of the suite under memcheck ----------
-VALGRIND_SPECS ?= spec/chat_spec.lua spec/request_spec.lua spec/errors_spec.lua spec/stream_spec.lua spec/parallel_spec.lua \
-                  spec/scheduler_spec.lua spec/engine_loop_spec.lua spec/http1_spec.lua
+VALGRIND_SPECS ?= spec/chat_spec.lua spec/request_spec.lua spec/core_io_spec.lua spec/errors_spec.lua spec/stream_spec.lua \
+                  spec/parallel_spec.lua spec/scheduler_spec.lua spec/engine_loop_spec.lua spec/http1_spec.lua
 valgrind: all $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do \
 	  valgrind -q --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite,indirect $$t > /dev/null; \

@@ -106,6 +106,16 @@ row(string.format("  growth (keeps %s of text)", R.smem_100mb_content_bytes and
                   string.format("%.1f MB", num("smem_100mb_content_bytes") / 1e6) or "the"),
     fmt(sg, "MiB", "%+.2f"), "-", nil)
 
+-- 6b. upload memory, embedding decode
+local ug = mib("upload_100mb")
+local got = num("upload_100mb_received")
+row(string.format("upload 100 MB file by path, peak RSS growth (server read %s)",
+                  got and string.format("%.1f MB", got / 1e6) or "?"),
+    fmt(ug, "MiB", "%+.2f"), "-", nil, { "<=", 4, text = "flat (<=4)" },
+    ug and got and got >= 100 * 1048576 and ug or nil)
+local eb, ej = num("emb_b64_us"), num("emb_json_us")
+row("embedding 3072 floats: core.f32_base64", fmt(eb, "us"), fmt(ej, "us") .. " cjson", ratio(eb, ej))
+
 -- 7. soak
 local function first_last(key)
   local list = {}

@@ -265,6 +265,16 @@ step stream-mem-100mb 120 $CLIENT $LUA "$BENCH/stream_mem.lua" "$NGINX_URL/strea
 step stream-flat-1mb 60 $CLIENT $LUA "$BENCH/stream_mem.lua" "$NGINX_URL/stream/s1mb/v1" sflat_1mb flat
 step stream-flat-100mb 120 $CLIENT $LUA "$BENCH/stream_mem.lua" "$NGINX_URL/stream/s100mb/v1" sflat_100mb flat
 
+# ---- 6b. upload memory and embedding decode ---------------------------------------
+log "upload memory: a 100 MB file as a multipart part by path; embedding decode"
+python3 "$BENCH/nettool.py" sink "$TMP/sink.port" 200 2> "$TMP/sink.log" &
+PIDS="$PIDS $!"
+i=0
+while [ ! -s "$TMP/sink.port" ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
+step upload-mem-100mb 120 $CLIENT $LUA "$BENCH/upload_mem.lua" \
+  "http://127.0.0.1:$(cat "$TMP/sink.port" 2>/dev/null)/v1/files" "$TMP/upload.bin" 100 upload_100mb
+step embedding 60 $CLIENT $LUA "$BENCH/embedding.lua"
+
 # ---- 7. soak: 100,000 calls mixing successes, retries and errors ------------
 CLOSED_PORT=$(python3 "$BENCH/nettool.py" free-port)
 log "soak: ${SOAK_N:-100000} mixed calls (RSS and open fds sampled)"

@@ -98,6 +98,7 @@ const char *transfer_kind_name(int kind) {
     case K_STREAM: return "stream";
     case K_NOMEM: return "memory";
     case K_DECODE: return "decode";
+    case K_IO: return "io";
     default: return "closed";
   }
 }
@@ -188,9 +189,25 @@ static void trim_heap(engine *e) {
 #endif
 }
 
+/* a local file failed: the attempt ends with kind io and the OS's words */
+static void io_failure(transfer *t, const char *what, const char *path, int err) {
+  t->own_kind = K_IO;
+  snprintf(t->message, sizeof t->message, "%s '%.*s': %s", what, 200, path, strerror(err));
+}
+
+/* close the attempt's to_path file; a failed close (its last buffered write:
+** a full disk shows here) fails an attempt that had not failed yet */
+static void close_output(transfer *t) {
+  if (t->out == NULL) return;
+  if (fclose(t->out) != 0 && t->own_kind == K_NONE)
+    io_failure(t, "cannot write", t->to_path, errno);
+  t->out = NULL;
+}
+
 /* take the attempt's easy handle out of the multi and back to the pool */
 static void detach_attempt(transfer *t) {
   engine *e = t->eng;
+  close_output(t);
   if (t->easy != NULL) {
     if (t->state == T_RUNNING && e != NULL) {
       curl_multi_remove_handle(e->multi, t->easy);
@@ -234,6 +251,16 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
   size_t len = size * nmemb;
   t->last_byte_at = engine_now_ms();
   if (t->released) return len;       /* the caller is done: discard the rest */
+  if (t->out != NULL) {               /* a 2xx body to to_path (see on_header);
+                                         max_response_bytes does not apply: it
+                                         bounds memory, and this goes to disk */
+    if (fwrite(ptr, 1, len, t->out) != len) {
+      io_failure(t, "cannot write", t->to_path, errno);
+      return 0;
+    }
+    t->written += len;
+    return len;
+  }
   if (t->stream && !t->json_body && t->status >= 200 && t->status < 300) {
     int rc;
     if (t->queue.len - t->queue_off > QUEUE_PAUSE) {  /* the caller is behind */
@@ -297,6 +324,13 @@ static size_t on_header(char *buf, size_t size, size_t nmemb, void *ud) {
   } else if ((len == 2 && buf[0] == '\r') || (len == 1 && buf[0] == '\n')) {
     if (t->status >= 200) t->headers_done = 1;
     t->json_body = t->stream && t->status >= 200 && t->status < 300 && json_type(t);
+    if (t->to_path != NULL && t->status >= 200 && t->status < 300 && t->out == NULL) {
+      /* each 2xx attempt writes the file anew (a retry truncates it); made
+      ** here, not at the first body byte, so an empty body makes a file */
+      t->written = 0;
+      t->out = fopen(t->to_path, "wb");
+      if (t->out == NULL) { io_failure(t, "cannot create", t->to_path, errno); return 0; }
+    }
     return len;
   }
   if (t->head.len + len > MAX_HEAD_BYTES) {
@@ -402,7 +436,19 @@ static int setup_body(transfer *t, CURL *h) {
       curl_mimepart *mp = curl_mime_addpart(t->mime);
       if (mp == NULL) return -1;
       curl_mime_name(mp, p->name);
-      curl_mime_data(mp, p->data, p->data_len);
+      if (p->path != NULL) {
+        /* curl reads the file as it sends; checked here so that a missing
+        ** file fails the attempt with the OS's reason, before any byte */
+        FILE *f = fopen(p->path, "rb");
+        if (f == NULL) { io_failure(t, "cannot open the file", p->path, errno); return -1; }
+        fclose(f);
+        if (curl_mime_filedata(mp, p->path) != CURLE_OK) {
+          io_failure(t, "cannot read the file", p->path, errno);
+          return -1;
+        }
+      } else {
+        curl_mime_data(mp, p->data, p->data_len);
+      }
       if (p->filename) curl_mime_filename(mp, p->filename);
       if (p->type) curl_mime_type(mp, p->type);
     }
@@ -476,6 +522,8 @@ static int start_attempt(engine *e, transfer *t) {
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+  if (t->proxy != NULL) curl_easy_setopt(h, CURLOPT_PROXY, t->proxy);
+  if (t->no_proxy != NULL) curl_easy_setopt(h, CURLOPT_NOPROXY, t->no_proxy);
   if (t->connect_timeout_ms > 0)
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
   /* a plain attempt is bounded whole, body included; a stream only by the
@@ -492,8 +540,8 @@ static int start_attempt(engine *e, transfer *t) {
 fail:
   if (t->mime != NULL) { curl_mime_free(t->mime); t->mime = NULL; }
   if (h != NULL) { easy_put(e, h); t->easy = NULL; }
-  t->kind = K_NOMEM;
-  snprintf(t->message, sizeof t->message, "could not start the request");
+  t->kind = t->own_kind == K_IO ? K_IO : K_NOMEM;
+  if (t->kind != K_IO) snprintf(t->message, sizeof t->message, "could not start the request");
   t->state = T_DONE;
   mark_ready(t);
   return -1;
@@ -515,6 +563,7 @@ static int curl_failure_kind(transfer *t, CURLcode rc) {
   }
   if (rc == CURLE_OPERATION_TIMEDOUT) return K_TIMEOUT;
   if (rc == CURLE_OUT_OF_MEMORY) return K_NOMEM;
+  if (rc == CURLE_READ_ERROR) return K_IO;       /* a part's file, read as it is sent */
   return K_CONNECTION;
 }
 
@@ -735,9 +784,13 @@ void transfer_close(transfer *t) {
   free(t->url); t->url = NULL;
   curl_slist_free_all(t->headers); t->headers = NULL;
   free(t->body); t->body = NULL;
+  free(t->to_path); t->to_path = NULL;
+  free(t->proxy); t->proxy = NULL;
+  free(t->no_proxy); t->no_proxy = NULL;
   for (i = 0; i < t->nparts; i++) {
     free(t->parts[i].name);
     free(t->parts[i].data);
+    free(t->parts[i].path);
     free(t->parts[i].filename);
     free(t->parts[i].type);
   }

@@ -11,6 +11,8 @@
 #ifndef OPENAI_ENGINE_H
 #define OPENAI_ENGINE_H
 
+#include <stdio.h>
+
 #include <curl/curl.h>
 
 #include "buf.h"
@@ -35,15 +37,18 @@ enum {
   K_STREAM,       /* the stream broke after it received an event */
   K_NOMEM,        /* out of memory */
   K_DECODE,       /* a stream event that is not valid UTF-8 */
-  K_CLOSED        /* closed by the caller before it finished */
+  K_CLOSED,       /* closed by the caller before it finished */
+  K_IO            /* a local file: a part's file cannot be opened or read,
+                     or to_path cannot be created or written */
 };
 
 /* a part of a multipart/form-data body; strings owned by the transfer */
 typedef struct mpart {
   char *name;
-  char *data;
+  char *data;         /* NULL when the part is a file on disk (path) */
   size_t data_len;
-  char *filename;     /* NULL: a plain field */
+  char *path;         /* a file streamed from disk by curl, never held whole */
+  char *filename;     /* NULL: a plain field (a path part: its base name) */
   char *type;         /* NULL: curl's default */
 } mpart;
 
@@ -74,6 +79,9 @@ struct transfer {
   size_t max_response;      /* cap on a body in memory */
   size_t max_event;         /* cap on one SSE event */
   int stream;               /* parse the 2xx body as SSE */
+  char *to_path;            /* a 2xx body goes to this file, not to memory */
+  char *proxy;              /* CURLOPT_PROXY; NULL: the environment's */
+  char *no_proxy;           /* CURLOPT_NOPROXY; NULL: the environment's */
   retry_config retry;
 
   /* the attempt in progress */
@@ -97,6 +105,8 @@ struct transfer {
   double release_by;        /* ... but give up (cut the connection) by then */
   obuf head;                /* header lines of the latest response */
   obuf body_buf;            /* body (plain calls, or error bodies of streams) */
+  FILE *out;                /* to_path, open while a 2xx attempt writes it */
+  unsigned long long written;   /* bytes of the latest 2xx body written to to_path */
   sse_parser sse;
   obuf queue;               /* SSE events waiting for Lua, packed */
   size_t queue_off;         /* read position in queue */

@@ -5,12 +5,14 @@
 ** behind __gc, __close and :close(). Lua is only called here, after the
 ** engine's curl calls have returned (ARCHITECTURE.md, rule 1).
 */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lua.h"
 #include "lauxlib.h"
 
+#include "b64.h"
 #include "check.h"
 #include "engine.h"
 #include "lhttp1.h"
@@ -136,6 +138,76 @@ static int opt_field_bool(lua_State *L, int idx, const char *k) {
   return b;
 }
 
+/* the field names each table of a request description may have: anything
+** else is a mistake (a misspelled option would silently be its default).
+** A switch on the first letter, then exact comparisons: no allocation. */
+#define IS(lit) (len == sizeof(lit) - 1 && memcmp(k, lit, len) == 0)
+
+static int request_field(const char *k, size_t len) {
+  switch (k[0]) {
+    case 'b': return IS("body");
+    case 'c': return IS("connect_timeout");
+    case 'd': return IS("deadline");
+    case 'h': return IS("headers");
+    case 'i': return IS("idle_timeout");
+    case 'm': return IS("method") || IS("max_response_bytes") || IS("max_event_bytes");
+    case 'n': return IS("no_proxy");
+    case 'p': return IS("parts") || IS("proxy");
+    case 'r': return IS("retry");
+    case 's': return IS("stream");
+    case 't': return IS("timeout") || IS("to_path");
+    case 'u': return IS("url");
+    default: return 0;
+  }
+}
+
+static int retry_field(const char *k, size_t len) {
+  switch (k[0]) {
+    case 'a': return IS("all_errors");
+    case 'b': return IS("backoff");
+    case 'd': return IS("delay");
+    case 'm': return IS("max_retries") || IS("max_retry_after");
+    case 's': return IS("sdk_statuses");
+    default: return 0;
+  }
+}
+
+static int part_field(const char *k, size_t len) {
+  switch (k[0]) {
+    case 'd': return IS("data");
+    case 'f': return IS("filename");
+    case 'n': return IS("name");
+    case 'p': return IS("path");
+    case 't': return IS("type");
+    default: return 0;
+  }
+}
+
+#undef IS
+
+/* raise on a key of the table at idx that known() does not accept; what
+** names the table in the message ("request", "retry", or "parts" with
+** part > 0: "parts[2]"); nothing is allocated unless it raises */
+static void refuse_unknown(lua_State *L, int idx, int (*known)(const char *, size_t),
+                           const char *what, int part) {
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    size_t len;
+    const char *k;
+    if (lua_type(L, -2) != LUA_TSTRING) {   /* never lua_tolstring a key that lua_next walks */
+      if (part > 0) lua_pushfstring(L, "%s[%d]", what, part); else lua_pushstring(L, what);
+      luaL_error(L, "openai.core: %s has a %s key; its fields are named by strings",
+                 lua_tostring(L, -1), luaL_typename(L, -3));
+    }
+    k = lua_tolstring(L, -2, &len);
+    if (len == 0 || !known(k, len)) {
+      if (part > 0) luaL_error(L, "openai.core: unknown %s[%d] field '%s'", what, part, k);
+      luaL_error(L, "openai.core: unknown %s field '%s'", what, k);
+    }
+    lua_pop(L, 1);
+  }
+}
+
 static void read_headers(lua_State *L, int req, transfer *t) {
   size_t i, n;
   struct curl_slist *nl;
@@ -170,19 +242,29 @@ static void read_parts(lua_State *L, int req, transfer *t) {
       if (t->parts == NULL) luaL_error(L, "openai.core: not enough memory");
     }
     for (i = 0; i < n; i++) {
-      const char *s;
-      size_t len;
+      const char *s, *path;
+      size_t len, plen;
       mpart *p = &t->parts[i];
       t->nparts = i + 1;      /* so that close frees what is filled */
       lua_rawgeti(L, tab, i + 1);
       if (!lua_istable(L, -1)) luaL_error(L, "openai.core: parts[%d] must be a table", i + 1);
+      refuse_unknown(L, tab + 1, part_field, "parts", i + 1);
       s = opt_field_str(L, -1, "name", &len);
       if (s == NULL) luaL_error(L, "openai.core: parts[%d] needs a name", i + 1);
       p->name = dup_lstring(L, s, len);
+      path = opt_field_str(L, -1, "path", &plen);
       s = opt_field_str(L, -1, "data", &len);
-      if (s == NULL) { s = ""; len = 0; }
-      p->data = dup_lstring(L, s, len);
-      p->data_len = len;
+      if (path != NULL && s != NULL)
+        luaL_error(L, "openai.core: parts[%d] ('%s') has both data and path", i + 1, p->name);
+      if (path != NULL) {
+        if (plen == 0 || memchr(path, '\0', plen) != NULL)
+          luaL_error(L, "openai.core: parts[%d] ('%s') has a bad path", i + 1, p->name);
+        p->path = dup_lstring(L, path, plen);
+      } else {
+        if (s == NULL) { s = ""; len = 0; }
+        p->data = dup_lstring(L, s, len);
+        p->data_len = len;
+      }
       if ((s = opt_field_str(L, -1, "filename", &len)) != NULL) p->filename = dup_lstring(L, s, len);
       if ((s = opt_field_str(L, -1, "type", &len)) != NULL) p->type = dup_lstring(L, s, len);
       lua_pop(L, 1);
@@ -195,6 +277,7 @@ static void read_retry(lua_State *L, int req, transfer *t) {
   lua_getfield(L, req, "retry");
   if (lua_istable(L, -1)) {
     int r = lua_gettop(L);
+    refuse_unknown(L, r, retry_field, "retry", 0);
     t->retry.max_retries = (int)opt_field_int(L, r, "max_retries", 0);
     t->retry.backoff = opt_field_bool(L, r, "backoff");
     t->retry.delay_ms = opt_field_int(L, r, "delay", 0);
@@ -260,6 +343,7 @@ static int l_engine_submit(lua_State *L) {
     luaL_getmetatable(L, TRANSFER_MT);
     lua_setmetatable(L, -2);  /* from here on __gc frees whatever is filled in */
   }
+  refuse_unknown(L, 2, request_field, "request", 0);
   s = opt_field_str(L, 2, "method", &len);
   t->method = s ? dup_lstring(L, s, len) : dup_lstring(L, "GET", 3);
   s = opt_field_str(L, 2, "url", &len);
@@ -281,6 +365,14 @@ static int l_engine_submit(lua_State *L) {
   t->max_response = (size_t)opt_field_int(L, 2, "max_response_bytes", 64L * 1024 * 1024);
   t->max_event = (size_t)opt_field_int(L, 2, "max_event_bytes", 16L * 1024 * 1024);
   t->stream = opt_field_bool(L, 2, "stream");
+  if ((s = opt_field_str(L, 2, "to_path", &len)) != NULL) {
+    if (t->stream) return luaL_error(L, "openai.core: a stream cannot have a to_path");
+    if (len == 0 || memchr(s, '\0', len) != NULL)
+      return luaL_error(L, "openai.core: request field 'to_path' is not a file path");
+    t->to_path = dup_lstring(L, s, len);
+  }
+  if ((s = opt_field_str(L, 2, "proxy", &len)) != NULL) t->proxy = dup_lstring(L, s, len);
+  if ((s = opt_field_str(L, 2, "no_proxy", &len)) != NULL) t->no_proxy = dup_lstring(L, s, len);
   if (transfer_submit(e, t) != 0) return luaL_error(L, "openai.core: cannot submit");
   push_weak(L);
   lua_pushlightuserdata(L, (void *)t);
@@ -524,7 +616,8 @@ static void set_int(lua_State *L, const char *k, long v) {
 /* t:result() -> { state, status, head (the raw header block), request_id,
 **                 body, kind, message, attempts, retry_after (ms), curl_code,
 **                 delivered, received, queued, partial_event and json_body
-**                 (streams) } */
+**                 (streams), written (to_path: bytes of the 2xx body written
+**                 to the file; its body is then "") } */
 static int l_transfer_result(lua_State *L) {
   transfer *t = check_transfer(L, 1);
   const char *kind = transfer_kind_name(t->kind);
@@ -567,6 +660,14 @@ static int l_transfer_result(lua_State *L) {
     lua_setfield(L, -2, "kind");
   }
   if (t->retry_after_ms >= 0) set_int(L, "retry_after", t->retry_after_ms);
+  if (t->to_path != NULL || t->written > 0) {
+#if LUA_VERSION_NUM >= 503
+    lua_pushinteger(L, (lua_Integer)t->written);
+#else
+    lua_pushnumber(L, (lua_Number)t->written);   /* exact up to 2^53 bytes */
+#endif
+    lua_setfield(L, -2, "written");
+  }
   return 1;
 }
 
@@ -671,6 +772,48 @@ static int l_escape_segment(lua_State *L) {
   return 1;
 }
 
+/* core.f32_base64(s) -> { numbers } | nil, reason: the little-endian 4-byte
+** floats of a base64 text (an embedding with encoding_format "base64").
+** Decoded a piece at a time into a buffer on the C stack: no scratch
+** allocation, only the table; a piece of 4096 characters is 3072 bytes, 768
+** whole floats, so no float straddles two pieces. */
+#define F32_PIECE 4096
+
+static int l_f32_base64(lua_State *L) {
+  size_t len, bytes, off, got;
+  const char *s = luaL_checklstring(L, 1, &len);
+  unsigned char buf[F32_PIECE / 4 * 3];
+  int n, i = 0;
+  if (len % 4 != 0) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "the base64 text is not a multiple of 4 characters long");
+    return 2;
+  }
+  bytes = b64_decoded_len(s, len);
+  if (bytes > (size_t)INT_MAX) return luaL_error(L, "openai.core: f32_base64: text too long");
+  if (bytes % 4 != 0) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "the base64 text decodes to %d bytes, not whole 4-byte floats", (int)bytes);
+    return 2;
+  }
+  n = (int)(bytes / 4);
+  lua_createtable(L, n, 0);
+  for (off = 0; off < len; off += F32_PIECE) {
+    size_t piece = len - off < F32_PIECE ? len - off : F32_PIECE, j;
+    const char *why = b64_decode(s + off, piece, off + piece == len, buf, &got);
+    if (why != NULL) {
+      lua_pushnil(L);
+      lua_pushfstring(L, "%s (at character %d)", why, (int)(off + got / 3 * 4 + 1));
+      return 2;
+    }
+    for (j = 0; j + 4 <= got; j += 4) {
+      lua_pushnumber(L, (lua_Number)b64_f32le(buf + j));
+      lua_rawseti(L, -2, ++i);
+    }
+  }
+  return 1;
+}
+
 static int l_now(lua_State *L) {
   lua_pushnumber(L, (lua_Number)engine_now_ms());
   return 1;
@@ -717,6 +860,7 @@ static const luaL_Reg core_funcs[] = {
   { "json_empties", l_json_empties },
   { "valid_utf8", l_valid_utf8 },
   { "escape_segment", l_escape_segment },
+  { "f32_base64", l_f32_base64 },
   { "now", l_now },
   { "curl_version", l_curl_version },
   { NULL, NULL }
