@@ -42,7 +42,6 @@ end
 
 describe("openai.parallel", function()
   local client
-  local it_closes = H.it_closes(it, pending)
 
   before_each(function()
     H.reset()
@@ -348,7 +347,7 @@ describe("openai.parallel", function()
     assert.equal(0, live())
   end)
 
-  it_closes("gives the slot back when a function breaks out of its stream", function()
+  it("gives the slot back when a function breaks out of its stream (the task ends: its transfers close)", function()
     H.script(CHAT, { { sse = {
       { data = { id = "c", object = "chat.completion.chunk", choices = { { index = 0, delta = { content = "a" } } } } },
     }, sse_end = "hang", hang_ms = 5000 } })
