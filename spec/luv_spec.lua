@@ -145,6 +145,29 @@ describe_luv("openai.luv: tasks driven by a luv loop", function()
     assert.equal("timeout", err.kind)
   end)
 
+  it("lets go of a socket closed outside its callbacks (a task cancelled from a timer)", function()
+    H.script(CHAT, { { sse = { chunk("one") }, sse_end = "hang", hang_ms = 5000 } })
+    local got_event = false
+    local task = openai.spawn(function()
+      local s = assert(client:chat_stream { messages = msgs() })
+      got_event = s:next() ~= nil
+      while s:next() ~= nil do end
+      return s:text()
+    end)
+    local canceller = uv.new_timer()
+    canceller:start(300, 0, function() task:cancel() end)
+    start()
+    local t0 = H.now()
+    -- a poll handle left on the cut socket would keep the loop alive for ever
+    assert.is_true(run_loop(), "the loop did not end by itself after the cancel")
+    canceller:close()
+    assert.is_true(got_event)
+    assert.is_true(H.now() - t0 < 4000, "the loop waited for the server instead of ending")
+    local text, err = task:result()
+    assert.is_nil(text)
+    assert.equal("cancelled", err.kind)
+  end)
+
   it("runs 20 calls at once through openai.parallel inside a task", function()
     H.script(CHAT, (function()
       local list = {}
