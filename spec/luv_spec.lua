@@ -138,11 +138,18 @@ describe_luv("openai.luv: tasks driven by a luv loop", function()
       while s:next() ~= nil do end
       return s:text()
     end)
+    -- the loop's turns while it waits: a few (sockets, the timer), not a spin
+    local turns = 0
+    local counter = uv.new_check()
+    counter:start(function() turns = turns + 1 end)
+    counter:unref()
     start()
     assert.is_true(run_loop(), "the loop did not end by itself")
+    counter:close()
     local text, err = task:result()
     assert.is_nil(text)
     assert.equal("timeout", err.kind)
+    assert.is_true(turns < 100, "the loop turned " .. turns .. " times for one silent stream")
   end)
 
   it("lets go of a socket closed outside its callbacks (a task cancelled from a timer)", function()
