@@ -200,9 +200,9 @@ print(string.format("soak: %s calls in %s s, RSS (KiB) every 10%%: %s; open fds:
                     R.soak_calls or "?", R.soak_seconds or "?", R.soak_rss_kib or "?", R.soak_fds or "?",
                     R.soak_outcomes or "?", R.soak_live or "?"))
 print(string.format("host loops: LÖVE %s and Neovim %s on %s, headless; calls driven by %s (LÖVE: once per" ..
-                    " frame; Neovim: a 10 ms luv timer); the median of each run's worst gap; aims: a frame" ..
+                    " frame) and %s (Neovim); the median of each run's worst gap; aims: a frame" ..
                     " gap <= 20 ms, a 50 ms timer late by <= 20 ms", R.love_version or "?", R.nvim_version or "?",
-                    R.love_lua or "?", R.love_pump_driver or "?"))
+                    R.love_lua or "?", R.love_pump_driver or "?", R.nvim_pump_driver or "?"))
 print("  worst gap per run, ms: LÖVE call " .. list("love_pump_call_gap_ms_runs") .. ", stream " ..
       list("love_pump_stream_gap_ms_runs") .. " | Neovim call " .. list("nvim_pump_call_gap_ms_runs") ..
       ", stream " .. list("nvim_pump_stream_gap_ms_runs"))
