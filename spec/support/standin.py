@@ -1027,7 +1027,7 @@ def canned(req, n, rec):
         route = path
     # Azure: /openai/deployments/<d>/audio/..., /openai/files, /openai/responses/<id>
     data_path = path
-    if len(segs) >= 6 and segs[1] == "openai" and segs[2] == "deployments":
+    if len(segs) >= 5 and segs[1] == "openai" and segs[2] == "deployments":
         data_path = "/v1/" + "/".join(segs[4:])
     elif len(segs) >= 3 and segs[1] == "openai":
         data_path = "/v1/" + "/".join(segs[2:])
