@@ -13,6 +13,7 @@ local transport = require "openai.transport"
 local stream = require "openai.stream"
 local options = require "openai.options"
 local endpoints = require "openai.endpoints"
+local batch_job = require "openai.batch_job"
 
 local type, pairs, ipairs, next, tostring, setmetatable, getmetatable, error =
       type, pairs, ipairs, next, tostring, setmetatable, getmetatable, error
@@ -72,7 +73,7 @@ end
 -- a proxy URL: scheme://host[:port] (http, https, socks4, socks4a, socks5, socks5h)
 local function check_proxy(fn, v, field)
   if v == nil then return nil end
-  check.name(fn, v, field)
+  check.name(fn, v, field, true)          -- never shown: it may hold a password
   local scheme = match(lower(v), "^(%w+)://[^/%s]+")
   if not (scheme == "http" or scheme == "https" or scheme == "socks4" or scheme == "socks4a"
           or scheme == "socks5" or scheme == "socks5h") or find(v, "[%s\\]") then
@@ -659,6 +660,13 @@ function List.each(res)
       page, i = nxt, 0
     end
   end
+end
+
+-- client:run_batch{ endpoint, requests, poll_interval?, on_progress?,
+-- deadline?, completion_window?, metadata? }: results keyed by custom_id
+function Client:run_batch(p)
+  check_self("openai.run_batch", self)
+  return batch_job.run(self, p)
 end
 
 -- client:pages{ url = "/v1/...", query = ..., ... }: a raw request{} on any

@@ -393,13 +393,11 @@ local BATCH_ENDPOINTS = choices({ "/v1/responses", "/v1/chat/completions", "/v1/
                                   "/v1/images/edits", "/v1/videos" })
 local WINDOWS = choices({ "24h" })
 
-local function create_batch_check(fn, p, spec)
-  local b = spec.json
-  check.name(fn, p.input_file_id, "input_file_id")
+-- what a batch runs: endpoint, completion_window, metadata (also checked
+-- by run_batch before it uploads anything); the window, defaulted
+local function check_batch_target(fn, p)
   check.name(fn, p.endpoint, "endpoint")
   one_of(fn, p.endpoint, "endpoint", BATCH_ENDPOINTS)
-  b.completion_window = p.completion_window == nil and "24h"
-                        or one_of(fn, p.completion_window, "completion_window", WINDOWS)
   if p.metadata ~= nil then
     check.table(fn, p.metadata, "metadata")
     for k, v in pairs(p.metadata) do
@@ -407,6 +405,14 @@ local function create_batch_check(fn, p, spec)
       if type(v) ~= "string" then check.fail(fn, "metadata." .. k, "must be a string", v) end
     end
   end
+  return p.completion_window == nil and "24h"
+         or one_of(fn, p.completion_window, "completion_window", WINDOWS)
+end
+M.check_batch_target = check_batch_target
+
+local function create_batch_check(fn, p, spec)
+  check.name(fn, p.input_file_id, "input_file_id")
+  spec.json.completion_window = check_batch_target(fn, p)
 end
 
 -- }==================================================================
