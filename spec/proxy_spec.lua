@@ -33,7 +33,7 @@ describe("proxy", function()
     local cases = { 3, "", "host:8080", "ftp://h", "http://user:pw@h x", "http://user:pw@h\n" }
     for _, v in ipairs(cases) do
       local msg = H.raises(openai.new, { api_key = H.key, proxy = v })
-      assert.equal(1, msg:find("openai.new: 'proxy' must be ", 1, true), msg)
+      assert.equal(1, msg:find("openai.new: 'proxy' must ", 1, true), msg)
       assert.falsy(msg:find("pw", 1, true), msg)
     end
     assert.equal("openai.new: 'no_proxy' must be a non-empty string (got 1)",
