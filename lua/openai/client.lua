@@ -238,6 +238,11 @@ end
 -- Create Chat Completion
 -- ==================================================================
 
+-- fail naming messages[i] (the field's name is built only to raise)
+local function fail_message(fn, i, sub_field, what, v)
+  check.fail(fn, "messages[" .. i .. "]" .. sub_field, what, v)
+end
+
 local function check_messages(fn, messages)
   check.nonempty_array(fn, messages, "messages")
   local n = #messages
@@ -248,19 +253,22 @@ local function check_messages(fn, messages)
   end
   for i = 1, n do
     local m = messages[i]
-    local f = "messages[" .. i .. "]"
-    check.table(fn, m, f)
-    check.name(fn, m.role, f .. ".role")
+    if type(m) ~= "table" then fail_message(fn, i, "", "must be a table", m) end
+    local role = m.role
+    if type(role) ~= "string" or role == "" then
+      fail_message(fn, i, ".role", "must be a non-empty string", role)
+    end
+    if not check.is_name(role) then check.name(fn, role, "messages[" .. i .. "].role") end
     local c = m.content
     if c == nil or c == null then
-      if not (m.role == "assistant" and (m.tool_calls ~= nil or m.function_call ~= nil
+      if not (role == "assistant" and (m.tool_calls ~= nil or m.function_call ~= nil
               or m.refusal ~= nil or m.audio ~= nil)) then
-        check.fail(fn, f .. ".content", "is required", c)
+        fail_message(fn, i, ".content", "is required", c)
       end
     elseif type(c) == "table" then
-      if next(c) == nil then check.fail(fn, f .. ".content", "must not be empty", c) end
-    else
-      check.text(fn, c, f .. ".content")
+      if next(c) == nil then fail_message(fn, i, ".content", "must not be empty", c) end
+    elseif not check.is_text(c) then
+      check.text(fn, c, "messages[" .. i .. "].content")
     end
   end
 end

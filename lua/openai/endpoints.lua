@@ -133,6 +133,16 @@ end
 -- read here: only opened, so a missing file is refused before anything is
 -- sent) or as { data = bytes, name = "a.mp3" }
 local function file_part(fn, part_name, v, field, bytes_ok)
+  if type(field) == "number" then          -- image[i]: named only to raise
+    local ok = type(v) == "string" or (type(v) == "table" and type(v.data) == "string")
+    if not ok or (type(v) == "string" and not image_kind(v) and not check.is_name(v)) then
+      field = "image[" .. field .. "]"
+    elseif type(v) == "table" and v.name ~= nil and not check.is_name(v.name) then
+      field = "image[" .. field .. "]"
+    else
+      field = "image[]"
+    end
+  end
   if type(v) == "string" then
     local kind = bytes_ok and image_kind(v)
     if kind then
@@ -153,7 +163,7 @@ local function file_part(fn, part_name, v, field, bytes_ok)
     local kind = bytes_ok and image_kind(v.data)
     name = kind and "image." .. kind or "file"
   end
-  check.name(fn, name, field .. ".name")
+  if not check.is_name(name) then check.name(fn, name, field .. ".name") end
   return { name = part_name, data = v.data, filename = name, type = v.type or mime_of(name) }
 end
 
@@ -299,7 +309,9 @@ local IMAGE_PLACED = { image = true, mask = true }
 local function image_parts(fn, v, parts)
   if type(v) == "table" and v.data == nil and v[1] ~= nil then
     for i = 1, #v do
-      parts[#parts + 1] = file_part(fn, "image[]", v[i], "image[" .. i .. "]", true)
+      -- the field's name is built for a message only: file_part takes a
+      -- function of nothing when it has to raise
+      parts[#parts + 1] = file_part(fn, "image[]", v[i], i, true)
     end
   elseif type(v) == "table" and v.data == nil then
     check.fail(fn, "image", "must be a path, image bytes, { data, name } or a list of them", v)
