@@ -112,6 +112,15 @@ describe("transcription and translation", function()
     assert.equal("translate", res.task)
   end)
 
+  it("on Azure, audio goes to the deployment, with the api-version", function()
+    local az = H.client { base_url = H.url .. "/openai", azure = { api_version = "2024-10-21", deployment = "whisper" } }
+    local res, err = az:transcription { file = { data = "abc", name = "a.mp3" } }
+    assert.is_nil(err)
+    assert.equal("/openai/deployments/whisper/audio/transcriptions", H.last().path)
+    assert.equal("api-version=2024-10-21", H.last().query)
+    assert.equal("Heard 3 bytes of a.mp3.", res.text)
+  end)
+
   if HAS_FILE_IO then   -- needs parts[i].path (i11-core)
     it("a path is streamed from disk as the file part, named by its base name", function()
       local path = tmpfile(MP3)

@@ -594,12 +594,13 @@ local function row_spec(self, row, fn, a, b)
   check_self(fn, self)
   local p, id = row_args(fn, row, a, b)
   local o = call_opts(fn, self, p)
-  local spec = typed_spec(fn, self, o, row.method, api_path(self, row_path(fn, row, id)))
+  local spec = typed_spec(fn, self, o, row.method, row_path(fn, row, id))
   if row.body == "json" then spec.json = body_of(p) end
-  if row.response ~= "json" then spec.response_type, spec.want_object = row.response, nil end
+  if row.response ~= "json" then spec.response_type = row.response end
   if row.check then row.check(fn, p, spec) end
+  -- only a JSON answer must be an object (a check may change the type)
   if spec.response_type ~= nil and spec.response_type ~= "json" then spec.want_object = nil end
-  spec.row, spec.params = row, p
+  spec.row = row
   return spec
 end
 
