@@ -132,38 +132,35 @@ end
 -- the part of a file given as a path (streamed from disk by libcurl, never
 -- read here: only opened, so a missing file is refused before anything is
 -- sent) or as { data = bytes, name = "a.mp3" }
-local function file_part(fn, part_name, v, field, bytes_ok)
-  if type(field) == "number" then          -- image[i]: named only to raise
-    local ok = type(v) == "string" or (type(v) == "table" and type(v.data) == "string")
-    if not ok or (type(v) == "string" and not image_kind(v) and not check.is_name(v)) then
-      field = "image[" .. field .. "]"
-    elseif type(v) == "table" and v.name ~= nil and not check.is_name(v.name) then
-      field = "image[" .. field .. "]"
-    else
-      field = "image[]"
-    end
-  end
+-- a field's name for a message: "image" or, in a list, "image[2]" (built
+-- only to raise)
+local function where(field, index)
+  if index == nil then return field end
+  return field .. "[" .. index .. "]"
+end
+
+local function file_part(fn, part_name, v, field, index, bytes_ok)
   if type(v) == "string" then
     local kind = bytes_ok and image_kind(v)
     if kind then
       return { name = part_name, data = v, filename = "image." .. kind, type = MIME[kind] }
     end
-    check.name(fn, v, field)
+    if not check.is_name(v) then check.name(fn, v, where(field, index)) end
     local f, why = open(v, "rb")
-    if not f then check.fail(fn, field, "cannot be opened: " .. tostring(why), v) end
+    if not f then check.fail(fn, where(field, index), "cannot be opened: " .. tostring(why), v) end
     f:close()
     local name = basename(v)
     return { name = part_name, path = v, filename = name, type = mime_of(name) }
   end
   if type(v) ~= "table" or type(v.data) ~= "string" then
-    check.fail(fn, field, "must be a path or a table { data = bytes, name = 'file name' }", v)
+    check.fail(fn, where(field, index), "must be a path or a table { data = bytes, name = 'file name' }", v)
   end
   local name = v.name
   if name == nil then
     local kind = bytes_ok and image_kind(v.data)
     name = kind and "image." .. kind or "file"
   end
-  if not check.is_name(name) then check.name(fn, name, field .. ".name") end
+  if not check.is_name(name) then check.name(fn, name, where(field, index) .. ".name") end
   return { name = part_name, data = v.data, filename = name, type = v.type or mime_of(name) }
 end
 
@@ -309,22 +306,20 @@ local IMAGE_PLACED = { image = true, mask = true }
 local function image_parts(fn, v, parts)
   if type(v) == "table" and v.data == nil and v[1] ~= nil then
     for i = 1, #v do
-      -- the field's name is built for a message only: file_part takes a
-      -- function of nothing when it has to raise
-      parts[#parts + 1] = file_part(fn, "image[]", v[i], i, true)
+      parts[#parts + 1] = file_part(fn, "image[]", v[i], "image", i, true)
     end
   elseif type(v) == "table" and v.data == nil then
     check.fail(fn, "image", "must be a path, image bytes, { data, name } or a list of them", v)
   else
     if v == nil then check.fail(fn, "image", "is required", v) end
-    parts[#parts + 1] = file_part(fn, "image", v, "image", true)
+    parts[#parts + 1] = file_part(fn, "image", v, "image", nil, true)
   end
   return parts
 end
 
 local function image_edit_check(fn, p, spec)
   local parts = image_parts(fn, p.image, {})
-  if p.mask ~= nil then parts[#parts + 1] = file_part(fn, "mask", p.mask, "mask", true) end
+  if p.mask ~= nil then parts[#parts + 1] = file_part(fn, "mask", p.mask, "mask", nil, true) end
   check.text(fn, p.prompt, "prompt")
   if p.prompt == "" then check.fail(fn, "prompt", "must be a non-empty string", p.prompt) end
   if p.n ~= nil then check.integer_in(fn, p.n, "n", 1, 10) end
