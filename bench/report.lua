@@ -106,6 +106,18 @@ row(string.format("  growth (keeps %s of text)", R.smem_100mb_content_bytes and
                   string.format("%.1f MB", num("smem_100mb_content_bytes") / 1e6) or "the"),
     fmt(sg, "MiB", "%+.2f"), "-", nil)
 
+-- 6b. file memory (upload from a path, download to a path)
+if R.file_skipped then
+  row("file upload/download 100 MB", "n/a (needs parts[i].path, to_path)", "-", nil)
+else
+  local fb, fu, fd = mib("file_base_kib"), mib("file_up_kib"), mib("file_down_kib")
+  local up_growth, down_growth = fb and fu and fu - fb, fu and fd and fd - fu
+  row("peak RSS growth, 100 MB upload from a path", fmt(up_growth, "MiB", "%+.2f"), "-", nil,
+      { "<=", 4, text = "few MiB (<=4)" }, up_growth)
+  row("peak RSS growth, 100 MB download to a path", fmt(down_growth, "MiB", "%+.2f"), "-", nil,
+      { "<=", 4, text = "few MiB (<=4)" }, down_growth)
+end
+
 -- 7. soak
 local function first_last(key)
   local list = {}

@@ -14,6 +14,8 @@
 #      loop splitting the same bytes in memory and cjson-decoding each event
 #   6. peak RSS of a process consuming a 1 MB and a 100 MB stream (with and
 #      without accumulate)
+#   6b. peak RSS of a process uploading a 100 MB file from its path and
+#      downloading 100 MB to a path (issue 11: both stay flat)
 #   7. a soak: 100,000 calls mixing successes, retries and errors, with RSS and
 #      open file descriptors sampled every 10,000
 #
@@ -260,6 +262,9 @@ step stream-mem-1mb 60 $CLIENT $LUA "$BENCH/stream_mem.lua" "$NGINX_URL/stream/s
 step stream-mem-100mb 120 $CLIENT $LUA "$BENCH/stream_mem.lua" "$NGINX_URL/stream/s100mb/v1" smem_100mb
 step stream-flat-1mb 60 $CLIENT $LUA "$BENCH/stream_mem.lua" "$NGINX_URL/stream/s1mb/v1" sflat_1mb flat
 step stream-flat-100mb 120 $CLIENT $LUA "$BENCH/stream_mem.lua" "$NGINX_URL/stream/s100mb/v1" sflat_100mb flat
+
+log "file memory: a 100 MB upload from a path, a 100 MB download to a path"
+step file-mem 180 $CLIENT $LUA "$BENCH/file_mem.lua" "$NGINX_URL/files/v1" 100
 
 # ---- 7. soak: 100,000 calls mixing successes, retries and errors ------------
 CLOSED_PORT=$(python3 "$BENCH/nettool.py" free-port)
