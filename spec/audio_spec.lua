@@ -87,6 +87,20 @@ describe("transcription and translation", function()
     }, parts(H.last()))
   end)
 
+  it("objects are sent as name[key] parts, as the official SDKs send them", function()
+    local _, err = c:transcription { file = { data = "abc", name = "a.mp3" }, model = "gpt-4o-transcribe",
+                                     chunking_strategy = { type = "server_vad", threshold = 0.5 },
+                                     include = { "logprobs" } }
+    assert.is_nil(err)
+    assert.same({
+      { "file", "a.mp3", "audio/mpeg", "abc" },
+      { "model", false, false, "gpt-4o-transcribe" },
+      { "chunking_strategy[threshold]", false, false, "0.5" },
+      { "chunking_strategy[type]", false, false, "server_vad" },
+      { "include[]", false, false, "logprobs" },
+    }, parts(H.last()))
+  end)
+
   it("text, srt and vtt formats come back as strings; verbose_json as an object", function()
     local text = "Heard 3 bytes of a.mp3."
     local f = { data = "abc", name = "a.mp3" }
@@ -149,6 +163,9 @@ describe("transcription and translation", function()
       { { file = { data = "x" }, temperature = 2 }, fn .. ": 'temperature' must be a number in [0, 1] (got 2)" },
       { { file = { data = "x" }, language = "" }, fn .. ": 'language' must be a non-empty string (got '')" },
       { { file = { data = "x" }, extra = print }, fn .. ": 'extra' must be a string, number, boolean or table (got a function)" },
+      { { file = { data = "x" }, stream = true }, fn .. ": 'stream' is not taken here (the answer comes whole) (got true)" },
+      { { file = { data = "x" }, chunking_strategy = { type = print } },
+        fn .. ": 'chunking_strategy[type]' must be a string, number, boolean or table (got a function)" },
     }
     for _, case in ipairs(cases) do
       assert.equal(case[2], H.raises(c.transcription, c, case[1]))

@@ -55,6 +55,15 @@ describe("files", function()
     assert.equal("batch", f.purpose)
   end)
 
+  it("upload_file sends expires_after as expires_after[anchor] and expires_after[seconds]", function()
+    local _, err = c:upload_file { file = { data = "x", name = "x.txt" }, purpose = "user_data",
+                                   expires_after = { anchor = "created_at", seconds = 3600 } }
+    assert.is_nil(err)
+    local got = {}
+    for i, p in ipairs(H.last().parts) do got[i] = p.name .. "=" .. H.b64decode(p.data_b64) end
+    assert.same({ "file=x", "expires_after[anchor]=created_at", "expires_after[seconds]=3600", "purpose=user_data" }, got)
+  end)
+
   if HAS_FILE_IO then   -- needs parts[i].path and to_path (i11-core)
     it("a path is streamed from disk; file_content with path writes the bytes to disk", function()
       local bytes = string.rep("0123456789abcdef", 4096) .. "\0\255end"
@@ -142,7 +151,7 @@ describe("files", function()
                  H.raises(c.file_content, c, "f", { path = 3 }))
     assert.equal("openai.files: 'limit' must be an integer from 1 to 10000 (got 0)", H.raises(c.files, c, { limit = 0 }))
     assert.equal("openai.files: 'order' must be one of 'asc', 'desc' (got 'up')", H.raises(c.files, c, { order = "up" }))
-    assert.equal("openai.file: call it as client:file{...} or as openai.file{...}", H.raises(c.file, "file-1"))
+    assert.equal("openai.file: call it as client:file(id) or as openai.file(id)", H.raises(c.file, "file-1"))
     assert.equal(0, #H.requests())
   end)
 end)

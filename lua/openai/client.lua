@@ -86,9 +86,11 @@ end
 -- the client
 -- ==================================================================
 
-local function check_self(fn, self)
+-- form: how the arguments look ("{...}", or "(id)" for the actions by id)
+local function check_self(fn, self, form)
   if getmetatable(self) ~= Client then
-    error(format("%s: call it as client:%s{...} or as openai.%s{...}", fn, sub(fn, 8), sub(fn, 8)), 0)
+    form = form or "{...}"
+    error(format("%s: call it as client:%s%s or as openai.%s%s", fn, sub(fn, 8), form, sub(fn, 8), form), 0)
   end
 end
 
@@ -591,7 +593,7 @@ local function row_args(fn, row, a, b)
 end
 
 local function row_spec(self, row, fn, a, b)
-  check_self(fn, self)
+  check_self(fn, self, row.args == "id" and "(id)" or nil)
   local p, id = row_args(fn, row, a, b)
   local o = call_opts(fn, self, p)
   local spec = typed_spec(fn, self, o, row.method, row_path(fn, row, id))

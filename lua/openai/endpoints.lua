@@ -173,37 +173,41 @@ local function form_value(v)
   return tostring(v)
 end
 
--- the other fields of p as form parts, sorted by name (arrays as
--- repeated name[] parts, objects as JSON); placed: fields already placed
-local function form_fields(fn, p, placed, parts)
+local function scalar(v)
+  local tv = type(v)
+  return tv == "string" or tv == "boolean" or (tv == "number" and check.finite(v))
+end
+
+local function sorted_keys(fn, t, field, skip)
   local keys = {}
-  for k in pairs(p) do
-    if not placed[k] and not CALL_OPTS[k] then
-      if type(k) ~= "string" then check.fail(fn, "params", "must have string keys", k) end
+  for k in pairs(t) do
+    if not (skip and (skip[k] or CALL_OPTS[k])) then
+      if type(k) ~= "string" then check.fail(fn, field, "must have string keys", k) end
       keys[#keys + 1] = k
     end
   end
   sort(keys)
-  for _, k in ipairs(keys) do
-    local v = p[k]
-    local tv = type(v)
-    if tv == "string" or tv == "boolean" or (tv == "number" and check.finite(v)) then
-      parts[#parts + 1] = { name = k, data = form_value(v) }
-    elseif tv == "table" and v[1] ~= nil then
-      for i = 1, #v do
-        local x = v[i]
-        if type(x) == "table" then
-          parts[#parts + 1] = { name = k .. "[]", data = json.encode(x, fn, k) }
-        else
-          parts[#parts + 1] = { name = k .. "[]", data = form_value(x) }
-        end
-      end
-    elseif tv == "table" then
-      parts[#parts + 1] = { name = k, data = json.encode(v, fn, k) }
-    else
-      check.fail(fn, k, "must be a string, number, boolean or table", v)
-    end
+  return keys
+end
+
+-- v as form parts named as the official SDKs do: scalars as they are,
+-- arrays as repeated name[] parts, objects as name[key] parts
+local function add_form(fn, parts, name, v)
+  if scalar(v) then
+    parts[#parts + 1] = { name = name, data = form_value(v) }
+  elseif type(v) == "table" and v[1] ~= nil then
+    for i = 1, #v do add_form(fn, parts, name .. "[]", v[i]) end
+  elseif type(v) == "table" then
+    for _, k in ipairs(sorted_keys(fn, v, name)) do add_form(fn, parts, name .. "[" .. k .. "]", v[k]) end
+  else
+    check.fail(fn, name, "must be a string, number, boolean or table", v)
   end
+end
+
+-- the other fields of p as form parts, sorted by name; placed: fields
+-- already placed
+local function form_fields(fn, p, placed, parts)
+  for _, k in ipairs(sorted_keys(fn, p, "params", placed)) do add_form(fn, parts, k, p[k]) end
   return parts
 end
 
@@ -268,6 +272,9 @@ local SPEECH_FORMATS = choices({ "mp3", "opus", "aac", "flac", "wav", "pcm" })
 local AUDIO_PLACED = { file = true, model = true }
 
 local function audio_check(fn, p, spec)
+  if p.stream ~= nil and p.stream ~= false then
+    check.fail(fn, "stream", "is not taken here (the answer comes whole)", p.stream)
+  end
   local parts = { file_part(fn, "file", p.file, "file") }
   local model = p.model == nil and "whisper-1" or check.name(fn, p.model, "model")
   parts[2] = { name = "model", data = model }
