@@ -44,7 +44,7 @@ LUA_VER  ?= $(or $(shell $(LUA) -e 'print((_VERSION:match("%d+%.%d+")))' 2>/dev/
 LMOD_DIR ?= $(PREFIX)/share/lua/$(LUA_VER)
 CMOD_DIR ?= $(PREFIX)/lib/lua/$(LUA_VER)
 
-.PHONY: all test check valgrind fuzz bench bench-hosts demo lint deps install clean c-test rockspec
+.PHONY: all test check valgrind fuzz bench bench-hosts demo lint deps install clean c-test rockspec print-core-src
 
 all: $(CORE_SO)
 
@@ -137,6 +137,10 @@ lint:
 ROCK_LUAS ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 rockspec: deps
 	@sh rockspec/check.sh $(ROCK_LUAS)
+
+# the C sources of the core, for rockspec/check.sh
+print-core-src:
+	@echo $(CORE_SRC)
 
 # ---- demo: the examples against the local stand-in, or the real API ------
 demo: deps all $(HOST_SO)

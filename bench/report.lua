@@ -106,13 +106,17 @@ row(string.format("  growth (keeps %s of text)", R.smem_100mb_content_bytes and
                   string.format("%.1f MB", num("smem_100mb_content_bytes") / 1e6) or "the"),
     fmt(sg, "MiB", "%+.2f"), "-", nil)
 
--- 6b. upload memory, embedding decode
-local ug = mib("upload_100mb")
-local got = num("upload_100mb_received")
-row(string.format("upload 100 MB file by path, peak RSS growth (server read %s)",
-                  got and string.format("%.1f MB", got / 1e6) or "?"),
-    fmt(ug, "MiB", "%+.2f"), "-", nil, { "<=", 4, text = "flat (<=4)" },
-    ug and got and got >= 100 * 1048576 and ug or nil)
+-- 6b. file memory (upload from a path, download to a path)
+if R.file_skipped then
+  row("file upload/download 100 MB", "n/a (needs parts[i].path, to_path)", "-", nil)
+else
+  local fb, fu, fd = mib("file_base_kib"), mib("file_up_kib"), mib("file_down_kib")
+  local up_growth, down_growth = fb and fu and fu - fb, fu and fd and fd - fu
+  row("peak RSS growth, 100 MB upload from a path", fmt(up_growth, "MiB", "%+.2f"), "-", nil,
+      { "<=", 4, text = "few MiB (<=4)" }, up_growth)
+  row("peak RSS growth, 100 MB download to a path", fmt(down_growth, "MiB", "%+.2f"), "-", nil,
+      { "<=", 4, text = "few MiB (<=4)" }, down_growth)
+end
 local eb, ej = num("emb_b64_us"), num("emb_json_us")
 row("embedding 3072 floats: core.f32_base64", fmt(eb, "us"), fmt(ej, "us") .. " cjson", ratio(eb, ej))
 
