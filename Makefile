@@ -11,6 +11,7 @@
 #   make bench-hosts  only its host-loop part: LÖVE / Neovim gaps during calls
 #   make lint       luacheck
 #   make rockspec   luarocks make for every Lua into a temporary tree, then load it
+#   make validate   every action's request shape against the OpenAPI description (OPENAPI=path)
 #   make deps       apt-get what all of the above needs (Debian 12)
 #   make install    copy the module into the paths of $(LUA) (5.4 by default)
 
@@ -44,7 +45,7 @@ LUA_VER  ?= $(or $(shell $(LUA) -e 'print((_VERSION:match("%d+%.%d+")))' 2>/dev/
 LMOD_DIR ?= $(PREFIX)/share/lua/$(LUA_VER)
 CMOD_DIR ?= $(PREFIX)/lib/lua/$(LUA_VER)
 
-.PHONY: all test check valgrind fuzz bench bench-hosts demo lint deps install clean c-test rockspec print-core-src
+.PHONY: all test check valgrind fuzz bench bench-hosts demo lint deps install clean c-test rockspec print-core-src validate
 
 all: $(CORE_SO)
 
@@ -131,12 +132,17 @@ fuzz: $(FUZZ_BINS)
 
 # ---- lint -------------------------------------------------------------------
 lint:
-	luacheck lua spec examples bench
+	luacheck lua spec examples bench tools
 
 # ---- rockspec: the rock builds and loads on every Lua -----------------------
 ROCK_LUAS ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 rockspec: deps
 	@sh rockspec/check.sh $(ROCK_LUAS)
+
+# ---- validate: every action's request shape against the official OpenAPI ---
+# description, through a validating mock (npm @stdy/cli); OPENAPI= its path
+validate: all
+	@LUA="$(LUA)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh tools/validate.sh "$(OPENAPI)"
 
 # the C sources of the core, for rockspec/check.sh
 print-core-src:
