@@ -20,7 +20,7 @@
 -- the limit yields until a slot comes free. A slot comes back when its
 -- transfer is closed, when it is done, or when its task ends.
 
-local core = require "openai.core"
+local wire = require "openai.wire"
 local errors = require "openai.errors"
 
 local type, select, error, tostring, pcall, setmetatable, pairs =
@@ -30,6 +30,7 @@ local create, resume, yield, running, costatus =
 local isyieldable = coroutine.isyieldable
 local getinfo = debug.getinfo
 local xpcall = xpcall
+local require = require
 local collectgarbage = collectgarbage
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 local VERSION = _VERSION
@@ -44,10 +45,12 @@ local M = {}
 
 local engine_ud   -- the engine of this Lua state (created on first use)
 
+-- openai.core (libcurl) is loaded here, on the first use of the engine: a
+-- host that never uses it (nginx's cosockets) never maps libcurl
 function M.engine()
   local e = engine_ud
   if e == nil then
-    e = core.engine()
+    e = require("openai.core").engine()
     engine_ud = e
   end
   return e
@@ -419,9 +422,9 @@ end
 -- drive the engine until t is closed, at most max_ms (a released stream
 -- reads the rest of its body so its connection is kept); then cut it
 function M.drain(t, max_ms)
-  local until_ms = core.now() + max_ms
+  local until_ms = wire.now() + max_ms
   while t:state() ~= "closed" do
-    local left = until_ms - core.now()
+    local left = until_ms - wire.now()
     if left <= 0 or not drive(left + 1) then break end
   end
   t:close()
