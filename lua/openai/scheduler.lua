@@ -31,6 +31,7 @@ local isyieldable = coroutine.isyieldable
 local getinfo = debug.getinfo
 local xpcall = xpcall
 local require = require
+local ngx = ngx -- luacheck: ignore 113 (set by nginx's lua module)
 local collectgarbage = collectgarbage
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 local VERSION = _VERSION
@@ -304,10 +305,23 @@ function M.spawn_in(g, fn, ...)
   return task
 end
 
+-- inside nginx, in a phase with cosockets, tasks are ngx.thread light
+-- threads (openai.nginx): nginx's event loop runs them, not openai.step
+local ngx_tasks_mod
+local function ngx_tasks()
+  if type(ngx) ~= "table" then return nil end
+  ngx_tasks_mod = ngx_tasks_mod or require "openai.nginx"
+  if ngx_tasks_mod.cosockets() then return ngx_tasks_mod end
+  return nil
+end
+M.ngx_tasks = ngx_tasks
+
 function M.spawn(fn, ...)
   if type(fn) ~= "function" then
     error("openai.spawn: 'fn' must be a function (got " .. type(fn) .. ")", 2)
   end
+  local nx = ngx_tasks()
+  if nx then return nx.spawn(fn, ...) end
   return M.spawn_in(nil, fn, ...)
 end
 
@@ -462,6 +476,8 @@ function M.step(max_wait_ms)
   if type(max_wait_ms) ~= "number" or max_wait_ms ~= max_wait_ms or max_wait_ms < 0 then
     error("openai.step: 'max_wait_ms' must be a number >= 0 (got " .. tostring(max_wait_ms) .. ")", 2)
   end
+  local nx = ngx_tasks()
+  if nx then return nx.step(max_wait_ms) end
   return step(max_wait_ms)
 end
 
