@@ -275,7 +275,9 @@ local function connect(t)
   local ct = req.connect_timeout and req.connect_timeout < left and req.connect_timeout or left
   sock:settimeouts(ct, left, left)
   local pool = t.scheme .. ":" .. t.host .. ":" .. t.port
-  local ok, err = sock:connect(t.host, t.port, { pool = pool })
+  -- "localhost" is loopback by definition (RFC 6761): no resolver needed
+  local addr = lower(t.host) == "localhost" and "127.0.0.1" or t.host
+  local ok, err = sock:connect(addr, t.port, { pool = pool })
   if not ok then
     sock:close()
     if err == "timeout" then return nil, "timeout", format("connecting to %s timed out", t.authority) end
