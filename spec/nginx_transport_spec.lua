@@ -104,7 +104,41 @@ local LOCATIONS = [[
   location = /curl { content_by_lua_block { $PRELUDE
     local c = openai.new{ api_key = "$KEY", base_url = "$BASE", transport = "curl" }
     local m = c:model("gpt-4.1")
-    ngx.say(m.id, " ", package.loaded["openai.core"] and "core" or "nocore") } }
+    local f = assert(io.open("/proc/self/maps"))
+    local maps = f:read("*a")
+    f:close()
+    ngx.say(m.id, " ", package.loaded["openai.core"] and "core" or "nocore", " ",
+            maps:find("libcurl", 1, true) and "curl" or "nocurl") } }
+  location = /stream_idle { content_by_lua_block { $PRELUDE
+    local s = assert(client:chat_stream{ messages = { { role = "user", content = "hi" } }, idle_timeout = 300 })
+    local ok, err = pcall(function() while s:next() do end end)
+    ngx.say(s.events, " ", err.kind, " ", err.message) } }
+  location = /too_large { content_by_lua_block { $PRELUDE
+    show(client:request{ url = "/models", max_response_bytes = 10 }) } }
+  location = /files { content_by_lua_block {
+    local nx = require "openai.nginx"
+    local dir = "$DIR"
+    local t = nx.submit({ method = "GET", url = "$BASE/models", headers = { "Authorization: Bearer $KEY" },
+                          to_path = dir .. "/models.json", timeout = 5000 }, "spec")
+    t:await()
+    local r = t:result()
+    if r.kind or r.status ~= 200 then return ngx.say(r.status, " ", r.kind, " ", r.message) end
+    local f = assert(io.open(dir .. "/models.json"))
+    local saved = f:read("*a")
+    f:close()
+    ngx.say(r.status, " ", r.written, " ", #saved, " ", r.body == "" and "empty" or "body")
+    f = assert(io.open(dir .. "/upload.bin", "wb"))
+    f:write(string.rep("0123456789", 20000))
+    f:close()
+    t = nx.submit({ method = "POST", url = "$BASE/echo", headers = { "Authorization: Bearer $KEY" }, timeout = 5000,
+                    parts = { { name = "purpose", data = "x" }, { name = "file", path = dir .. "/upload.bin" } } }, "spec")
+    t:await()
+    ngx.say(t:result().status)
+    t = nx.submit({ method = "POST", url = "$BASE/echo", headers = { "Authorization: Bearer $KEY" }, timeout = 5000,
+                    parts = { { name = "file", path = dir .. "/missing.bin" } } }, "spec")
+    t:await()
+    r = t:result()
+    ngx.say(r.kind, " ", r.message) } }
   location = /phase {
     content_by_lua_block { ngx.say("body") }
     log_by_lua_block { $PRELUDE
@@ -157,14 +191,15 @@ describe("the nginx cosocket transport", function()
   setup(function()
     dir = os.tmpname()
     os.remove(dir)
-    assert(sh("mkdir -p " .. dir))
+    assert(sh("mkdir -p " .. dir .. " && chmod 777 " .. dir))   -- the worker may run as nobody
     -- a self-signed certificate for "localhost", the CA nginx trusts
     assert(sh(("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
       .. "-addext subjectAltName=DNS:localhost -keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1")
       :format(dir, dir)))
     tls_port = free_port()
     local standin = H.url:match("^http://([^/]+)")
-    local subst = { KEY = KEY, BASE = H.base, CLOSED = H.closed_port_url(), TLSPORT = tostring(tls_port) }
+    local subst = { KEY = KEY, BASE = H.base, CLOSED = H.closed_port_url(), TLSPORT = tostring(tls_port),
+                    DIR = dir }
     local locations = LOCATIONS:gsub("%$PRELUDE", (PRELUDE:gsub("%%", "%%%%")))
     locations = locations:gsub("%$(%u+)", subst)
     srv = nginx.start{
@@ -277,6 +312,36 @@ describe("the nginx cosocket transport", function()
     assert.equal("decode", r.err.kind)
   end)
 
+  it("ends a silent stream with kind timeout, a large body with kind too_large", function()
+    H.script("/v1/chat/completions", { { sse_delay_ms = 1000, sse = {
+      '{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"one"}}]}',
+      "[DONE]" } } })
+    local status, body = get(srv, "/stream_idle")
+    assert.equal(200, status, srv:error_log())
+    assert.equal("1 timeout the stream was silent for 300 ms\n", body)
+    local r = get_json(srv, "/too_large")
+    assert.equal("too_large", r.err.kind)
+    assert.matches("max_response_bytes %(10%)", r.err.message)
+  end)
+
+  it("writes a body to a file, streams a part from a file, says kind io for a missing one", function()
+    local status, body = get(srv, "/files")
+    assert.equal(200, status, srv:error_log())
+    local lines = {}
+    for l in body:gmatch("[^\n]+") do lines[#lines + 1] = l end
+    local st, written, saved, kept = lines[1]:match("^(%d+) (%d+) (%d+) (%a+)$")
+    assert.equal("200", st, body)
+    assert.equal(written, saved)
+    assert.truthy(tonumber(saved) > 100)
+    assert.equal("empty", kept)
+    assert.equal("200", lines[2])
+    local rec = H.requests()[2]
+    local bytes = H.body_bytes(rec)
+    assert.truthy(bytes:find('name="file"; filename="upload.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
+                             .. string.rep("0123456789", 20000) .. "\r\n--", 1, true))
+    assert.matches("^io cannot open the file '.*/missing%.bin'", lines[3])
+  end)
+
   it("keeps connections in nginx's pool", function()
     for _ = 1, 4 do get_json(srv, "/models") end
     local st = H.stats()
@@ -332,7 +397,7 @@ describe("the nginx cosocket transport", function()
     assert.equal("ok nocurl nocore\n", body)
     status, body = get(srv, "/curl")
     assert.equal(200, status, srv:error_log())
-    assert.equal("gpt-4.1 core\n", body)
+    assert.equal("gpt-4.1 core curl\n", body)      -- so the check above can tell
   end)
 
   it("refuses a call in a phase without cosockets, naming it", function()
