@@ -421,3 +421,32 @@ describe("the nginx cosocket transport", function()
     assert.matches("TLS with 127%.0%.0%.1:%d+ failed", r.err.message)
   end)
 end)
+
+describe("the transport option outside nginx", function()
+  it("is checked: \"nginx\" needs nginx, anything else is refused", function()
+    local openai = require "openai"
+    local err = H.raises(openai.new, { api_key = KEY, transport = "nginx" })
+    assert.matches("^openai.new: 'transport' \"nginx\" needs nginx's lua module", err)
+    err = H.raises(openai.new, { api_key = KEY, transport = "socket" })
+    assert.equal("openai.new: 'transport' must be \"curl\" or \"nginx\" (got 'socket')", err)
+    assert.equal("curl", openai.new{ api_key = KEY }.transport)
+  end)
+
+  it("loads libcurl (openai.core) only when the engine is first used", function()
+    local cmd = H.lua .. [[ -e 'local o = require "openai"; local c = o.new{ api_key = "x", ]]
+      .. [[transport = "curl" }; io.write(tostring(package.loaded["openai.core"] ~= nil), " "); ]]
+      .. [[local _ = o.curl_version; io.write(tostring(package.loaded["openai.core"] ~= nil))' 2>&1]]
+    local p = assert(io.popen(cmd))
+    local out = p:read("*a")
+    p:close()
+    -- new{} with transport curl builds its User-Agent from curl_version: loaded then
+    assert.equal("true true", out)
+    cmd = H.lua .. [[ -e 'local o = require "openai"; ]]
+      .. [[io.write(tostring(package.loaded["openai.core"] ~= nil), " "); ]]
+      .. [[local _ = o.curl_version; io.write(tostring(package.loaded["openai.core"] ~= nil))' 2>&1]]
+    p = assert(io.popen(cmd))
+    out = p:read("*a")
+    p:close()
+    assert.equal("false true", out)
+  end)
+end)

@@ -224,10 +224,11 @@ local function close_output(t)
   end
 end
 
+-- (pcall: a stream's finalizer closes it too, where nginx may refuse)
 local function drop_socket(t)
   local sock = t.sock
   t.sock = nil
-  if sock then sock:close() end
+  if sock then pcall(sock.close, sock) end
 end
 
 -- give a socket whose response was read whole back to nginx's pool
