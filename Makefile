@@ -49,7 +49,7 @@ LUA_VER  ?= $(or $(shell $(LUA) -e 'print((_VERSION:match("%d+%.%d+")))' 2>/dev/
 LMOD_DIR ?= $(PREFIX)/share/lua/$(LUA_VER)
 CMOD_DIR ?= $(PREFIX)/lib/lua/$(LUA_VER)
 
-.PHONY: all test check valgrind fuzz bench bench-hosts demo lint deps install clean c-test rockspec
+.PHONY: all test check valgrind fuzz bench bench-hosts demo lint deps install clean c-test rockspec print-core-src
 
 all: $(CORE_SO) $(WIRE_SO)
 
@@ -156,6 +156,11 @@ lint:
 ROCK_LUAS ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 rockspec: deps
 	@sh rockspec/check.sh $(ROCK_LUAS)
+
+# the C sources of openai.wire and openai.core, for rockspec/check.sh
+print-core-src:
+	@echo $(WIRE_SRC)
+	@echo $(CORE_SRC)
 
 # ---- demo: the examples against the local stand-in, or the real API ------
 demo: deps all $(HOST_SO)

@@ -5,8 +5,8 @@
 # (10 ms apart) against the stand-in, and report the longest gap between two
 # LÖVE frames / two ticks of a 50 ms vim.loop timer while each was in flight
 # (spec/hosts/proof.lua). Each host runs twice:
-#   pump   the calls run as tasks, driven once per frame (LÖVE) or by a luv
-#          timer (Neovim) through examples/pump.lua (openai.step when present)
+#   pump   the calls run as tasks (openai.spawn), driven by openai.step(0)
+#          once per frame (LÖVE) or by openai.luv on the editor's loop (Neovim)
 #   block  the call is made right in the frame / timer callback: the baseline
 #          of a host without a scheduler (one run)
 # A single worst gap is noisy on a shared machine: the pumped mode runs each

@@ -106,13 +106,17 @@ row(string.format("  growth (keeps %s of text)", R.smem_100mb_content_bytes and
                   string.format("%.1f MB", num("smem_100mb_content_bytes") / 1e6) or "the"),
     fmt(sg, "MiB", "%+.2f"), "-", nil)
 
--- 6b. upload memory, embedding decode
-local ug = mib("upload_100mb")
-local got = num("upload_100mb_received")
-row(string.format("upload 100 MB file by path, peak RSS growth (server read %s)",
-                  got and string.format("%.1f MB", got / 1e6) or "?"),
-    fmt(ug, "MiB", "%+.2f"), "-", nil, { "<=", 4, text = "flat (<=4)" },
-    ug and got and got >= 100 * 1048576 and ug or nil)
+-- 6b. file memory (upload from a path, download to a path)
+if R.file_skipped then
+  row("file upload/download 100 MB", "n/a (needs parts[i].path, to_path)", "-", nil)
+else
+  local fb, fu, fd = mib("file_base_kib"), mib("file_up_kib"), mib("file_down_kib")
+  local up_growth, down_growth = fb and fu and fu - fb, fu and fd and fd - fu
+  row("peak RSS growth, 100 MB upload from a path", fmt(up_growth, "MiB", "%+.2f"), "-", nil,
+      { "<=", 4, text = "few MiB (<=4)" }, up_growth)
+  row("peak RSS growth, 100 MB download to a path", fmt(down_growth, "MiB", "%+.2f"), "-", nil,
+      { "<=", 4, text = "few MiB (<=4)" }, down_growth)
+end
 local eb, ej = num("emb_b64_us"), num("emb_json_us")
 row("embedding 3072 floats: core.f32_base64", fmt(eb, "us"), fmt(ej, "us") .. " cjson", ratio(eb, ej))
 
@@ -200,9 +204,9 @@ print(string.format("soak: %s calls in %s s, RSS (KiB) every 10%%: %s; open fds:
                     R.soak_calls or "?", R.soak_seconds or "?", R.soak_rss_kib or "?", R.soak_fds or "?",
                     R.soak_outcomes or "?", R.soak_live or "?"))
 print(string.format("host loops: LÖVE %s and Neovim %s on %s, headless; calls driven by %s (LÖVE: once per" ..
-                    " frame; Neovim: a 10 ms luv timer); the median of each run's worst gap; aims: a frame" ..
+                    " frame) and %s (Neovim); the median of each run's worst gap; aims: a frame" ..
                     " gap <= 20 ms, a 50 ms timer late by <= 20 ms", R.love_version or "?", R.nvim_version or "?",
-                    R.love_lua or "?", R.love_pump_driver or "?"))
+                    R.love_lua or "?", R.love_pump_driver or "?", R.nvim_pump_driver or "?"))
 print("  worst gap per run, ms: LÖVE call " .. list("love_pump_call_gap_ms_runs") .. ", stream " ..
       list("love_pump_stream_gap_ms_runs") .. " | Neovim call " .. list("nvim_pump_call_gap_ms_runs") ..
       ", stream " .. list("nvim_pump_stream_gap_ms_runs"))

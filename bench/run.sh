@@ -14,6 +14,8 @@
 #      loop splitting the same bytes in memory and cjson-decoding each event
 #   6. peak RSS of a process consuming a 1 MB and a 100 MB stream (with and
 #      without accumulate)
+#   6b. peak RSS of a process uploading a 100 MB file from its path and
+#      downloading 100 MB to a path (issue 11: both stay flat); embedding decode
 #   7. a soak: 100,000 calls mixing successes, retries and errors, with RSS and
 #      open file descriptors sampled every 10,000
 #   8. host loops: the longest LÖVE frame gap and Neovim timer gap during a
@@ -265,14 +267,8 @@ step stream-mem-100mb 120 $CLIENT $LUA "$BENCH/stream_mem.lua" "$NGINX_URL/strea
 step stream-flat-1mb 60 $CLIENT $LUA "$BENCH/stream_mem.lua" "$NGINX_URL/stream/s1mb/v1" sflat_1mb flat
 step stream-flat-100mb 120 $CLIENT $LUA "$BENCH/stream_mem.lua" "$NGINX_URL/stream/s100mb/v1" sflat_100mb flat
 
-# ---- 6b. upload memory and embedding decode ---------------------------------------
-log "upload memory: a 100 MB file as a multipart part by path; embedding decode"
-python3 "$BENCH/nettool.py" sink "$TMP/sink.port" 200 2> "$TMP/sink.log" &
-PIDS="$PIDS $!"
-i=0
-while [ ! -s "$TMP/sink.port" ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
-step upload-mem-100mb 120 $CLIENT $LUA "$BENCH/upload_mem.lua" \
-  "http://127.0.0.1:$(cat "$TMP/sink.port" 2>/dev/null)/v1/files" "$TMP/upload.bin" 100 upload_100mb
+log "file memory: a 100 MB upload from a path, a 100 MB download to a path"
+step file-mem 180 $CLIENT $LUA "$BENCH/file_mem.lua" "$NGINX_URL/files/v1" 100
 step embedding 60 $CLIENT $LUA "$BENCH/embedding.lua"
 
 # ---- 7. soak: 100,000 calls mixing successes, retries and errors ------------

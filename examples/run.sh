@@ -22,7 +22,8 @@ else
   echo "== running against ${OPENAI_BASE_URL:-https://api.openai.com/v1}"
 fi
 status=0
-for ex in chat image response model models request chat_stream response_stream parallel; do
+for ex in chat image response model models request chat_stream response_stream parallel \
+          embeddings moderation audio image_edit files batch stored_response; do
   echo
   echo "== examples/$ex.lua"
   $LUA "examples/$ex.lua" || { echo "!! examples/$ex.lua failed"; status=1; }

@@ -13,6 +13,7 @@ local errors = require "openai.errors"
 local parallel = require "openai.parallel"
 local scheduler = require "openai.scheduler"
 local transport = require "openai.transport"
+local endpoints = require "openai.endpoints"
 
 local ipairs, require, setmetatable = ipairs, require, setmetatable
 
@@ -49,8 +50,7 @@ function M.default_client()
   return default_client
 end
 
-for _, name in ipairs({ "chat", "chat_stream", "image", "response", "response_stream",
-                            "model", "models", "request" }) do
+for _, name in ipairs(endpoints.NAMES) do
   local method = client.Client[name]
   M[name] = function(...)
     return method(M.default_client(), ...)

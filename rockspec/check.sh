@@ -31,6 +31,13 @@ print(("loaded openai %s (libcurl %s) from the rock, models: %s"):format(openai.
 
 passed=0
 failed=0
+# the rockspec lists every Lua module and every C source the Makefile builds
+for f in lua/openai.lua lua/openai/*.lua; do
+  grep -q "\"$f\"" "$ROCKSPEC" || { echo "rockspec: $ROCKSPEC does not list $f"; failed=$((failed + 1)); }
+done
+for f in $(make -s -f Makefile print-core-src 2>/dev/null); do
+  grep -q "\"$f\"" "$ROCKSPEC" || { echo "rockspec: $ROCKSPEC does not list $f"; failed=$((failed + 1)); }
+done
 for lua in "$@"; do
   ver=$($lua -e 'print((_VERSION:match("%d+%.%d+")))')
   tree="$dir/tree-$lua"

@@ -1,5 +1,5 @@
--- The error object of a failed call (SEMANTICS.md "Errors", ARCHITECTURE.md
--- "Rules of the Lua layer" 2): nil, err, meta with err.kind and the API's
+-- The error object of a failed call (docs/DESIGN.md, "Rules of the Lua layer"
+-- 2): nil, err, meta with err.kind and the API's
 -- fields, a readable tostring, and never the API key.
 
 local H = require "support.helper"

@@ -1,4 +1,4 @@
--- Retries of the typed actions (SEMANTICS.md "Retries"): default
+-- Retries of the typed actions (docs/DESIGN.md "Retries"): default
 -- max_retries 2, the statuses retried, x-should-retry, the server's
 -- retry-after wishes and their cap, and every attempt counted.
 --

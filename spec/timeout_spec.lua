@@ -1,4 +1,4 @@
--- Timeouts (SEMANTICS.md "Timeouts"): `timeout` bounds one whole attempt
+-- Timeouts (docs/DESIGN.md "Timeouts"): `timeout` bounds one whole attempt
 -- (connect, send, wait, read the body), `deadline` bounds all attempts, and
 -- a client stays usable after a timeout.
 

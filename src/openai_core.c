@@ -6,7 +6,7 @@
 **
 ** Engines and transfers live in userdata with one idempotent close function
 ** behind __gc, __close and :close(). Lua is only called here, after the
-** engine's curl calls have returned (ARCHITECTURE.md, rule 1).
+** engine's curl calls have returned (docs/DESIGN.md, "Rules of the C core" 1).
 */
 #include <limits.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
-** retry.c: the retry policy (see retry.h and SEMANTICS.md "Retries").
+** retry.c: the retry policy (see retry.h and docs/DESIGN.md "Retries").
 ** Pure C, no locale-dependent or thread-unsafe libc calls: numbers and
 ** HTTP dates are parsed by hand, and calendar dates are converted to days
 ** since the epoch with our own arithmetic.

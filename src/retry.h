@@ -2,7 +2,7 @@
 ** retry.h: the retry policy, in plain C with no Lua: given what one attempt
 ** got (transport error or HTTP status and a few headers) and how many
 ** attempts were made, decide whether to try again and after how long.
-** The rules are those of shared/design/SEMANTICS.md ("Retries").
+** The rules are those of docs/DESIGN.md ("Retries").
 */
 #ifndef OPENAI_RETRY_H
 #define OPENAI_RETRY_H

@@ -2,7 +2,7 @@
 ** sse.h: an incremental parser of server-sent events (WHATWG framing), in
 ** plain C with no Lua, fed whatever byte chunks the network hands over.
 **
-** Rules (shared/design/SEMANTICS.md): lines end in CR, LF or CRLF, and a
+** Rules (docs/DESIGN.md, "Server-sent events"): lines end in CR, LF or CRLF, and a
 ** CRLF split across two feeds is one line end; a blank line dispatches the
 ** event; a line starting with ':' is a comment; "field: value" with one
 ** leading space of the value stripped, a line without ':' is a field with

@@ -7,19 +7,16 @@
 -- The key comes from OPENAI_API_KEY (and OPENAI_BASE_URL, if set). Keys:
 -- Return asks again, Escape quits.
 --
--- The call runs as a task; one step per frame, in love.update, drives it and
--- never blocks. Until the module has openai.spawn / openai.step, the
--- checkout's examples/pump.lua stands in for them (it uses them once they
--- exist): write openai.spawn / openai.step where this file says pump.
+-- The call runs as a task (openai.spawn); one openai.step(0) per frame, in
+-- love.update, drives it and never blocks.
 
 -- running from the checkout: the module's Lua files and its LuaJIT core
 -- (build it with `make build/luajit/openai/core.so`)
 local root = love.filesystem.getSource() .. "/../.."
-package.path = root .. "/lua/?.lua;" .. root .. "/examples/?.lua;" .. package.path
+package.path = root .. "/lua/?.lua;" .. package.path
 package.cpath = root .. "/build/luajit/?.so;" .. package.cpath
 
 local openai = require "openai"
-local pump = require "pump"
 
 local question = "Write a short poem about Lua."
 local quit_when_done = false
@@ -30,7 +27,7 @@ local frames, spin = 0, 0
 -- stream:text() as it grows
 local function ask()
   stream, failure = nil, nil
-  task = pump.spawn(function()
+  task = openai.spawn(function()
     local s, err = openai.chat_stream { messages = { { role = "user", content = question } } }
     if not s then error(err, 0) end
     stream = s
@@ -49,7 +46,7 @@ end
 
 function love.update(dt)
   frames, spin = frames + 1, spin + dt * 6
-  pump.step(0)                           -- SWAP: openai.step(0)
+  openai.step(0)                         -- drives the task; never blocks
   if task and task:done() then
     local text, err = task:result()
     task = nil

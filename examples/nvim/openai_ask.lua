@@ -9,11 +9,9 @@
 -- `dofile` of this file returns { ask = ask } for scripts: ask(question)
 -- returns the task and the buffer number.
 --
--- What drives the task: until the module has openai.luv (an adapter that
--- watches the engine's sockets with luv poll handles and its timeout with
--- a luv timer), a 10 ms luv timer calling pump.step(0) stands in, only
--- while a task is pending (examples/pump.lua, itself the stand-in for
--- openai.spawn / openai.step). SWAP: the two places marked below.
+-- What drives the task: openai.luv, which watches the engine's sockets
+-- with luv poll handles and its timeout with a luv timer on the editor's
+-- own loop; nothing runs while no call is in flight.
 
 local uv = vim.loop
 
@@ -21,25 +19,13 @@ local uv = vim.loop
 -- (build it with `make build/luajit/openai/core.so`)
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 local root = here .. "/../.."
-package.path = root .. "/lua/?.lua;" .. root .. "/examples/?.lua;" .. package.path
+package.path = root .. "/lua/?.lua;" .. package.path
 package.cpath = root .. "/build/luajit/?.so;" .. package.cpath
 
 local openai = require "openai"
-local pump = require "pump"
 
--- DRIVER (SWAP: openai.luv): step the tasks every 10 ms while any is pending
-local driver
-local function drive()
-  if driver then return end
-  driver = uv.new_timer()
-  driver:start(10, 10, function()
-    if pump.step(0) == 0 then
-      driver:stop()
-      driver:close()
-      driver = nil
-    end
-  end)
-end
+-- the driver: tasks run from the editor's loop (start is idempotent)
+require("openai.luv").start(uv)
 
 -- a scratch buffer in a new split, named after the question
 local function scratch(question)
@@ -63,8 +49,9 @@ end
 local function ask(question)
   local buf = scratch(question)
   show(buf, "...")
-  -- the task runs from a luv callback, where the editor's API is off limits:
-  -- buffer updates go through vim.schedule, at most one queued at a time
+  -- the task runs from luv callbacks (openai.luv), a fast event context where
+  -- the editor's API is off limits: buffer updates go through vim.schedule,
+  -- at most one queued at a time
   local queued = false
   local function update(text)
     if queued then return end
@@ -74,7 +61,7 @@ local function ask(question)
       show(buf, text())
     end)
   end
-  local task = pump.spawn(function()            -- SWAP: openai.spawn
+  local task = openai.spawn(function()
     local s, err = openai.chat_stream { messages = { { role = "user", content = question } } }
     if not s then
       vim.schedule(function() show(buf, "error: " .. tostring(err), true) end)
@@ -87,7 +74,6 @@ local function ask(question)
     vim.schedule(function() show(buf, text, true) end)
     return text
   end)
-  drive()
   return task, buf
 end
 

@@ -91,6 +91,16 @@ function M.name(fn, v, field, hidden)
   return v
 end
 
+-- whether M.name / M.text would pass v (no field name built: callers
+-- that compute one build it only to raise)
+function M.is_name(v)
+  return type(v) == "string" and v ~= "" and not find(v, "[%z\r\n]") and json.valid_utf8(v)
+end
+
+function M.is_text(v)
+  return type(v) == "string" and json.valid_utf8(v)
+end
+
 -- any string that is valid UTF-8 (content)
 function M.text(fn, v, field)
   if type(v) ~= "string" then fail(fn, field, "must be a string", v) end

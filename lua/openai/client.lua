@@ -11,6 +11,9 @@ local check = require "openai.check"
 local secret = require "openai.secret"
 local transport = require "openai.transport"
 local stream = require "openai.stream"
+local options = require "openai.options"
+local endpoints = require "openai.endpoints"
+local batch_job = require "openai.batch_job"
 
 local type, pairs, ipairs, next, tostring, setmetatable, getmetatable, error =
       type, pairs, ipairs, next, tostring, setmetatable, getmetatable, error
@@ -31,16 +34,15 @@ M.VERSION = "0.1.0"
 
 local Client = {}
 Client.__index = Client
+-- a list result -> its client and call (weak: not a field, so cjson and
+-- pairs see only the API's fields)
+local list_state = setmetatable({}, { __mode = "k" })
 M.Client = Client
 
 local DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 -- options of one call, never sent in a body
-local CALL_OPTS = {
-  timeout = true, max_retries = true, headers = true, idle_timeout = true, deadline = true,
-  debug = true, max_response_bytes = true, max_event_bytes = true, max_retry_after = true,
-  accumulate = true,
-}
+local CALL_OPTS = options.CALL
 
 local function opt_ms(fn, v, field, dflt, zero_ok)
   if v == nil then return dflt end
@@ -70,13 +72,27 @@ local function check_headers(fn, h, field)
   return out
 end
 
+-- a proxy URL: scheme://host[:port] (http, https, socks4, socks4a, socks5, socks5h)
+local function check_proxy(fn, v, field)
+  if v == nil then return nil end
+  check.name(fn, v, field, true)          -- never shown: it may hold a password
+  local scheme = match(lower(v), "^(%w+)://[^/%s]+")
+  if not (scheme == "http" or scheme == "https" or scheme == "socks4" or scheme == "socks4a"
+          or scheme == "socks5" or scheme == "socks5h") or find(v, "[%s\\]") then
+    check.fail(fn, field, "must be a proxy URL such as 'http://host:port'", v, true)
+  end
+  return v
+end
+
 -- {=================================================================
 -- the client
 -- ==================================================================
 
-local function check_self(fn, self)
+-- form: how the arguments look ("{...}", or "(id)" for the actions by id)
+local function check_self(fn, self, form)
   if getmetatable(self) ~= Client then
-    error(format("%s: call it as client:%s{...} or as openai.%s{...}", fn, sub(fn, 8), sub(fn, 8)), 0)
+    form = form or "{...}"
+    error(format("%s: call it as client:%s%s or as openai.%s%s", fn, sub(fn, 8), form, sub(fn, 8), form), 0)
   end
 end
 
@@ -144,22 +160,18 @@ function M.new(opts)
   while sub(base, -1) == "/" do base = sub(base, 1, -2) end
   self.base_url = base
   self.base_suffix = match(base, "^[%a]+://[^/]+(/.*)$")   -- e.g. "/v1"
-  self.timeout = opt_ms(fn, opts.timeout, "timeout", 10000)
-  self.connect_timeout = opt_ms(fn, opts.connect_timeout, "connect_timeout", nil)
-  self.max_retries = opts.max_retries == nil and 2 or check.integer_in(fn, opts.max_retries, "max_retries", 0, 100)
-  self.idle_timeout = opt_ms(fn, opts.idle_timeout, "idle_timeout", 60000, true)
-  self.max_retry_after = opt_ms(fn, opts.max_retry_after, "max_retry_after", 60000)
-  self.deadline = opt_ms(fn, opts.deadline, "deadline", nil)
-  self.max_response_bytes = opts.max_response_bytes == nil and 64 * 1024 * 1024
-    or check.integer_in(fn, opts.max_response_bytes, "max_response_bytes", 1, 2147483647)
-  self.max_event_bytes = opts.max_event_bytes == nil and 16 * 1024 * 1024
-    or check.integer_in(fn, opts.max_event_bytes, "max_event_bytes", 1, 2147483647)
-  if opts.debug ~= nil then self.debug = check.boolean(fn, opts.debug, "debug") end
+  options.client(fn, self, opts)
+  self.proxy = check_proxy(fn, opts.proxy, "proxy")
+  if opts.no_proxy ~= nil then self.no_proxy = check.name(fn, opts.no_proxy, "no_proxy") end
   if opts.logger ~= nil and type(opts.logger) ~= "function" then
     check.fail(fn, "logger", "must be a function", opts.logger)
   end
   self.logger = opts.logger
   self.transport = choose_transport(fn, opts.transport)
+  if self.proxy and self.transport == "nginx" then
+    check.fail(fn, "proxy", 'is not supported by the nginx transport (cosockets connect directly); '
+               .. 'use transport = "curl" for a proxy', opts.proxy, true)
+  end
   local azure = check.opt_table(fn, opts.azure, "azure")
   if azure then
     self.azure_api_version = check.name(fn, azure.api_version, "azure.api_version")
@@ -214,22 +226,11 @@ end
 -- shared pieces of the actions
 -- ==================================================================
 
--- the per-call options of p, checked
+-- the per-call options of p, checked (the client's where p has none)
 local function call_opts(fn, self, p)
-  return {
-    timeout = opt_ms(fn, p.timeout, "timeout", self.timeout),
-    idle_timeout = opt_ms(fn, p.idle_timeout, "idle_timeout", nil, true),
-    deadline = opt_ms(fn, p.deadline, "deadline", nil),
-    max_retries = p.max_retries == nil and self.max_retries
-                  or check.integer_in(fn, p.max_retries, "max_retries", 0, 100),
-    max_retry_after = opt_ms(fn, p.max_retry_after, "max_retry_after", self.max_retry_after),
-    headers = check_headers(fn, p.headers, "headers"),
-    debug = p.debug ~= nil and check.boolean(fn, p.debug, "debug") or nil,
-    max_response_bytes = p.max_response_bytes ~= nil
-      and check.integer_in(fn, p.max_response_bytes, "max_response_bytes", 1, 2147483647) or nil,
-    max_event_bytes = p.max_event_bytes ~= nil
-      and check.integer_in(fn, p.max_event_bytes, "max_event_bytes", 1, 2147483647) or nil,
-  }
+  local o = options.call(fn, self, p, {})
+  o.headers = check_headers(fn, p.headers, "headers")
+  return o
 end
 
 -- the body: p without the call options
@@ -242,8 +243,9 @@ local function body_of(p)
 end
 
 -- the path of a typed action (Azure deployments have their own)
+local AZURE_DEPLOYMENT = endpoints.AZURE_DEPLOYMENT
 local function api_path(self, path)
-  if self.azure_deployment and (path == "/chat/completions" or path == "/images/generations") then
+  if self.azure_deployment and AZURE_DEPLOYMENT[path] then
     return "/deployments/" .. self.azure_deployment .. path
   end
   return path
@@ -264,7 +266,7 @@ end
 
 local function open_stream(self, spec, kind, p)
   local accumulate = true
-  if p.accumulate ~= nil then accumulate = check.boolean(spec.fn, p.accumulate, "accumulate") end
+  if p.accumulate ~= nil then accumulate = p.accumulate end
   local t, err, meta = transport.open(self, spec)
   if not t then return nil, err, meta end
   return stream.new(self, t, meta, kind, accumulate), nil, meta
@@ -277,6 +279,11 @@ end
 -- Create Chat Completion
 -- ==================================================================
 
+-- fail naming messages[i] (the field's name is built only to raise)
+local function fail_message(fn, i, sub_field, what, v)
+  check.fail(fn, "messages[" .. i .. "]" .. sub_field, what, v)
+end
+
 local function check_messages(fn, messages)
   check.nonempty_array(fn, messages, "messages")
   local n = #messages
@@ -287,19 +294,22 @@ local function check_messages(fn, messages)
   end
   for i = 1, n do
     local m = messages[i]
-    local f = "messages[" .. i .. "]"
-    check.table(fn, m, f)
-    check.name(fn, m.role, f .. ".role")
+    if type(m) ~= "table" then fail_message(fn, i, "", "must be a table", m) end
+    local role = m.role
+    if type(role) ~= "string" or role == "" then
+      fail_message(fn, i, ".role", "must be a non-empty string", role)
+    end
+    if not check.is_name(role) then check.name(fn, role, "messages[" .. i .. "].role") end
     local c = m.content
     if c == nil or c == null then
-      if not (m.role == "assistant" and (m.tool_calls ~= nil or m.function_call ~= nil
+      if not (role == "assistant" and (m.tool_calls ~= nil or m.function_call ~= nil
               or m.refusal ~= nil or m.audio ~= nil)) then
-        check.fail(fn, f .. ".content", "is required", c)
+        fail_message(fn, i, ".content", "is required", c)
       end
     elseif type(c) == "table" then
-      if next(c) == nil then check.fail(fn, f .. ".content", "must not be empty", c) end
-    else
-      check.text(fn, c, f .. ".content")
+      if next(c) == nil then fail_message(fn, i, ".content", "must not be empty", c) end
+    elseif not check.is_text(c) then
+      check.text(fn, c, "messages[" .. i .. "].content")
     end
   end
 end
@@ -448,14 +458,6 @@ function Client:model(id, p)
   return transport.perform(self, typed_spec(fn, self, o, "GET", "/models/" .. core.escape_segment(id)))
 end
 
-function Client:models(p)
-  local fn = "openai.models"
-  check_self(fn, self)
-  p = check.opt_table(fn, p, "opts") or {}
-  local o = call_opts(fn, self, p)
-  return transport.perform(self, typed_spec(fn, self, o, "GET", "/models"))
-end
-
 -- }==================================================================
 
 
@@ -548,10 +550,7 @@ local function join_path(self, url)
   return sub(url, best + 1)
 end
 
-function Client:request(p)
-  local fn = "openai.request"
-  check_self(fn, self)
-  p = check.opt_table(fn, p, "params") or {}
+local function raw_spec(fn, self, p)
   local url = p.url == nil and "/v1/models" or p.url
   if type(url) ~= "string" then check.fail(fn, "url", "must be a path string", url) end
   local ok, why = core.check_path(url)
@@ -592,9 +591,150 @@ function Client:request(p)
   elseif data ~= nil then
     check.fail(fn, "data", "must be a table (sent as JSON) or a string", data)
   end
-  return transport.perform(self, spec)
+  return spec
+end
+
+function Client:request(p)
+  local fn = "openai.request"
+  check_self(fn, self)
+  p = check.opt_table(fn, p, "params") or {}
+  return transport.perform(self, raw_spec(fn, self, p))
 end
 
 -- }==================================================================
+
+-- {=================================================================
+-- the actions of openai.endpoints' rows, and pagination
+-- ==================================================================
+
+-- a list result keeps its fields and gains :each(); the metatable is
+-- seen by neither cjson (it encodes the fields) nor res.data
+local List = {}
+local LIST_MT = { __index = List }
+
+-- the path of a row, with id escaped as one segment
+local function row_path(fn, row, id)
+  if row.args ~= "id" then return row.path end
+  check.name(fn, id, row.id_field)
+  local ok, why = core.check_segment(id)
+  if not ok then check.fail(fn, row.id_field, why, id) end
+  return row.path_head .. core.escape_segment(id) .. row.path_tail
+end
+
+-- the arguments of a row's call: p (params or opts) and the id
+local function row_args(fn, row, a, b)
+  if row.args == "id" then
+    return check.opt_table(fn, b, "opts") or {}, a
+  elseif row.args == "none" then
+    return check.opt_table(fn, a, "opts") or {}
+  end
+  return check.table(fn, a, "params")
+end
+
+local function row_spec(self, row, fn, a, b)
+  check_self(fn, self, row.args == "id" and "(id)" or nil)
+  local p, id = row_args(fn, row, a, b)
+  local o = call_opts(fn, self, p)
+  local spec = typed_spec(fn, self, o, row.method, row_path(fn, row, id))
+  if row.body == "json" then spec.json = body_of(p) end
+  if row.response ~= "json" then spec.response_type = row.response end
+  if row.check then row.check(fn, p, spec) end
+  -- only a JSON answer must be an object (a check may change the type)
+  if spec.response_type ~= nil and spec.response_type ~= "json" then spec.want_object = nil end
+  spec.row = row
+  return spec
+end
+
+local function run_row(self, row, spec)
+  local res, err, meta = transport.perform(self, spec)
+  if res == nil then return nil, err, meta end
+  if row.after then
+    local v, aerr = row.after(res, spec, meta)
+    if v == nil then return nil, aerr, transport.redact_meta(meta) end
+    res = v
+  end
+  if row.list then
+    list_state[setmetatable(res, LIST_MT)] = { client = self, spec = spec }
+  end
+  return res, nil, meta
+end
+
+for _, row in ipairs(endpoints.ROWS) do
+  if not row.custom then
+    local fn = "openai." .. row.name
+    Client[row.name] = function(self, a, b)
+      return run_row(self, row, row_spec(self, row, fn, a, b))
+    end
+  end
+end
+
+-- the next page of a list: the same call with after = the last item's id
+local function next_page(state, res)
+  local data = res.data
+  local last = res.last_id
+  if last == nil and type(data) == "table" and type(data[#data]) == "table" then
+    last = data[#data].id
+  end
+  if type(last) ~= "string" then return nil end
+  local spec = state.spec
+  local q = {}
+  for k, v in pairs(spec.query or {}) do q[k] = v end
+  q.after = last
+  local spec2 = {}
+  for k, v in pairs(spec) do spec2[k] = v end
+  spec2.query = q
+  if spec.row then return run_row(state.client, spec.row, spec2) end
+  local page, err, meta = transport.perform(state.client, spec2)
+  if type(page) == "table" then list_state[setmetatable(page, LIST_MT)] = { client = state.client, spec = spec2 } end
+  return page, err, meta
+end
+
+-- for item[, err] in res:each() do ... end: every item of this page and the
+-- next ones, fetched only when the loop gets there. A page that fails ends
+-- the walk with one last (false, err).
+function List.each(res)
+  local page, i, failed = res, 0, false
+  return function()
+    if failed then return nil end
+    while true do
+      local data = page.data
+      i = i + 1
+      if type(data) == "table" and data[i] ~= nil then return data[i] end
+      if page.has_more ~= true then return nil end
+      local nxt, err = next_page(list_state[page], page)
+      if nxt == nil then
+        if err == nil then return nil end
+        failed = true
+        return false, err
+      end
+      page, i = nxt, 0
+    end
+  end
+end
+
+-- client:run_batch{ endpoint, requests, poll_interval?, on_progress?,
+-- deadline?, completion_window?, metadata? }: results keyed by custom_id
+function Client:run_batch(p)
+  check_self("openai.run_batch", self)
+  return batch_job.run(self, p)
+end
+
+-- client:pages{ url = "/v1/...", query = ..., ... }: a raw request{} on any
+-- list endpoint, its answer a list with :each()
+function Client:pages(p)
+  local fn = "openai.pages"
+  check_self(fn, self)
+  check.table(fn, p, "params")
+  if p.url == nil then check.fail(fn, "url", "must be a path string", p.url) end
+  local spec = raw_spec(fn, self, p)
+  local res, err, meta = transport.perform(self, spec)
+  if res == nil then return nil, err, meta end
+  if type(res) ~= "table" then return res, nil, meta end
+  list_state[setmetatable(res, LIST_MT)] = { client = self, spec = spec }
+  return res, nil, meta
+end
+
+-- }==================================================================
+
 
 return M

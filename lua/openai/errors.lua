@@ -1,8 +1,9 @@
 -- openai.errors: the error object of a failed call.
 --
 -- A failed call returns nil, err, meta. err.kind is one of "api", "timeout",
--- "connection", "decode", "stream", "too_large" (SEMANTICS.md, "Errors"),
--- or "cancelled" for a task stopped by task:cancel();
+-- "connection", "decode", "stream", "too_large", "io" (a local file of an
+-- upload or download) (the README's "Errors" table), or "cancelled" for a
+-- task stopped by task:cancel();
 -- for "api" it carries the HTTP status and the API's type, code, param and
 -- message. tostring(err) reads as one line and never contains the API key.
 
@@ -29,6 +30,7 @@ local KIND_NAMES = {
   timeout = "APITimeoutError", connection = "APIConnectionError", decode = "APIResponseDecodeError",
   stream = "APIStreamError", too_large = "APIResponseTooLargeError",
   cancelled = "APIUserAbortError",   -- openai-node's name for a request the caller aborted
+  io = "LocalFileError",             -- a file of ours (an upload by path, a download to a path) failed
 }
 
 function M.name_for(kind, status)

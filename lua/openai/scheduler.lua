@@ -139,10 +139,22 @@ local slot_of = setmetatable({}, { __mode = "k" })  -- transfer -> group whose s
 local owner_of = setmetatable({}, { __mode = "k" }) -- transfer -> task that opened it
 local handle_of = setmetatable({}, { __mode = "k" }) -- stream object -> its transfer
 local pending = 0                         -- tasks started or queued, not done
+local on_runnable                         -- a host loop's hook: a task was queued
 
+-- queue a task to be resumed; a host loop that drives the engine its own
+-- way (openai.luv) hears of it, so that a task spawned, or woken outside
+-- that loop's dispatch (a slot given back by a close), is not left waiting
+-- for socket activity that may never come
 local function push(task)
   rq_tail = rq_tail + 1
   runq[rq_tail] = task
+  if on_runnable ~= nil then on_runnable() end
+end
+
+-- fn() is called each time a task is queued to run (nil: nobody listens);
+-- the host then calls M.dispatch soon, from its own loop
+function M.on_runnable(fn)
+  on_runnable = fn
 end
 
 local function release_slot(t)

@@ -1,20 +1,19 @@
--- openai.transport: from a call's description to a transfer on the engine,
--- and from the transfer's outcome to `result, err, meta`.
+-- openai.transport: the scheduler glue of one call: its request (built by
+-- openai.request) submitted to the engine, awaited, and its outcome turned
+-- into `result, err, meta` (by openai.outcome).
 --
 -- The engine and the tasks live in openai.scheduler: a call made inside a
 -- task yields while its transfer is in flight; any other call drives the
 -- engine until its transfer is ready.
 
 local core = require "openai.wire"   -- pure functions: no libcurl
-local json = require "openai.json"
-local errors = require "openai.errors"
 local secret = require "openai.secret"
 local sched = require "openai.scheduler"
+local request = require "openai.request"
+local outcome = require "openai.outcome"
 
-local type, pairs, ipairs, next, tostring, setmetatable = type, pairs, ipairs, next, tostring, setmetatable
-local rawget, rawset, require = rawget, rawset, require
-local format, sub, lower, gsub, find = string.format, string.sub, string.lower, string.gsub, string.find
-local concat, sort = table.concat, table.sort
+local type, ipairs, tostring, require = type, ipairs, tostring, require
+local format, sub, gsub, find = string.format, string.sub, string.gsub, string.find
 local stderr = io.stderr
 
 local _ENV = nil -- luacheck: ignore 211
@@ -25,6 +24,13 @@ local engine, acquire, adopt, release = sched.engine, sched.acquire, sched.adopt
 local refuse_finalizer = sched.refuse_finalizer
 
 M.engine = engine
+M.build = request.build
+M.error_fields, M.redact_meta = outcome.error_fields, outcome.redact_meta
+
+local meta_of, redact_meta, outcome_error, decode_body = outcome.meta_of, outcome.redact_meta,
+                                                         outcome.outcome_error, outcome.decode_body
+local json_body_error, stream_opened, open_error = outcome.json_body_error, outcome.stream_opened,
+                                                   outcome.open_error
 
 -- closed transfers of plain calls, used again by the next calls (their
 -- userdata and buffers), at most POOL_MAX
@@ -89,103 +95,6 @@ function M.finish(t, graceful)
 end
 
 -- {=================================================================
--- building the request
--- ==================================================================
-
-local function query_string(q)
-  local keys = {}
-  for k in pairs(q) do keys[#keys + 1] = k end
-  sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  local out = {}
-  for _, k in ipairs(keys) do
-    local v = q[k]
-    local ek = core.escape_segment(tostring(k))
-    if type(v) == "table" then
-      for _, x in ipairs(v) do out[#out + 1] = ek .. "=" .. core.escape_segment(tostring(x)) end
-    else
-      out[#out + 1] = ek .. "=" .. core.escape_segment(tostring(v))
-    end
-  end
-  return concat(out, "&")
-end
-
-local ACCEPT = { json = "Accept: application/json", sse = "Accept: text/event-stream" }
-
--- the header lines of a call: the client's fixed ones, Accept, Content-Type,
--- then the caller's (which replace any of ours with the same name)
-local function header_lines(client, accept, ctype, extra)
-  local fixed = client._header_lines
-  if extra == nil then
-    local key = accept .. (ctype or "")
-    local cached = client._header_cache[key]
-    if cached then return cached end
-    local lines = {}
-    for i = 1, #fixed do lines[i] = fixed[i] end
-    lines[#lines + 1] = ACCEPT[accept]
-    if ctype then lines[#lines + 1] = "Content-Type: " .. ctype end
-    client._header_cache[key] = lines
-    return lines
-  end
-  local over = {}
-  for name in pairs(extra) do over[lower(name)] = true end
-  local lines = {}
-  local function add(line)
-    local name = lower(sub(line, 1, find(line, ":", 1, true) - 1))
-    if not over[name] then lines[#lines + 1] = line end
-  end
-  for i = 1, #fixed do add(fixed[i]) end
-  add(ACCEPT[accept])
-  if ctype then add("Content-Type: " .. ctype) end
-  local names = {}
-  for name in pairs(extra) do names[#names + 1] = name end
-  sort(names)
-  for _, name in ipairs(names) do lines[#lines + 1] = name .. ": " .. tostring(extra[name]) end
-  return lines
-end
-
--- spec: fn, method, path, query, json | body | parts, content_type,
--- headers (name -> value, already checked), stream, timeout, idle_timeout,
--- deadline, retry, max_response_bytes, max_event_bytes
-function M.build(client, spec)
-  local url = client.base_url .. spec.path
-  local q = spec.query
-  if client.azure_api_version then
-    q = q or {}
-    if q["api-version"] == nil then
-      local q2 = { ["api-version"] = client.azure_api_version }
-      for k, v in pairs(q) do q2[k] = v end
-      q = q2
-    end
-  end
-  if q and next(q) ~= nil then
-    url = url .. (find(spec.path, "?", 1, true) and "&" or "?") .. query_string(q)
-  end
-  local body, ctype = spec.body, spec.content_type
-  if spec.json ~= nil then
-    body = json.encode(spec.json, spec.fn, spec.json_root)
-    ctype = ctype or "application/json"
-  end
-  return {
-    method = spec.method or "GET",
-    url = url,
-    headers = header_lines(client, spec.stream and "sse" or "json", body and ctype or nil, spec.headers),
-    body = body,
-    parts = spec.parts,
-    stream = spec.stream,
-    timeout = spec.timeout or client.timeout,
-    connect_timeout = client.connect_timeout,
-    idle_timeout = spec.idle_timeout or client.idle_timeout,
-    deadline = spec.deadline or client.deadline,
-    retry = spec.retry,
-    max_response_bytes = spec.max_response_bytes or client.max_response_bytes,
-    max_event_bytes = spec.max_event_bytes or client.max_event_bytes,
-  }
-end
-
--- }==================================================================
-
-
--- {=================================================================
 -- debug log
 -- ==================================================================
 
@@ -224,122 +133,8 @@ end
 
 
 -- {=================================================================
--- outcomes
+-- one call, one stream
 -- ==================================================================
-
--- meta = { status, headers, request_id, attempts }; headers is parsed from
--- the raw block on first use (most callers never look)
-local HEAD = {}   -- private key of the raw header block
-local META = {
-  __index = function(m, k)
-    if k ~= "headers" then return nil end
-    local h = core.parse_headers(rawget(m, HEAD) or "")
-    rawset(m, "headers", h)
-    return h
-  end,
-}
-
-local function meta_of(r)
-  return setmetatable({ status = r.status, request_id = r.request_id, attempts = r.attempts,
-                        [HEAD] = r.head }, META)
-end
-
--- meta of a failed call: no key in its request id or headers
-local function redact_meta(meta)
-  meta.request_id = secret.redact(meta.request_id)
-  local head = rawget(meta, HEAD)
-  if head then meta[HEAD] = secret.redact(head) end
-  local h = rawget(meta, "headers")
-  if h then
-    for k, v in pairs(h) do h[k] = secret.redact(v) end
-  end
-  return meta
-end
-M.redact_meta = redact_meta
-
--- the start of a body that is not JSON, for a message (redacted, then cut)
-local function snippet(body)
-  local s = secret.cut(body or "", 200)
-  return (gsub(s, "[%c\128-\255]", "?"))
-end
-
--- the API's error fields (type, code, param, message: strings or numbers
--- only) of a decoded body or event v into f: from its `error` object, or
--- `error` itself when it is a string (the message); from v itself when it
--- has no error object and self_ok is set (an event that is the error)
-local ERROR_FIELDS = { "type", "code", "param", "message" }
-local function error_fields(v, f, self_ok)
-  local eo = v.error
-  if type(eo) == "string" then
-    f.message = eo
-    return f
-  end
-  if type(eo) ~= "table" then
-    if not self_ok then return f end
-    eo = v
-  end
-  for _, k in ipairs(ERROR_FIELDS) do
-    local x = eo[k]
-    if type(x) == "string" or type(x) == "number" then f[k] = x end
-  end
-  return f
-end
-M.error_fields = error_fields
-
--- the error object of a transfer outcome that is not a success
-local function outcome_error(r, meta)
-  if r.kind then
-    local kind = r.kind
-    if kind == "memory" or kind == "closed" then kind = "connection" end
-    return errors.new({
-      kind = kind, message = r.message, status = (r.status or 0) > 0 and r.status or nil,
-      request_id = meta.request_id, attempts = r.attempts,
-      retry_after = r.retry_after and r.retry_after / 1000 or nil,
-    })
-  end
-  local f = {
-    kind = "api", status = r.status, request_id = meta.request_id, attempts = r.attempts,
-    retry_after = r.retry_after and r.retry_after / 1000 or nil,
-  }
-  local v = json.decode(r.body or "")
-  if type(v) == "table" then error_fields(v, f) end
-  if f.message == nil then
-    local s = snippet(r.body)
-    f.message = s ~= "" and format("HTTP %d: %s", r.status, s) or format("HTTP %d", r.status)
-  end
-  f.body = r.body
-  return errors.new(f)
-end
-
--- decode a successful body as response_type says; want_object (the typed
--- actions): the body must be a JSON object, whatever else it is
-local function decode_body(r, meta, response_type, method, want_object)
-  local body = r.body
-  if response_type == "text" or response_type == "binary" then return body end
-  if body == "" and not want_object and (r.status == 204 or method == "HEAD") then return {} end
-  local v, derr = json.decode(body)
-  if v == nil then
-    return nil, errors.new({
-      kind = "decode", status = r.status, request_id = meta.request_id, attempts = r.attempts,
-      message = body == "" and "the response body is empty, not JSON"
-                or "the response body is not valid JSON: " .. gsub(tostring(derr), "%c", " "),
-      body = body,
-    })
-  end
-  if not r.utf8 then
-    return nil, errors.new({
-      kind = "decode", status = r.status, request_id = meta.request_id, attempts = r.attempts,
-      message = "the response body is not valid UTF-8", body = body,
-    })
-  end
-  if want_object and not json.is_object(v) then
-    return nil, errors.new({
-      kind = "decode", status = r.status, request_id = meta.request_id, attempts = r.attempts,
-      message = "the response body is not a JSON object: it is " .. json.what(v), body = body,
-    })
-  end
-  return v
-end
 
 -- run one call to its end: result, nil, meta | nil, err, meta
 function M.perform(client, spec)
@@ -360,43 +155,10 @@ function M.perform(client, spec)
   if debug then M.log_response(client, r, started) end
   local meta = meta_of(r)
   if r.kind or r.status >= 300 then return nil, outcome_error(r, redact_meta(meta)), meta end
+  if spec.to_path then return { path = spec.to_path, bytes = r.written }, nil, meta end
   local v, err = decode_body(r, meta, spec.response_type, spec.method, spec.want_object)
   if v == nil then return nil, err, redact_meta(meta) end
   return v, nil, meta
-end
-
--- a stream answered with a 2xx JSON body (the engine keeps it whole instead
--- of reading events): the server's error, or a body that is no stream
-local function json_body_error(r, meta)
-  local f = { kind = "stream", status = r.status, request_id = meta.request_id,
-              attempts = r.attempts, body = r.body }
-  local v = json.decode(r.body)
-  if type(v) == "table" then error_fields(v, f) end
-  if f.message == nil then
-    local s = snippet(r.body)
-    f.message = "the server answered with a JSON content type, not an event stream"
-                .. (s ~= "" and ": " .. s or " (an empty one)")
-  end
-  return errors.new(f)
-end
-
--- a ready stream transfer is handed over when it received an event (those
--- events come first, then whatever ended it: the engine never retries it),
--- or when it ended as a 2xx without a failure (the stream says what it
--- lacks); anything else failed before its first event
-local function stream_opened(r)
-  if r.received > 0 then return true end
-  return r.state == "done" and not r.kind and r.status >= 200 and r.status < 300
-end
-
--- the error of a stream that failed before its first event: an HTTP error
--- for a status >= 300, else the failure the engine saw; a 2xx is never an
--- `api` error
-local function open_error(r, meta)
-  if not r.kind and r.status < 300 then
-    r.kind, r.message = "connection", format("the server sent no event stream (HTTP %d)", r.status)
-  end
-  return outcome_error(r, meta)
 end
 
 -- open a stream: the transfer once its first event is queued, or nil, err

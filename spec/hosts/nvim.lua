@@ -14,8 +14,7 @@ local uv = vim.loop
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 local root = os.getenv("OPENAI_ROOT") or (here .. "/../..")
-package.path = root .. "/lua/?.lua;" .. root .. "/spec/hosts/?.lua;" .. root .. "/examples/?.lua;"
-               .. package.path
+package.path = root .. "/lua/?.lua;" .. root .. "/spec/hosts/?.lua;" .. package.path
 package.cpath = (os.getenv("OPENAI_CPATH") or root .. "/build/luajit/?.so") .. ";" .. package.cpath
 
 local TICK_MS = 50
@@ -28,7 +27,10 @@ proof.put("nvim_lua", jit and jit.version or _VERSION)
 
 local timers = {}
 
+local driver
+
 local function exit(code)
+  if driver then driver:stop() end
   for _, t in ipairs(timers) do
     if not t:is_closing() then t:stop(); t:close() end
   end
@@ -43,7 +45,7 @@ local function every(ms, fn)
   return t
 end
 
-local ok, runner = pcall(proof.runner, "nvim", function() return uv.hrtime() / 1e6 end)
+local ok, runner = pcall(proof.runner, "nvim", function() return uv.hrtime() / 1e6 end, "openai.luv")
 if not ok then
   proof.put("nvim_error", runner)
   exit(1)
@@ -62,10 +64,9 @@ every(TICK_MS, function()
   end
 end)
 
--- DRIVER (SWAP): a 10 ms luv timer calling pump.step(0) stands in for
--- openai.luv, which will watch the engine's fds with poll handles and arm a
--- timer on engine:timeout(); replace these lines with that adapter's start.
-every(10, runner.pump)
+-- the driver: openai.luv watches the engine's sockets with poll handles and
+-- its timeout with a timer, on the editor's own loop
+driver = require("openai.luv").start(uv)
 
 -- bounded: give up after LIMIT_S whatever happens
 local limit = uv.new_timer()

@@ -5,8 +5,9 @@
 -- while each call is in flight. Written for LuaJIT / 5.1.
 --
 -- Environment: OPENAI_STANDIN_URL (the stand-in, required), OPENAI_HOST_MODE
--- ("pump": calls run as tasks driven by pump.step; "block": the call is made
--- right in the tick, the way a host would without a scheduler),
+-- ("pump": calls run as tasks (openai.spawn), driven by the host's driver:
+-- openai.step(0) per LÖVE frame, openai.luv in Neovim; "block": the call is
+-- made right in the tick, the way a host would without a scheduler),
 -- OPENAI_HOST_SCENARIOS (space-separated, from SCENARIOS below), OPENAI_HOST_RUNS
 -- (runs of each, default 1).
 --
@@ -17,7 +18,6 @@
 -- runs: medians, the fewest ticks, and gap_ms_runs (each run's gap).
 
 local openai = require "openai"
-local pump = require "pump"
 
 local P = {}
 
@@ -148,10 +148,11 @@ local function plan()
   return names, order
 end
 
--- runner(host, now): now is the host's clock in ms; r.tick() once per host
--- tick (true once every scenario is done and its lines are printed);
--- r.pump() drives the calls in flight and never blocks
-function P.runner(host, now)
+-- runner(host, now, driver): now is the host's clock in ms; driver names
+-- what drives the tasks (for the output); r.tick() once per host tick (true
+-- once every scenario is done and its lines are printed); r.pump() is
+-- openai.step(0), for a host that steps the tasks itself (never blocks)
+function P.runner(host, now, driver)
   local mode = os.getenv("OPENAI_HOST_MODE") or "pump"
   if mode ~= "pump" and mode ~= "block" then error("proof: OPENAI_HOST_MODE must be pump or block", 0) end
   if not STANDIN then error("proof: OPENAI_STANDIN_URL is not set", 0) end
@@ -162,7 +163,7 @@ function P.runner(host, now)
     client = openai.new { api_key = KEY, base_url = STANDIN .. "/" .. host .. "/v1", max_retries = 0 },
     chat_path = "/" .. host .. "/v1/chat/completions",
   }
-  put(prefix .. "driver", mode == "block" and "none" or pump.hand_made and "the hand-made pump (examples/pump.lua)" or "openai.step")
+  put(prefix .. "driver", mode == "block" and "none" or driver or "openai.step")
 
   local r, i = {}, 0
   local cur            -- the run in flight: { name, task | outcome, started, last, gap, ticks }
@@ -176,7 +177,7 @@ function P.runner(host, now)
     local t = now()
     cur = { name = name, started = t, last = t, gap = 0, ticks = 0 }
     if mode == "pump" then
-      cur.task = pump.spawn(sc.run, ctx)
+      cur.task = openai.spawn(sc.run, ctx)
     else
       cur.outcome = { pcall(sc.run, ctx) }          -- blocks this tick for the whole call
     end
@@ -220,7 +221,7 @@ function P.runner(host, now)
   end
 
   function r.pump()
-    if mode == "pump" then pump.step(0) end
+    if mode == "pump" then openai.step(0) end
   end
 
   return r

@@ -11,6 +11,12 @@ Canned endpoints (when no script applies):
     POST /v1/images/generations
     POST /v1/responses          (also stream: true)
     GET  /v1/models, GET /v1/models/<id>
+    POST /v1/embeddings, /v1/moderations, /v1/audio/{transcriptions,translations,speech},
+         /v1/images/{edits,variations}
+    /v1/files (upload, list, get, content, delete) and /v1/batches (create, list,
+         get, cancel), kept until reset; each GET of a batch moves it one step
+         (validating, in_progress, completed with output/error files)
+    GET, DELETE /v1/responses/<id>, POST /v1/responses/<id>/cancel
     *    /v1/echo               the record of this very request
     GET  /v1/text, GET /v1/bytes?n=N
     GET  /health                not recorded
@@ -88,6 +94,8 @@ class State:
             self.n = 0
             self.conn_count = 0
             self.accepted = 0
+        with STORE.lock:
+            STORE.clear()
 
     def record(self, conn, rec):
         """Number the request and its connection, append it to the log."""
@@ -642,6 +650,357 @@ def unknown_url(req):
                                 code="unknown_url"), 404)
 
 
+# --------------------------------------------------------------------------
+# embeddings, moderations, audio, image edits, files, batches, stored responses
+
+
+class Store:
+    """Files and batches created since the last reset."""
+
+    def __init__(self):
+        self.lock = threading.RLock()         # batches add their output files
+        self.clear()
+
+    def clear(self):
+        self.files = {}           # id -> (object, bytes)
+        self.batches = {}         # id -> object
+        self.seq = 0
+
+    def next_id(self, prefix):
+        self.seq += 1
+        return "%s%d" % (prefix, self.seq)
+
+
+STORE = Store()
+
+
+def f32_vector(j, dims):
+    """Embedding j: values exact in 4-byte floats, a quarter step apart."""
+    return [((j + 1) * (i + 1) % 7 - 3) / 4.0 for i in range(dims)]
+
+
+def embeddings(req, n):
+    body = req.json
+    if not isinstance(body, dict) or not isinstance(body.get("input"), (str, list)) \
+            or not body.get("input"):
+        return bad("'input' must be a non-empty string or array.", "input")
+    inp = body["input"]
+    items = [inp] if isinstance(inp, str) else inp
+    dims = body.get("dimensions") or 8
+    fmt = body.get("encoding_format") or "float"
+    data = []
+    for j in range(len(items)):
+        vec = f32_vector(j, dims)
+        if fmt == "base64":
+            emb = base64.b64encode(struct.pack("<%df" % dims, *vec)).decode("ascii")
+        else:
+            emb = vec
+        data.append({"object": "embedding", "index": j, "embedding": emb})
+    tokens = sum(max(1, ntokens(x)) if isinstance(x, str) else len(x) for x in items)
+    return Reply.json({"object": "list", "data": data, "model": body.get("model"),
+                       "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
+
+def moderations(req, n):
+    body = req.json
+    if not isinstance(body, dict) or not isinstance(body.get("input"), (str, list)):
+        return bad("'input' must be a string or an array.", "input")
+    inp = body["input"]
+    items = [inp] if isinstance(inp, str) else inp
+    names = ["harassment", "hate", "self-harm", "sexual", "violence"]
+    results = []
+    for x in items:
+        hit = isinstance(x, str) and "kill" in x
+        results.append({"flagged": hit,
+                        "categories": {c: hit and c == "violence" for c in names},
+                        "category_scores": {c: (0.9 if hit and c == "violence" else 0.001)
+                                            for c in names}})
+    return Reply.json({"id": "modr-%d" % n, "model": body.get("model"), "results": results})
+
+
+def form(rec):
+    """A multipart request's fields: name -> [part, ...]."""
+    out = {}
+    for p in rec.get("parts") or []:
+        out.setdefault(p["name"], []).append(p)
+    return out
+
+
+def form_value(f, name, default=None):
+    p = f.get(name)
+    return p[0]["data"] if p else default
+
+
+def audio(req, n, rec, task):
+    f = form(rec)
+    if "file" not in f or "model" not in f:
+        return bad("'file' and 'model' are required.", "file" if "file" not in f else "model")
+    part = f["file"][0]
+    size = len(base64.b64decode(part["data_b64"]))
+    text = "Heard %d bytes of %s." % (size, part["filename"])
+    fmt = form_value(f, "response_format", "json")
+    if fmt == "text":
+        return Reply(200, (text + "\n").encode(), "text/plain; charset=utf-8")
+    if fmt == "srt":
+        return Reply(200, ("1\n00:00:00,000 --> 00:00:01,000\n%s\n\n" % text).encode(),
+                     "text/plain; charset=utf-8")
+    if fmt == "vtt":
+        return Reply(200, ("WEBVTT\n\n00:00:00.000 --> 00:00:01.000\n%s\n\n" % text).encode(),
+                     "text/plain; charset=utf-8")
+    if fmt == "verbose_json":
+        return Reply.json({"task": task, "language": form_value(f, "language", "english"),
+                           "duration": 1.0, "text": text,
+                           "segments": [{"id": 0, "start": 0.0, "end": 1.0, "text": text}]})
+    return Reply.json({"text": text})
+
+
+def speech_bytes(text, fmt):
+    """Stand-in audio: a tag, then bytes 0..255 repeated, 37 per input byte."""
+    count = 1000 + 37 * len(text.encode("utf-8"))
+    block = bytes(range(256))
+    data = (fmt.upper() + ":").encode() + block * (count // 256) + block[:count % 256]
+    return data
+
+
+SPEECH_TYPES = {"mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac",
+                "flac": "audio/flac", "wav": "audio/wav", "pcm": "audio/pcm"}
+
+
+def speech(req, n):
+    body = req.json
+    if not isinstance(body, dict) or not isinstance(body.get("input"), str) \
+            or not body.get("voice") or not body.get("model"):
+        return bad("'model', 'input' and 'voice' are required.", "input")
+    fmt = body.get("response_format") or "mp3"
+    return Reply(200, speech_bytes(body["input"], fmt), SPEECH_TYPES.get(fmt, "audio/mpeg"))
+
+
+def image_edits(req, n, rec, variation):
+    f = form(rec)
+    images = f.get("image", []) + f.get("image[]", [])
+    if not images:
+        return bad("'image' is required.", "image")
+    if not variation and "prompt" not in f:
+        return bad("'prompt' is required.", "prompt")
+    count = int(form_value(f, "n", "1"))
+    item = ({"url": "https://images.example/%d.png" % n}
+            if form_value(f, "response_format") == "url" else {"b64_json": PNG_B64})
+    return Reply.json({"created": int(time.time()), "data": [dict(item) for _ in range(count)]})
+
+
+def upload_file(req, n, rec):
+    f = form(rec)
+    if "file" not in f or "purpose" not in f:
+        return bad("'file' and 'purpose' are required.", "file" if "file" not in f else "purpose")
+    part = f["file"][0]
+    fid = add_file(part["filename"], form_value(f, "purpose"), base64.b64decode(part["data_b64"]))
+    with STORE.lock:
+        return Reply.json(dict(STORE.files[fid][0]))
+
+
+def add_file(name, purpose, data):
+    with STORE.lock:
+        fid = STORE.next_id("file-")
+        obj = {"id": fid, "object": "file", "bytes": len(data), "created_at": 1700000000 + STORE.seq,
+               "filename": name, "purpose": purpose, "status": "processed",
+               "expires_at": None, "status_details": None}
+        STORE.files[fid] = (obj, data)
+    return fid
+
+
+def page(req, items, max_limit):
+    """A list page as the API cuts it: limit, after (an id), has_more."""
+    q = parse_qs(req.query)
+    try:
+        limit = int(q.get("limit", ["20"])[-1])
+    except ValueError:
+        return bad("'limit' must be an integer.", "limit")
+    if limit < 1 or limit > max_limit:
+        return bad("'limit' must be from 1 to %d." % max_limit, "limit")
+    after = q.get("after", [None])[-1]
+    if after is not None:
+        ids = [x["id"] for x in items]
+        if after not in ids:
+            return bad("No such object: '%s'" % after, "after")
+        items = items[ids.index(after) + 1:]
+    data = items[:limit]
+    return Reply.json({"object": "list", "data": data,
+                       "first_id": data[0]["id"] if data else None,
+                       "last_id": data[-1]["id"] if data else None,
+                       "has_more": len(items) > limit})
+
+
+def not_found(kind, oid, param):
+    return Reply.json(api_error("No such %s: '%s'" % (kind, oid), param=param), 404)
+
+
+def files_route(req, n, rec, segs):
+    method = req.method
+    if len(segs) == 3 and method == "POST":
+        return upload_file(req, n, rec)
+    if len(segs) == 3 and method == "GET":
+        q = parse_qs(req.query)
+        purpose = q.get("purpose", [None])[-1]
+        order = q.get("order", ["desc"])[-1]
+        with STORE.lock:
+            items = [o for o, _ in STORE.files.values()
+                     if purpose is None or o["purpose"] == purpose]
+        items.sort(key=lambda o: o["created_at"], reverse=(order != "asc"))
+        return page(req, items, 10000)
+    fid = unquote(segs[3], errors="replace")
+    with STORE.lock:
+        entry = STORE.files.get(fid)
+    if entry is None:
+        return not_found("file", fid, "id")
+    if len(segs) == 4 and method == "GET":
+        return Reply.json(entry[0])
+    if len(segs) == 4 and method == "DELETE":
+        with STORE.lock:
+            STORE.files.pop(fid, None)
+        return Reply.json({"id": fid, "object": "file", "deleted": True})
+    if len(segs) == 5 and segs[4] == "content" and method == "GET":
+        return Reply(200, entry[1], "application/octet-stream")
+    return unknown_url(req)
+
+
+def batch_line_result(line, i):
+    """One line of a batch's input file -> (output line, error line)."""
+    try:
+        item = json.loads(line)
+    except ValueError:
+        return None, {"id": "batch_req_%d" % i, "custom_id": None, "response": None,
+                      "error": {"code": "invalid_json", "message": "Line %d is not JSON." % i}}
+    cid = item.get("custom_id")
+    body = item.get("body") or {}
+    if body.get("model") == "no-such-model":
+        return None, {"id": "batch_req_%d" % i, "custom_id": cid, "response": None,
+                      "error": {"code": "model_not_found",
+                                "message": "The model 'no-such-model' does not exist"}}
+    msgs = body.get("messages") or [{"content": ""}]
+    text = msgs[-1].get("content") if isinstance(msgs[-1], dict) else ""
+    answer = {"id": "chatcmpl-b%d" % i, "object": "chat.completion", "created": 1700000000,
+              "model": body.get("model"),
+              "choices": [{"index": 0, "finish_reason": "stop",
+                           "message": {"role": "assistant", "content": "You said: %s" % text}}]}
+    return {"id": "batch_req_%d" % i, "custom_id": cid,
+            "response": {"status_code": 200, "request_id": "req_b%d" % i, "body": answer},
+            "error": None}, None
+
+
+def advance_batch(b):
+    """Each look at a batch moves it one step: validating, in_progress, done."""
+    if b["status"] == "validating":
+        b["status"] = "in_progress"
+        b["in_progress_at"] = 1700000100
+    elif b["status"] == "in_progress":
+        entry = STORE.files.get(b["input_file_id"])
+        lines = [x for x in entry[1].decode("utf-8", "replace").split("\n") if x.strip()]
+        out, errs = [], []
+        for i, line in enumerate(lines):
+            o, e = batch_line_result(line, i + 1)
+            (out if o else errs).append(json.dumps(o or e, separators=(",", ":")))
+        if out:
+            b["output_file_id"] = add_file("batch_%s_output.jsonl" % b["id"], "batch_output",
+                                           ("\n".join(out) + "\n").encode())
+        if errs:
+            b["error_file_id"] = add_file("batch_%s_error.jsonl" % b["id"], "batch_output",
+                                          ("\n".join(errs) + "\n").encode())
+        b["status"] = "completed"
+        b["completed_at"] = 1700000200
+        b["request_counts"] = {"total": len(lines), "completed": len(out), "failed": len(errs)}
+    elif b["status"] == "cancelling":
+        b["status"] = "cancelled"
+        b["cancelled_at"] = 1700000300
+
+
+def batches_route(req, n, segs):
+    method = req.method
+    if len(segs) == 3 and method == "POST":
+        body = req.json
+        if not isinstance(body, dict):
+            return bad("The body must be a JSON object.", None)
+        for k in ("input_file_id", "endpoint", "completion_window"):
+            if not isinstance(body.get(k), str):
+                return bad("'%s' is required." % k, k)
+        with STORE.lock:
+            if body["input_file_id"] not in STORE.files:
+                return not_found("file", body["input_file_id"], "input_file_id")
+            bid = STORE.next_id("batch_")
+            b = {"id": bid, "object": "batch", "endpoint": body["endpoint"], "errors": None,
+                 "input_file_id": body["input_file_id"],
+                 "completion_window": body["completion_window"], "status": "validating",
+                 "output_file_id": None, "error_file_id": None,
+                 "created_at": 1700000000 + STORE.seq, "in_progress_at": None,
+                 "expires_at": 1700086400, "completed_at": None, "failed_at": None,
+                 "cancelled_at": None,
+                 "request_counts": {"total": 0, "completed": 0, "failed": 0},
+                 "metadata": body.get("metadata")}
+            STORE.batches[bid] = b
+            return Reply.json(dict(b))
+    if len(segs) == 3 and method == "GET":
+        with STORE.lock:
+            items = sorted((dict(b) for b in STORE.batches.values()),
+                           key=lambda b: b["created_at"], reverse=True)
+        return page(req, items, 100)
+    bid = unquote(segs[3], errors="replace")
+    with STORE.lock:
+        b = STORE.batches.get(bid)
+        if b is None:
+            return not_found("batch", bid, "batch_id")
+        if len(segs) == 4 and method == "GET":
+            advance_batch(b)
+            return Reply.json(dict(b))
+        if len(segs) == 5 and segs[4] == "cancel" and method == "POST":
+            if b["status"] in ("validating", "in_progress"):
+                b["status"] = "cancelling"
+                b["cancelling_at"] = 1700000250
+            return Reply.json(dict(b))
+    return unknown_url(req)
+
+
+def stored_response(req, n, segs):
+    rid = unquote(segs[3], errors="replace")
+    if not rid.startswith("resp_"):
+        return not_found("response", rid, "response_id")
+    if len(segs) == 4 and req.method == "GET":
+        text = "You said: hello"
+        return Reply.json({"id": rid, "object": "response", "created_at": 1700000000,
+                           "status": "completed", "model": "gpt-4.1", "error": None,
+                           "output": [{"type": "message", "id": "msg_" + rid[5:],
+                                       "status": "completed", "role": "assistant",
+                                       "content": [{"type": "output_text", "text": text,
+                                                    "annotations": []}]}]})
+    if len(segs) == 4 and req.method == "DELETE":
+        return Reply.json({"id": rid, "object": "response", "deleted": True})
+    if len(segs) == 5 and segs[4] == "cancel" and req.method == "POST":
+        return Reply.json({"id": rid, "object": "response", "status": "cancelled",
+                           "created_at": 1700000000, "model": "gpt-4.1", "output": []})
+    return unknown_url(req)
+
+
+def data_route(req, n, rec, route):
+    """The data endpoints, or None when route is none of them."""
+    segs = route.split("/")
+    method = req.method
+    simple = {("POST", "/v1/embeddings"): lambda: embeddings(req, n),
+              ("POST", "/v1/moderations"): lambda: moderations(req, n),
+              ("POST", "/v1/audio/transcriptions"): lambda: audio(req, n, rec, "transcribe"),
+              ("POST", "/v1/audio/translations"): lambda: audio(req, n, rec, "translate"),
+              ("POST", "/v1/audio/speech"): lambda: speech(req, n),
+              ("POST", "/v1/images/edits"): lambda: image_edits(req, n, rec, False),
+              ("POST", "/v1/images/variations"): lambda: image_edits(req, n, rec, True)}
+    handler = simple.get((method, route))
+    if handler is None and segs[:3] == ["", "v1", "files"] and len(segs) <= 5:
+        handler = lambda: files_route(req, n, rec, segs)             # noqa: E731
+    if handler is None and segs[:3] == ["", "v1", "batches"] and len(segs) <= 5:
+        handler = lambda: batches_route(req, n, segs)                 # noqa: E731
+    if handler is None and segs[:3] == ["", "v1", "responses"] and len(segs) in (4, 5):
+        handler = lambda: stored_response(req, n, segs)               # noqa: E731
+    if handler is None:
+        return None
+    return auth_error(req) or handler()
+
+
 def canned(req, n, rec):
     path, method = req.path, req.method
     if path == "/v1/echo":
@@ -666,6 +1025,15 @@ def canned(req, n, rec):
         route = "/v1/" + "/".join(segs[4:])
     else:
         route = path
+    # Azure: /openai/deployments/<d>/audio/..., /openai/files, /openai/responses/<id>
+    data_path = path
+    if len(segs) >= 5 and segs[1] == "openai" and segs[2] == "deployments":
+        data_path = "/v1/" + "/".join(segs[4:])
+    elif len(segs) >= 3 and segs[1] == "openai":
+        data_path = "/v1/" + "/".join(segs[2:])
+    reply = data_route(req, n, rec, data_path)
+    if reply is not None:
+        return reply
     known = {"/v1/chat/completions": ("POST", chat),
              "/v1/images/generations": ("POST", images),
              "/v1/responses": ("POST", responses)}

@@ -10,8 +10,7 @@
 -- (default: three levels above this directory).
 
 local root = os.getenv("OPENAI_ROOT") or (love.filesystem.getSource() .. "/../../..")
-package.path = root .. "/lua/?.lua;" .. root .. "/spec/hosts/?.lua;" .. root .. "/examples/?.lua;"
-               .. package.path
+package.path = root .. "/lua/?.lua;" .. root .. "/spec/hosts/?.lua;" .. package.path
 package.cpath = (os.getenv("OPENAI_CPATH") or root .. "/build/luajit/?.so") .. ";" .. package.cpath
 
 local proof = require "proof"
@@ -33,8 +32,7 @@ function love.load()
   runner = proof.runner("love", function() return love.timer.getTime() * 1000 end)
 end
 
--- one frame: measure, then pump (SWAP: runner.pump is pump.step(0), which
--- becomes openai.step(0) once the scheduler lands)
+-- one frame: measure, then openai.step(0) (runner.pump), which never blocks
 function love.update()
   local ok, finished = pcall(runner.tick)
   if not ok then

@@ -1,0 +1,118 @@
+-- openai.request: from a call's description (a spec) to the request
+-- description engine:submit takes. Every field it produces is one the
+-- engine knows: method, url, headers, body, parts, stream, timeouts,
+-- deadline, retry, limits, to_path, proxy, no_proxy.
+
+local core = require "openai.wire"
+local json = require "openai.json"
+
+local type, pairs, ipairs, next, tostring = type, pairs, ipairs, next, tostring
+local sub, lower, find = string.sub, string.lower, string.find
+local concat, sort = table.concat, table.sort
+
+local _ENV = nil -- luacheck: ignore 211
+
+local M = {}
+
+-- {=================================================================
+-- building the request
+-- ==================================================================
+
+local function query_string(q)
+  local keys = {}
+  for k in pairs(q) do keys[#keys + 1] = k end
+  sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local out = {}
+  for _, k in ipairs(keys) do
+    local v = q[k]
+    local ek = core.escape_segment(tostring(k))
+    if type(v) == "table" then
+      for _, x in ipairs(v) do out[#out + 1] = ek .. "=" .. core.escape_segment(tostring(x)) end
+    else
+      out[#out + 1] = ek .. "=" .. core.escape_segment(tostring(v))
+    end
+  end
+  return concat(out, "&")
+end
+
+local ACCEPT = { json = "Accept: application/json", sse = "Accept: text/event-stream" }
+
+-- the header lines of a call: the client's fixed ones, Accept, Content-Type,
+-- then the caller's (which replace any of ours with the same name)
+local function header_lines(client, accept, ctype, extra)
+  local fixed = client._header_lines
+  if extra == nil then
+    local key = accept .. (ctype or "")
+    local cached = client._header_cache[key]
+    if cached then return cached end
+    local lines = {}
+    for i = 1, #fixed do lines[i] = fixed[i] end
+    lines[#lines + 1] = ACCEPT[accept]
+    if ctype then lines[#lines + 1] = "Content-Type: " .. ctype end
+    client._header_cache[key] = lines
+    return lines
+  end
+  local over = {}
+  for name in pairs(extra) do over[lower(name)] = true end
+  local lines = {}
+  local function add(line)
+    local name = lower(sub(line, 1, find(line, ":", 1, true) - 1))
+    if not over[name] then lines[#lines + 1] = line end
+  end
+  for i = 1, #fixed do add(fixed[i]) end
+  add(ACCEPT[accept])
+  if ctype then add("Content-Type: " .. ctype) end
+  local names = {}
+  for name in pairs(extra) do names[#names + 1] = name end
+  sort(names)
+  for _, name in ipairs(names) do lines[#lines + 1] = name .. ": " .. tostring(extra[name]) end
+  return lines
+end
+
+-- spec: fn, method, path, query, json | body | parts, content_type,
+-- headers (name -> value, already checked), stream, timeout, idle_timeout,
+-- deadline, retry, max_response_bytes, max_event_bytes, to_path (a 2xx body
+-- goes to that file)
+function M.build(client, spec)
+  local url = client.base_url .. spec.path
+  local q = spec.query
+  if client.azure_api_version then
+    q = q or {}
+    if q["api-version"] == nil then
+      local q2 = { ["api-version"] = client.azure_api_version }
+      for k, v in pairs(q) do q2[k] = v end
+      q = q2
+    end
+  end
+  if q and next(q) ~= nil then
+    url = url .. (find(spec.path, "?", 1, true) and "&" or "?") .. query_string(q)
+  end
+  local body, ctype = spec.body, spec.content_type
+  if spec.json ~= nil then
+    body = json.encode(spec.json, spec.fn, spec.json_root)
+    ctype = ctype or "application/json"
+  end
+  return {
+    method = spec.method or "GET",
+    url = url,
+    headers = header_lines(client, spec.stream and "sse" or "json", body and ctype or nil, spec.headers),
+    body = body,
+    parts = spec.parts,
+    stream = spec.stream,
+    timeout = spec.timeout or client.timeout,
+    connect_timeout = client.connect_timeout,
+    idle_timeout = spec.idle_timeout or client.idle_timeout,
+    deadline = spec.deadline or client.deadline,
+    retry = spec.retry,
+    max_response_bytes = spec.max_response_bytes or client.max_response_bytes,
+    max_event_bytes = spec.max_event_bytes or client.max_event_bytes,
+    to_path = spec.to_path,
+    proxy = client.proxy,
+    no_proxy = client.no_proxy,
+  }
+end
+
+-- }==================================================================
+
+
+return M
