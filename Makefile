@@ -1,5 +1,6 @@
 # openai: a Lua module with a C core on libcurl.
-#   make            build build/$(LUA)/openai/core.so (LUA=lua5.4 by default;
+#   make            build build/$(LUA)/openai/wire.so (pure functions, no libcurl)
+#                   and build/$(LUA)/openai/core.so (the curl engine) (LUA=lua5.4 by default;
 #                   LUA=luajit, lua5.1, lua5.2, lua5.3 build and test the same way)
 #   make demo       build, then run examples/ against the local stand-in
 #                   (or the real API when OPENAI_API_KEY is set)
@@ -32,9 +33,13 @@ WARN      = -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual -Wwrite-strings \
 ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) $(LUA_INC) $(CURL_INC)
 
 PURE_SRC = src/buf.c src/sse.c src/retry.c src/check.c src/http1.c src/b64.c
-CORE_SRC = src/openai_core.c src/engine.c src/lhttp1.c $(PURE_SRC)
+# openai.core: the engine on libcurl; openai.wire: every pure function, not
+# linked with libcurl (nginx's cosocket transport loads only this one)
+CORE_SRC = src/openai_core.c src/engine.c $(PURE_SRC)
+WIRE_SRC = src/openai_wire.c src/lhttp1.c $(PURE_SRC)
 CORE_HDR = $(wildcard src/*.h)
 CORE_SO  = build/$(LUA_NAME)/openai/core.so
+WIRE_SO  = build/$(LUA_NAME)/openai/wire.so
 
 LUA_PATH_T  = $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
 LUA_CPATH_T = $(CURDIR)/build/$(LUA_NAME)/?.so;;
@@ -47,21 +52,29 @@ CMOD_DIR ?= $(PREFIX)/lib/lua/$(LUA_VER)
 
 .PHONY: all test check valgrind fuzz bench bench-hosts demo lint deps install clean c-test rockspec print-core-src validate
 
-all: $(CORE_SO)
+all: $(CORE_SO) $(WIRE_SO)
 
 $(CORE_SO): $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -o $@ $(CORE_SRC) $(CURL_LIB) $(LDFLAGS)
 
+$(WIRE_SO): $(WIRE_SRC) $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $(WIRE_SRC) -lm $(LDFLAGS)
+
 # the core for LuaJIT hosts (LÖVE, Neovim, nginx): spec/hosts_spec.lua and
 # spec/nginx_spec.lua run them
 # whatever LUA the suite runs on (with LUA=luajit it is CORE_SO itself)
-HOST_SO = build/luajit/openai/core.so
+HOST_SO = build/luajit/openai/core.so build/luajit/openai/wire.so
 ifneq ($(LUA_NAME),luajit)
-$(HOST_SO): $(CORE_SRC) $(CORE_HDR)
+build/luajit/openai/core.so: $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) \
 	  $$(pkg-config --cflags luajit) $(CURL_INC) -shared -o $@ $(CORE_SRC) $(CURL_LIB) $(LDFLAGS)
+build/luajit/openai/wire.so: $(WIRE_SRC) $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) \
+	  $$(pkg-config --cflags luajit) -shared -o $@ $(WIRE_SRC) -lm $(LDFLAGS)
 endif
 
 # the pure-C parts, tested alone (no Lua, no curl)
@@ -81,6 +94,7 @@ clean:
 
 # ---- sanitizers: the core under ASan + UBSan, the whole spec suite --------
 ASAN_SO   = build-asan/$(LUA_NAME)/openai/core.so
+ASAN_WIRE = build-asan/$(LUA_NAME)/openai/wire.so
 ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 $(ASAN_SO): $(CORE_SRC) $(CORE_HDR)
@@ -88,13 +102,18 @@ $(ASAN_SO): $(CORE_SRC) $(CORE_HDR)
 	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(ASAN_FLAGS) $(LUA_INC) $(CURL_INC) \
 	  -shared -o $@ $(CORE_SRC) $(CURL_LIB)
 
+$(ASAN_WIRE): $(WIRE_SRC) $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(ASAN_FLAGS) $(LUA_INC) \
+	  -shared -o $@ $(WIRE_SRC) -lm
+
 build-asan/c/%: spec/c/%.c $(PURE_SRC) $(CORE_HDR) spec/c/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(ASAN_FLAGS) -Isrc -o $@ $< $(PURE_SRC) -lm
 
 ASAN_C_TESTS = $(patsubst spec/c/%.c,build-asan/c/%,$(wildcard spec/c/test_*.c))
 
-check: $(ASAN_SO) $(HOST_SO) $(ASAN_C_TESTS)
+check: $(ASAN_SO) $(ASAN_WIRE) $(HOST_SO) $(ASAN_C_TESTS)
 	@LUA="$(LUA)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(CURDIR)/build-asan/$(LUA_NAME)/?.so;;' \
 	  SPEC_PRELOAD="$$($(CC) -print-file-name=libasan.so)" \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
@@ -144,8 +163,9 @@ rockspec: deps
 validate: all
 	@LUA="$(LUA)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh tools/validate.sh "$(OPENAPI)"
 
-# the C sources of the core, for rockspec/check.sh
+# the C sources of openai.wire and openai.core, for rockspec/check.sh
 print-core-src:
+	@echo $(WIRE_SRC)
 	@echo $(CORE_SRC)
 
 # ---- demo: the examples against the local stand-in, or the real API ------
@@ -158,6 +178,7 @@ install: all
 	install -m 644 lua/openai.lua $(DESTDIR)$(LMOD_DIR)/openai.lua
 	install -m 644 lua/openai/*.lua $(DESTDIR)$(LMOD_DIR)/openai/
 	install -m 755 $(CORE_SO) $(DESTDIR)$(CMOD_DIR)/openai/core.so
+	install -m 755 $(WIRE_SO) $(DESTDIR)$(CMOD_DIR)/openai/wire.so
 
 # ---- deps: what build, demo, test, check, fuzz and bench need (Debian 12) --
 # Every Lua the suite runs on: lua-cjson, lua-socket and lua-busted serve all

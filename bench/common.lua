@@ -1,11 +1,11 @@
 -- bench/common.lua: what the bench scripts share (loaded with dofile, so
 -- that bench/ need not be on LUA_PATH).
 local openai = require "openai"
-local core = require "openai.core"
+local wire = require "openai.wire"
 
 local M = {}
 
-M.now_ms = core.now          -- monotonic wall clock, ms (the library's C core)
+M.now_ms = wire.now          -- monotonic wall clock, ms (the library's C core)
 
 -- the conversation every call sends: the seed's example
 M.MESSAGES = {

@@ -1,9 +1,9 @@
 -- bench/embedding.lua: CPU per decode of one 3072-dimension embedding sent
--- as base64 (core.f32_base64), beside cjson decoding the same numbers sent
+-- as base64 (wire.f32_base64), beside cjson decoding the same numbers sent
 -- as a JSON array (encoding_format "float"), for scale. Prints key=value.
 local dir = arg[0]:match("^(.*)/[^/]*$") or "."
 local B = dofile(dir .. "/common.lua")
-local core = require "openai.core"
+local wire = require "openai.wire"
 local cjson = require "cjson"
 
 local N = tonumber(arg[1]) or 2000
@@ -18,7 +18,7 @@ b64 = (b64:gsub("..?.?", function(s)
   return ch(v >> 18) .. ch(v >> 12 & 63) .. (b and ch(v >> 6 & 63) or "=") .. (c and ch(v & 63) or "=")
 end))
 local text = cjson.encode(nums)
-assert(#core.f32_base64(b64) == 3072)
+assert(#wire.f32_base64(b64) == 3072)
 
 local function us(f)
   for _ = 1, 100 do f() end
@@ -26,5 +26,5 @@ local function us(f)
   for _ = 1, N do f() end
   return (os.clock() - c0) * 1e6 / N
 end
-B.put("emb_b64_us", string.format("%.2f", us(function() return core.f32_base64(b64) end)))
+B.put("emb_b64_us", string.format("%.2f", us(function() return wire.f32_base64(b64) end)))
 B.put("emb_json_us", string.format("%.2f", us(function() return cjson.decode(text) end)))

@@ -6,7 +6,7 @@
 -- without them it prints file_skipped=1.
 local dir = arg[0]:match("^(.*)/[^/]*$") or "."
 local B = dofile(dir .. "/common.lua")
-local core = require "openai.core"
+local core = require "openai.wire"
 
 local base_url, size_mb = arg[1], tonumber(arg[2] or "100")
 if not core.f32_base64 then

@@ -52,4 +52,12 @@ else
     -c "lua io.stdout:write(table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\\n'), '\\n')" \
     -c "qa!" < /dev/null || { echo "!! examples/nvim failed"; status=1; }
 fi
+echo
+echo "== examples/nginx (nginx: a chat completion relayed to the client as server-sent events)"
+if [ ! -f /usr/lib/nginx/modules/ngx_http_lua_module.so ]; then
+  echo "(skipped: libnginx-mod-http-lua is not installed)"
+else
+  timeout 60 sh examples/nginx/run.sh "Say hello to the worker." | head -n 6 \
+    || { echo "!! examples/nginx failed"; status=1; }
+fi
 exit $status

@@ -13,10 +13,9 @@ local errors = require "openai.errors"
 local parallel = require "openai.parallel"
 local scheduler = require "openai.scheduler"
 local transport = require "openai.transport"
-local core = require "openai.core"
 local endpoints = require "openai.endpoints"
 
-local ipairs = ipairs
+local ipairs, require, setmetatable = ipairs, require, setmetatable
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -63,6 +62,13 @@ function M.stats()
   return transport.engine():stats()
 end
 
-M.curl_version = core.curl_version()
-
-return M
+-- openai.curl_version: read on first use, so that loading the module does
+-- not load libcurl (nginx's cosocket transport never needs it)
+return setmetatable(M, {
+  __index = function(_, k)
+    if k ~= "curl_version" then return nil end
+    local v = require("openai.core").curl_version()
+    M.curl_version = v
+    return v
+  end,
+})

@@ -48,7 +48,7 @@ for lua in "$@"; do
     failed=$((failed + 1)); continue
   fi
   # the rock's tree first; the system paths after it, for lua-cjson
-  [ -f "$tree/lib/lua/$ver/openai/core.so" ] && [ -f "$tree/share/lua/$ver/openai.lua" ] \
+  [ -f "$tree/lib/lua/$ver/openai/core.so" ] && [ -f "$tree/lib/lua/$ver/openai/wire.so" ] && [ -f "$tree/share/lua/$ver/openai.lua" ] \
     || { echo "rockspec: $lua: the rock's files are not in $tree"; failed=$((failed + 1)); continue; }
   if out=$(LUA_PATH="$tree/share/lua/$ver/?.lua;$tree/share/lua/$ver/?/init.lua;;" \
            LUA_CPATH="$tree/lib/lua/$ver/?.so;;" BASE="http://127.0.0.1:$(cat "$dir/port")/v1" \

@@ -42,8 +42,17 @@ build = {
       ["openai.secret"] = "lua/openai/secret.lua",
       ["openai.stream"] = "lua/openai/stream.lua",
       ["openai.transport"] = "lua/openai/transport.lua",
+      ["openai.nginx"] = "lua/openai/nginx.lua",
+      -- every pure function, not linked with libcurl (all nginx's cosockets need)
+      ["openai.wire"] = {
+         sources = { "src/openai_wire.c", "src/lhttp1.c", "src/buf.c", "src/sse.c",
+                     "src/retry.c", "src/check.c", "src/http1.c", "src/b64.c" },
+         defines = { "_POSIX_C_SOURCE=200809L" },
+         libraries = { "m" },
+      },
+      -- the engine on libcurl, loaded on first use
       ["openai.core"] = {
-         sources = { "src/openai_core.c", "src/engine.c", "src/lhttp1.c", "src/buf.c", "src/sse.c",
+         sources = { "src/openai_core.c", "src/engine.c", "src/buf.c", "src/sse.c",
                      "src/retry.c", "src/check.c", "src/http1.c", "src/b64.c" },
          defines = { "_POSIX_C_SOURCE=200809L" },
          libraries = { "curl", "pthread" },

@@ -1,11 +1,12 @@
 -- The C core's file and proxy paths (issue 11): multipart parts streamed
 -- from a file, 2xx bodies written to a file (to_path), proxy and no_proxy,
 -- kind "io" for local file errors, unknown request fields refused, and
--- core.f32_base64 for base64 embeddings. Driven through openai.core
+-- wire.f32_base64 for base64 embeddings. Driven through openai.core
 -- directly against the stand-in (spec/support/standin.py).
 
 local H = require "support.helper"
 local core = require "openai.core"
+local wire = require "openai.wire"
 
 local TMP = os.tmpname()          -- a unique name; the spec's files start with it
 os.remove(TMP)
@@ -268,7 +269,7 @@ describe("core io", function()
   describe("f32_base64", function()
     it("decodes the floats the API sends", function()
       -- struct.pack('<3f', 0.1, -0.25, 1e-7), base64
-      local v = assert(core.f32_base64("zczMPQAAgL6Vv9Yz"))
+      local v = assert(wire.f32_base64("zczMPQAAgL6Vv9Yz"))
       assert.equal(3, #v)
       assert.is_true(math.abs(v[1] - 0.1) < 1e-8)
       assert.equal(-0.25, v[2])
@@ -281,7 +282,7 @@ describe("core io", function()
         nums[i] = (i - 1536) / 64 + (i % 7) / 1024
         bytes[i] = f32le(nums[i])
       end
-      local v = assert(core.f32_base64(b64(table.concat(bytes))))
+      local v = assert(wire.f32_base64(b64(table.concat(bytes))))
       assert.equal(3072, #v)
       for i = 1, 3072 do
         if v[i] ~= nums[i] then error(("float %d: %s, want %s"):format(i, v[i], nums[i])) end
@@ -289,7 +290,7 @@ describe("core io", function()
     end)
 
     it("is empty for an empty text", function()
-      assert.same({}, core.f32_base64(""))
+      assert.same({}, wire.f32_base64(""))
     end)
 
     it("returns nil and the reason for a malformed text", function()
@@ -302,7 +303,7 @@ describe("core io", function()
         { "zczMPQAAgL6Vv-Yz", "outside the base64 alphabet" },
       }
       for _, c in ipairs(cases) do
-        local v, why = core.f32_base64(c[1])
+        local v, why = wire.f32_base64(c[1])
         assert.is_nil(v, c[1])
         assert.truthy(why:find(c[2], 1, true), why)
       end
@@ -310,8 +311,8 @@ describe("core io", function()
 
     it("finds an error past the first 4096 characters", function()
       local good = ("AAAA"):rep(1500)
-      assert.equal(4500 / 4, #assert(core.f32_base64(good)))
-      local v, why = core.f32_base64(good:sub(1, 5000) .. "!AAA" .. good:sub(5005))
+      assert.equal(4500 / 4, #assert(wire.f32_base64(good)))
+      local v, why = wire.f32_base64(good:sub(1, 5000) .. "!AAA" .. good:sub(5005))
       assert.is_nil(v)
       assert.truthy(why:find("at character 5001", 1, true), why)
     end)

@@ -1,10 +1,10 @@
 -- spec/http1_spec.lua: the parsers a transport without curl feeds
--- (core.http1, core.sse) and the retry policy it decides with
--- (core.retry_decide), on real responses of the stand-in read over a raw TCP
+-- (wire.http1, wire.sse) and the retry policy it decides with
+-- (wire.retry_decide), on real responses of the stand-in read over a raw TCP
 -- socket and handed over in random pieces, checked against what the libcurl
 -- path gives for the same call.
 local H = require "support.helper"
-local core = require "openai.core"
+local wire = require "openai.wire"
 local socket = require "socket"
 local cjson = require "cjson"
 
@@ -45,11 +45,11 @@ local function read_some(s, n)
   return data
 end
 
--- send one request on s and parse the response with core.http1, reading
+-- send one request on s and parse the response with wire.http1, reading
 -- random piece sizes; stops when the parser says done or at the end
 local function exchange(s, method, path, body, extra)
   assert(s:send(request_bytes(method, path, body, extra)))
-  local p = core.http1(method)
+  local p = wire.http1(method)
   local out = { body = {}, feeds = 0 }
   while true do
     local data = read_some(s, math.random(1, 40))
@@ -68,7 +68,7 @@ local function exchange(s, method, path, body, extra)
 end
 
 local function sse_events(bytes)
-  local s = core.sse()
+  local s = wire.sse()
   local all = {}
   local i = 1
   while i <= #bytes do   -- random pieces too
@@ -81,7 +81,7 @@ local function sse_events(bytes)
   return all
 end
 
-describe("core.http1 on the stand-in's responses", function()
+describe("wire.http1 on the stand-in's responses", function()
   before_each(function()
     H.reset()
     math.randomseed(20240601)
@@ -100,7 +100,7 @@ describe("core.http1 on the stand-in's responses", function()
       assert.is_true(r.done)
       assert.is_true(r.keepalive)
       assert.is_true(r.feeds > 10)   -- it did come in pieces
-      local h = core.parse_headers(r.head)
+      local h = wire.parse_headers(r.head)
       assert.equal("application/json", h["content-type"]:match("^[^;]+"))
       assert.equal(tostring(#r.body), h["content-length"])
       assert.same(plain, cjson.decode(r.body))
@@ -124,7 +124,7 @@ describe("core.http1 on the stand-in's responses", function()
     s:close()
     assert.is_nil(r.err)
     assert.equal(200, r.status)
-    assert.equal("chunked", core.parse_headers(r.head)["transfer-encoding"])
+    assert.equal("chunked", wire.parse_headers(r.head)["transfer-encoding"])
     assert.is_true(r.keepalive)
     local events = sse_events(r.body)
     assert.equal("[DONE]", events[#events].data)
@@ -145,7 +145,7 @@ describe("core.http1 on the stand-in's responses", function()
     local s = connect()
     local req = request_bytes("POST", "/v1/chat/completions", "{}"):gsub("HTTP/1%.1", "HTTP/1.0", 1)
     assert(s:send(req))
-    local p = core.http1("POST")
+    local p = wire.http1("POST")
     local got, fed_done = {}, false
     while true do
       local data = read_some(s, math.random(1, 10))
@@ -173,9 +173,9 @@ describe("core.http1 on the stand-in's responses", function()
     s:close()
     assert.is_true(r.done)
     assert.equal("", r.body)
-    assert.is_true(tonumber(core.parse_headers(r.head)["content-length"]) > 0)
+    assert.is_true(tonumber(wire.parse_headers(r.head)["content-length"]) > 0)
     assert.is_true(r.keepalive)
-    assert.equal(core.parse_headers(r.head)["content-length"], tostring(#again.body))
+    assert.equal(wire.parse_headers(r.head)["content-length"], tostring(#again.body))
   end)
 
   it("says truncated when the connection ends inside the body", function()
@@ -202,15 +202,15 @@ describe("core.http1 on the stand-in's responses", function()
     local r = exchange(s, "GET", "/v1/models", nil, { "Connection: close" })
     s:close()
     assert.is_true(r.done)
-    assert.equal("close", core.parse_headers(r.head)["connection"])
+    assert.equal("close", wire.parse_headers(r.head)["connection"])
     assert.is_false(r.keepalive)
   end)
 end)
 
-describe("core.http1 errors and caps", function()
+describe("wire.http1 errors and caps", function()
   it("refuses conflicting lengths, bad chunks, long lines, with a message and a code", function()
     local function first_error(method, bytes, opts)
-      local p = core.http1(method, opts)
+      local p = wire.http1(method, opts)
       local r, err, code = p:feed(bytes)
       p:close()
       assert.is_nil(r)
@@ -235,7 +235,7 @@ describe("core.http1 errors and caps", function()
   end)
 
   it("skips a 100 Continue, keeps one header block, and is closed for good", function()
-    local p = core.http1("POST")
+    local p = wire.http1("POST")
     local r = assert(p:feed("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nA: 1\r\n"))
     assert.is_nil(r.head)
     r = assert(p:feed("Content-Length: 2\r\n\r\nok"))
@@ -247,18 +247,18 @@ describe("core.http1 errors and caps", function()
     p:close()
     p:close()
     assert.matches("closed", tostring(p))
-    assert.has_error(function() p:feed("x") end, "openai.core: the http1 parser is closed")
+    assert.has_error(function() p:feed("x") end, "openai.wire: the http1 parser is closed")
   end)
 end)
 
-describe("core.sse", function()
+describe("wire.sse", function()
   it("gives events in any split, keeps the id, and caps an event", function()
     local text = "event: a\ndata: 1\nid: 7\nretry: 10\n\n: c\ndata: 2\ndata: 3\n\n"
     local events = sse_events(text)
     assert.equal(2, #events)
     assert.same({ event = "a", data = "1", id = "7", retry = 10 }, events[1])
     assert.same({ event = "", data = "2\n3", id = "7", retry = 10 }, events[2])
-    local s = core.sse(64)
+    local s = wire.sse(64)
     assert.same({}, assert(s:feed("data: x")))
     assert.is_true(s:pending())
     local r, err, code = s:feed(string.rep("y", 100))
@@ -270,34 +270,34 @@ describe("core.sse", function()
   end)
 end)
 
-describe("core.retry_decide", function()
+describe("wire.retry_decide", function()
   local SDK = { max_retries = 2, backoff = true, sdk_statuses = true }
 
   it("decides as the engine does", function()
-    assert.same({ "yes", 500 }, { core.retry_decide(SDK, { attempts = 1, status = 500, random = 0 }) })
-    assert.same({ "yes", 1000 }, { core.retry_decide(SDK, { attempts = 2, status = 503, random = 0 }) })
-    assert.same({ "no", 0 }, { core.retry_decide(SDK, { attempts = 3, status = 503 }) })
-    assert.same({ "no", 0 }, { core.retry_decide(SDK, { attempts = 1, status = 400 }) })
-    assert.same({ "no", 0 }, { core.retry_decide(SDK, { attempts = 1, status = 429,
+    assert.same({ "yes", 500 }, { wire.retry_decide(SDK, { attempts = 1, status = 500, random = 0 }) })
+    assert.same({ "yes", 1000 }, { wire.retry_decide(SDK, { attempts = 2, status = 503, random = 0 }) })
+    assert.same({ "no", 0 }, { wire.retry_decide(SDK, { attempts = 3, status = 503 }) })
+    assert.same({ "no", 0 }, { wire.retry_decide(SDK, { attempts = 1, status = 400 }) })
+    assert.same({ "no", 0 }, { wire.retry_decide(SDK, { attempts = 1, status = 429,
                                                         insufficient_quota = true }) })
-    assert.same({ "no", 0 }, { core.retry_decide(SDK, { attempts = 1, status = 500,
+    assert.same({ "no", 0 }, { wire.retry_decide(SDK, { attempts = 1, status = 500,
                                                         headers = { ["x-should-retry"] = "false" } }) })
-    assert.same({ "yes", 2000, 2000 }, { core.retry_decide(SDK, { attempts = 1, status = 429,
+    assert.same({ "yes", 2000, 2000 }, { wire.retry_decide(SDK, { attempts = 1, status = 429,
                                                                   headers = { ["retry-after"] = "2" } }) })
-    assert.same({ "yes", 250, 250 }, { core.retry_decide(SDK, { attempts = 1, status = 429,
+    assert.same({ "yes", 250, 250 }, { wire.retry_decide(SDK, { attempts = 1, status = 429,
                                                                 headers = { ["retry-after-ms"] = "250" } }) })
-    local v, _, after = core.retry_decide(SDK, { attempts = 1, status = 429, now = 784111777,
+    local v, _, after = wire.retry_decide(SDK, { attempts = 1, status = 429, now = 784111777,
                                                  headers = { ["retry-after"] = "Sun, 06 Nov 1994 08:51:17 GMT" } })
     assert.equal("too_long", v)
     assert.equal(100000, after)   -- 100 s after now
     local d
-    v, d = core.retry_decide({ max_retries = 1, delay = 30 }, { attempts = 1, transport_error = true })
+    v, d = wire.retry_decide({ max_retries = 1, delay = 30 }, { attempts = 1, transport_error = true })
     assert.same({ "yes", 30 }, { v, d })
-    v, d = core.retry_decide(SDK, { attempts = 1, status = 500 })   -- our own jitter
+    v, d = wire.retry_decide(SDK, { attempts = 1, status = 500 })   -- our own jitter
     assert.equal("yes", v)
     assert.is_true(d >= 375 and d <= 500)
-    assert.has_error(function() core.retry_decide(SDK, { attempts = "1" }) end,
-                     "openai.core.retry_decide: field 'attempts' must be a number")
+    assert.has_error(function() wire.retry_decide(SDK, { attempts = "1" }) end,
+                     "openai.wire.retry_decide: field 'attempts' must be a number")
   end)
 
   it("reports the same Retry-After as the libcurl path", function()
@@ -305,7 +305,7 @@ describe("core.retry_decide", function()
     H.script("/v1/models", { { status = 429, headers = { ["retry-after"] = "120" } } })
     local res, err = H.client():request{ url = "/v1/models", max_retries = 2 }
     assert.is_nil(res)
-    local v, _, after = core.retry_decide({ max_retries = 2 }, { attempts = 1, status = 429,
+    local v, _, after = wire.retry_decide({ max_retries = 2 }, { attempts = 1, status = 429,
                                           headers = { ["retry-after"] = "120" } })
     assert.equal("no", v)   -- a raw request retries 5xx only
     assert.equal(err.retry_after * 1000, after)
@@ -314,7 +314,7 @@ describe("core.retry_decide", function()
     res, err, meta = H.client():request{ url = "/v1/models", max_retries = 2 }
     assert.is_nil(res)
     assert.equal(1, meta.attempts)   -- too long a wait: given up at once
-    v, _, after = core.retry_decide({ max_retries = 2 }, { attempts = 1, status = 503,
+    v, _, after = wire.retry_decide({ max_retries = 2 }, { attempts = 1, status = 503,
                                     headers = { ["retry-after"] = "120" } })
     assert.equal("too_long", v)
     assert.equal(err.retry_after * 1000, after)

@@ -20,7 +20,7 @@ describe("nginx with the lua module", function()
     location = /version {
       content_by_lua_block {
         local openai = require "openai"
-        local core = require "openai.core"
+        local core = require "openai.wire"
         ngx.say(openai.VERSION, " ", core.version)
         ngx.say(jit and jit.version or "no jit", " ", tostring(package.loaded["resty.core"] ~= nil))
         ngx.say(ngx.get_phase())
@@ -28,7 +28,7 @@ describe("nginx with the lua module", function()
     }
     location = /parse {
       content_by_lua_block {
-        local core = require "openai.core"
+        local core = require "openai.wire"
         local p = core.http1("GET")
         local raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
         local body = {}
@@ -62,7 +62,7 @@ describe("nginx with the lua module", function()
     local openai = require "openai"
     local lines = {}
     for l in body:gmatch("[^\n]+") do lines[#lines + 1] = l end
-    assert.equal(openai.VERSION .. " " .. require("openai.core").version, lines[1])
+    assert.equal(openai.VERSION .. " " .. require("openai.wire").version, lines[1])
     assert.matches("^LuaJIT 2%.1", lines[2])
     assert.matches(" true$", lines[2])
     assert.equal("content", lines[3])

@@ -348,7 +348,7 @@ describe("openai.parallel on the scheduler (the hangs of issue 9)", function()
   it("(e) finishes when a function leaves its stream loop early, concurrency 1, no <close>", function()
     H.script(CHAT, { hanging_script(8000), hanging_script(8000) })
     local out = scenario([[
-      local t0 = require("openai.core").now()
+      local t0 = require("openai.wire").now()
       local r = openai.parallel({
         function()
           local s = assert(client:chat_stream { messages = { { role = "user", content = "a" } }, idle_timeout = 15000 })
@@ -363,7 +363,7 @@ describe("openai.parallel on the scheduler (the hangs of issue 9)", function()
         end,
         function() return client:models().object end,
       }, { concurrency = 1 })
-      print(r[1][1], r[2][1], r[3][1], openai.stats().live, require("openai.core").now() - t0 < 6000)
+      print(r[1][1], r[2][1], r[3][1], openai.stats().live, require("openai.wire").now() - t0 < 6000)
     ]])
     assert.equal("a\ta!\tlist\t0\ttrue\nexit=0\n", out)
   end)

@@ -2,7 +2,7 @@
 ** lhttp1.c: the Lua binding of the parts a transport without curl needs
 ** (nginx cosockets, issue 10): the HTTP/1.1 response parser (http1.c), the
 ** SSE parser (sse.c) and the retry policy (retry.c), added to the
-** `openai.core` table by lhttp1_open.
+** `openai.wire` table by lhttp1_open.
 **
 ** The parsers' callbacks touch C buffers only; Lua values are made after
 ** a feed returns. Each parser lives in a userdata with one idempotent close
@@ -51,10 +51,10 @@ static double num_field(lua_State *L, int idx, const char *fn, const char *k, do
   lua_getfield(L, idx, k);
   if (!lua_isnil(L, -1)) {
     if (lua_type(L, -1) != LUA_TNUMBER)
-      luaL_error(L, "openai.core.%s: field '%s' must be a number", fn, k);
+      luaL_error(L, "openai.wire.%s: field '%s' must be a number", fn, k);
     v = (double)lua_tonumber(L, -1);
     if (!(v >= 0 && v <= max))
-      luaL_error(L, "openai.core.%s: field '%s' is out of range", fn, k);
+      luaL_error(L, "openai.wire.%s: field '%s' is out of range", fn, k);
   }
   lua_pop(L, 1);
   return v;
@@ -118,7 +118,7 @@ static const http1_callbacks h_callbacks = { h_status, h_header, h_headers_done,
 
 static lhttp1 *check_http1(lua_State *L) {
   lhttp1 *h = (lhttp1 *)luaL_checkudata(L, 1, HTTP1_MT);
-  if (h->closed) luaL_error(L, "openai.core: the http1 parser is closed");
+  if (h->closed) luaL_error(L, "openai.wire: the http1 parser is closed");
   return h;
 }
 
@@ -252,7 +252,7 @@ static int s_event(void *ud, const sse_event *e) {
 
 static lsse *check_sse(lua_State *L) {
   lsse *s = (lsse *)luaL_checkudata(L, 1, SSE_MT);
-  if (s->closed) luaL_error(L, "openai.core: the sse parser is closed");
+  if (s->closed) luaL_error(L, "openai.wire: the sse parser is closed");
   return s;
 }
 
@@ -406,7 +406,7 @@ static int l_retry_decide(lua_State *L) {
   cfg.max_retry_after_ms = (long)num_field(L, 1, "retry_decide", "max_retry_after", 60000,
                                            2147483647.0);
   in.attempts = (int)num_field(L, 2, "retry_decide", "attempts", 1, 2147483647.0);
-  if (in.attempts < 1) return luaL_error(L, "openai.core.retry_decide: field 'attempts' is out of range");
+  if (in.attempts < 1) return luaL_error(L, "openai.wire.retry_decide: field 'attempts' is out of range");
   in.status = (long)num_field(L, 2, "retry_decide", "status", 0, 999);
   in.transport_error = bool_field(L, 2, "transport_error");
   in.insufficient_quota = bool_field(L, 2, "insufficient_quota");
@@ -417,7 +417,7 @@ static int l_retry_decide(lua_State *L) {
   lua_getfield(L, 2, "headers");
   if (lua_istable(L, -1)) hdr = lua_gettop(L);
   else if (!lua_isnil(L, -1))
-    return luaL_error(L, "openai.core.retry_decide: field 'headers' must be a table");
+    return luaL_error(L, "openai.wire.retry_decide: field 'headers' must be a table");
   in.retry_after_ms = header_field(L, hdr, "retry-after-ms");
   in.retry_after = header_field(L, hdr, "retry-after");
   in.should_retry = header_field(L, hdr, "x-should-retry");

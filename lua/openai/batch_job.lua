@@ -3,7 +3,7 @@
 -- progress), its output and error files downloaded, and the results keyed
 -- by custom_id. The OpenAI Batch service does the work; this is its client.
 
-local core = require "openai.core"
+local core = require "openai.wire"
 local json = require "openai.json"
 local check = require "openai.check"
 local errors = require "openai.errors"

@@ -5,7 +5,7 @@
 -- defaults, passes fields it does not know through to the body untouched,
 -- and returns result, nil, meta or nil, err, meta.
 
-local core = require "openai.core"
+local core = require "openai.wire"   -- pure checks; openai.core (libcurl) loads on first use
 local json = require "openai.json"
 local check = require "openai.check"
 local secret = require "openai.secret"
@@ -21,6 +21,8 @@ local format, upper, lower, match, sub, find = string.format, string.upper, stri
                                                string.match, string.sub, string.find
 local sort, concat = table.sort, table.concat
 local getenv = os.getenv
+local require = require
+local ngx = ngx -- luacheck: ignore 113 (nginx's lua module sets it)
 local lua_version = jit and jit.version or _VERSION -- e.g. "LuaJIT 2.1.0-beta3" or "Lua 5.4"
 local null = json.null
 
@@ -94,6 +96,37 @@ local function check_self(fn, self, form)
   end
 end
 
+-- {=================================================================
+-- the transport: libcurl's engine, or nginx's cosockets (openai.nginx)
+-- ==================================================================
+
+-- inside nginx (its lua module sets the global ngx) calls go over cosockets
+-- unless transport = "curl" says otherwise; the phase is checked per call
+local function in_nginx()
+  return type(ngx) == "table" and type(ngx.get_phase) == "function"
+end
+
+local function choose_transport(fn, t)
+  if t == nil then return in_nginx() and "nginx" or "curl" end
+  if t ~= "curl" and t ~= "nginx" then
+    check.fail(fn, "transport", 'must be "curl" or "nginx"', t)
+  end
+  if t == "nginx" and not in_nginx() then
+    check.fail(fn, "transport", '"nginx" needs nginx\'s lua module (ngx.socket.tcp): '
+               .. 'this Lua is not running inside nginx', t)
+  end
+  return t
+end
+
+local function nginx_agent()
+  local v = ngx.config and ngx.config.nginx_version
+  if type(v) ~= "number" then return "nginx" end
+  return format("nginx/%d.%d.%d", v / 1000000 - v / 1000000 % 1, v / 1000 % 1000 - v / 1000 % 1,
+                v % 1000)
+end
+
+-- }==================================================================
+
 function M.new(opts)
   local fn = "openai.new"
   opts = check.opt_table(fn, opts, "opts") or {}
@@ -134,6 +167,11 @@ function M.new(opts)
     check.fail(fn, "logger", "must be a function", opts.logger)
   end
   self.logger = opts.logger
+  self.transport = choose_transport(fn, opts.transport)
+  if self.proxy and self.transport == "nginx" then
+    check.fail(fn, "proxy", 'is not supported by the nginx transport (cosockets connect directly); '
+               .. 'use transport = "curl" for a proxy', opts.proxy, true)
+  end
   local azure = check.opt_table(fn, opts.azure, "azure")
   if azure then
     self.azure_api_version = check.name(fn, azure.api_version, "azure.api_version")
@@ -144,7 +182,7 @@ function M.new(opts)
       self.azure_deployment = core.escape_segment(azure.deployment)
     end
   end
-  if opts.max_connections_per_host ~= nil then
+  if opts.max_connections_per_host ~= nil and self.transport == "curl" then
     local n = check.integer_in(fn, opts.max_connections_per_host, "max_connections_per_host", 1, 100000)
     transport.engine():configure({ max_host_connections = n })
   end
@@ -155,8 +193,9 @@ function M.new(opts)
   end
   if org then lines[#lines + 1] = "OpenAI-Organization: " .. org end
   if project then lines[#lines + 1] = "OpenAI-Project: " .. project end
-  lines[#lines + 1] = format("User-Agent: openai-lua/%s (%s; libcurl/%s)", M.VERSION, lua_version,
-                             core.curl_version())
+  lines[#lines + 1] = format("User-Agent: openai-lua/%s (%s; %s)", M.VERSION, lua_version,
+                             self.transport == "nginx" and nginx_agent() or
+                             "libcurl/" .. require("openai.core").curl_version())
   local extra = check_headers(fn, opts.headers, "headers")
   if extra then
     local over = {}

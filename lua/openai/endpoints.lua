@@ -21,7 +21,7 @@
 -- their hand-written functions in openai.client (`custom`), and are rows
 -- here for the name list and their Azure mapping.
 
-local core = require "openai.core"
+local core = require "openai.wire"
 local json = require "openai.json"
 local check = require "openai.check"
 local errors = require "openai.errors"

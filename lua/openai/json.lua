@@ -10,7 +10,7 @@
 
 local cjson = require "cjson"
 local cjson_safe = require "cjson.safe"   -- decode returns nil, err: no pcall on the hot path
-local core = require "openai.core"
+local core = require "openai.wire"
 local redact = require("openai.secret").redact
 
 local type, pairs, next, tostring = type, pairs, next, tostring

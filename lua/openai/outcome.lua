@@ -1,7 +1,7 @@
 -- openai.outcome: from a transfer's outcome (t:result()) to a result or
 -- an error object, and the meta of a call (status, headers, request id).
 
-local core = require "openai.core"
+local core = require "openai.wire"
 local json = require "openai.json"
 local errors = require "openai.errors"
 local secret = require "openai.secret"

@@ -37,6 +37,9 @@ return function(fns, opts)
           .. tostring(concurrency) .. ")", 0)
   end
 
+  local nx = sched.ngx_tasks()   -- inside nginx: on ngx.thread light threads
+  if nx then return nx.parallel(fns, concurrency) end
+
   local group = sched.group(concurrency)
   local tasks = {}
   for i = 1, n do tasks[i] = sched.spawn_in(group, fns[i]) end

@@ -3,7 +3,7 @@
 -- engine knows: method, url, headers, body, parts, stream, timeouts,
 -- deadline, retry, limits, to_path, proxy, no_proxy.
 
-local core = require "openai.core"
+local core = require "openai.wire"
 local json = require "openai.json"
 
 local type, pairs, ipairs, next, tostring = type, pairs, ipairs, next, tostring

@@ -20,7 +20,7 @@
 -- the limit yields until a slot comes free. A slot comes back when its
 -- transfer is closed, when it is done, or when its task ends.
 
-local core = require "openai.core"
+local wire = require "openai.wire"
 local errors = require "openai.errors"
 
 local type, select, error, tostring, pcall, setmetatable, pairs =
@@ -30,6 +30,8 @@ local create, resume, yield, running, costatus =
 local isyieldable = coroutine.isyieldable
 local getinfo = debug.getinfo
 local xpcall = xpcall
+local require = require
+local ngx = ngx -- luacheck: ignore 113 (set by nginx's lua module)
 local collectgarbage = collectgarbage
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 local VERSION = _VERSION
@@ -44,10 +46,12 @@ local M = {}
 
 local engine_ud   -- the engine of this Lua state (created on first use)
 
+-- openai.core (libcurl) is loaded here, on the first use of the engine: a
+-- host that never uses it (nginx's cosockets) never maps libcurl
 function M.engine()
   local e = engine_ud
   if e == nil then
-    e = core.engine()
+    e = require("openai.core").engine()
     engine_ud = e
   end
   return e
@@ -313,10 +317,23 @@ function M.spawn_in(g, fn, ...)
   return task
 end
 
+-- inside nginx, in a phase with cosockets, tasks are ngx.thread light
+-- threads (openai.nginx): nginx's event loop runs them, not openai.step
+local ngx_tasks_mod
+local function ngx_tasks()
+  if type(ngx) ~= "table" then return nil end
+  ngx_tasks_mod = ngx_tasks_mod or require "openai.nginx"
+  if ngx_tasks_mod.cosockets() then return ngx_tasks_mod end
+  return nil
+end
+M.ngx_tasks = ngx_tasks
+
 function M.spawn(fn, ...)
   if type(fn) ~= "function" then
     error("openai.spawn: 'fn' must be a function (got " .. type(fn) .. ")", 2)
   end
+  local nx = ngx_tasks()
+  if nx then return nx.spawn(fn, ...) end
   return M.spawn_in(nil, fn, ...)
 end
 
@@ -431,9 +448,9 @@ end
 -- drive the engine until t is closed, at most max_ms (a released stream
 -- reads the rest of its body so its connection is kept); then cut it
 function M.drain(t, max_ms)
-  local until_ms = core.now() + max_ms
+  local until_ms = wire.now() + max_ms
   while t:state() ~= "closed" do
-    local left = until_ms - core.now()
+    local left = until_ms - wire.now()
     if left <= 0 or not drive(left + 1) then break end
   end
   t:close()
@@ -471,6 +488,8 @@ function M.step(max_wait_ms)
   if type(max_wait_ms) ~= "number" or max_wait_ms ~= max_wait_ms or max_wait_ms < 0 then
     error("openai.step: 'max_wait_ms' must be a number >= 0 (got " .. tostring(max_wait_ms) .. ")", 2)
   end
+  local nx = ngx_tasks()
+  if nx then return nx.step(max_wait_ms) end
   return step(max_wait_ms)
 end
 

@@ -6,13 +6,13 @@
 -- task yields while its transfer is in flight; any other call drives the
 -- engine until its transfer is ready.
 
-local core = require "openai.core"
+local core = require "openai.wire"   -- pure functions: no libcurl
 local secret = require "openai.secret"
 local sched = require "openai.scheduler"
 local request = require "openai.request"
 local outcome = require "openai.outcome"
 
-local ipairs, tostring = ipairs, tostring
+local type, ipairs, tostring, require = type, ipairs, tostring, require
 local format, sub, gsub, find = string.format, string.sub, string.gsub, string.find
 local stderr = io.stderr
 
@@ -52,13 +52,37 @@ function M.submit(req, reuse, fn)
   return t
 end
 
+-- {=================================================================
+-- the transport switch: a client whose transport is "nginx" sends its calls
+-- over nginx's cosockets (openai.nginx, loaded on first use). Its transfers
+-- are Lua tables with the methods used here and in openai.stream on engine
+-- transfers (result, body_utf8, ready, state, next_event, close), and an
+-- await and a finish of their own; engine transfers are userdata.
+-- ==================================================================
+
+local nginx_transport
+
+local function submit_for(client, req, reuse, fn)
+  if client.transport == "nginx" then
+    nginx_transport = nginx_transport or require "openai.nginx"
+    return nginx_transport.submit(req, fn or "openai")
+  end
+  return M.submit(req, reuse, fn)
+end
+
 -- wait until t is ready (done, or a stream event queued); true, or nil and
 -- a message when the engine itself failed
-M.await = sched.await
+function M.await(t)
+  if type(t) == "table" then return t:await() end
+  return sched.await(t)
+end
+
+-- }==================================================================
 
 -- close t and give its slot back; graceful: t may first read the rest of
 -- its body in the background, so that its connection is kept
 function M.finish(t, graceful)
+  if type(t) == "table" then return t:finish(graceful) end
   release(t)
   if not graceful then
     t:close()
@@ -121,12 +145,12 @@ function M.perform(client, spec)
     started = core.now()
     M.log_request(client, req)
   end
-  local t = M.submit(req, true, spec.fn)
+  local t = submit_for(client, req, true, spec.fn)
   local ok, emsg = M.await(t)
   local r = t:result()
   if spec.response_type == nil or spec.response_type == "json" then r.utf8 = t:body_utf8() end
   M.finish(t)
-  if #pool < POOL_MAX then pool[#pool + 1] = t end
+  if #pool < POOL_MAX and type(t) == "userdata" then pool[#pool + 1] = t end
   if not ok then r.kind, r.message = "connection", emsg end
   if debug then M.log_response(client, r, started) end
   local meta = meta_of(r)
@@ -147,7 +171,7 @@ function M.open(client, spec)
     started = core.now()
     M.log_request(client, req)
   end
-  local t = M.submit(req, false, spec.fn)
+  local t = submit_for(client, req, false, spec.fn)
   local ok, emsg = M.await(t)
   local r = t:result()
   if ok and r.state == "done" and r.json_body and not r.kind and r.status < 300 then

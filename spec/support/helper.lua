@@ -109,7 +109,7 @@ end
 
 -- milliseconds on a monotonic clock
 function H.now()
-  return require("openai.core").now()
+  return require("openai.wire").now()
 end
 
 -- the interpreter running this suite (as started: "lua5.1", "luajit", ...),

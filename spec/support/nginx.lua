@@ -2,7 +2,7 @@
 -- its lua module (libnginx-mod-http-lua, LuaJIT, with lua-resty-core),
 -- worker_processes 1, everything in a temporary directory, on a free
 -- loopback port, with this checkout's lua/ and the LuaJIT build of the core
--- (build/luajit/openai/core.so, `make` builds it) on the module paths.
+-- (build/luajit/openai/wire.so and core.so, `make` builds them) on the module paths.
 --
 --   local nginx = require "support.nginx"
 --   local srv = nginx.start{ locations = [[ location /t { content_by_lua_block { ... } } ]] }
@@ -142,8 +142,8 @@ end
 function N.start(opts)
   opts = opts or {}
   local root = checkout()
-  assert(read_file(root .. "/build/luajit/openai/core.so"),
-         "build/luajit/openai/core.so is missing: run `make`")
+  assert(read_file(root .. "/build/luajit/openai/wire.so"),
+         "build/luajit/openai/wire.so is missing: run `make`")
   local last
   for _ = 1, 3 do   -- a free port may be taken between the check and the bind
     local dir, port = temp_dir(), free_port()

@@ -1,0 +1,688 @@
+-- openai.nginx: the transport of a client inside nginx (its lua module,
+-- the one OpenResty is built on): calls go over nginx's cosockets
+-- (ngx.socket.tcp), so a call waiting for the API yields to nginx and the
+-- worker serves other requests meanwhile. libcurl is never loaded here.
+--
+-- A transfer is a Lua table with the methods openai.transport and
+-- openai.stream use on an engine transfer (result, body_utf8, ready, state,
+-- next_event, close) and two of its own: await (run the request until it
+-- is ready: done, or a stream event queued) and finish. The bytes are
+-- framed by the C parsers the curl path shares (openai.wire: http1, sse,
+-- retry_decide); the error kinds and messages follow the engine's.
+--
+-- Phases: cosockets exist in rewrite, access, content, ngx.timer callbacks
+-- and the ssl_certificate / ssl_session_fetch / ssl_client_hello handlers.
+-- A call anywhere else raises an error naming the phase.
+--
+-- nginx directives that matter: lua_ssl_trusted_certificate (the CA file
+-- https servers are verified against: without it no certificate verifies),
+-- lua_ssl_verify_depth, resolver (for host names), lua_socket_keepalive_timeout
+-- and lua_socket_pool_size (the pool of kept connections).
+
+local wire = require "openai.wire"
+local errors = require "openai.errors"
+
+local type, tonumber, tostring, setmetatable, error, pcall, select =
+      type, tonumber, tostring, setmetatable, error, pcall, select
+local format, match, lower, sub, find, gsub = string.format, string.match, string.lower,
+                                               string.sub, string.find, string.gsub
+local concat = table.concat
+local floor, random = math.floor, math.random
+local open = io.open
+local unpack = table.unpack or unpack -- luacheck: ignore 143
+local ngx = ngx -- luacheck: ignore 113 (set by nginx's lua module)
+local now = wire.now
+
+local _ENV = nil -- luacheck: ignore 211
+
+local M = {}
+
+local BIG_MS = 2147483647        -- "no limit" for a cosocket timeout
+local READ_CHUNK = 65536
+local FILE_CHUNK = 65536
+
+-- {=================================================================
+-- phases
+-- ==================================================================
+
+-- the phases whose handlers may use ngx.socket.tcp, ngx.sleep and
+-- ngx.thread (lua-nginx-module's documentation of each)
+local COSOCKET_PHASES = {
+  rewrite = true, access = true, content = true, timer = true,
+  ssl_cert = true, ssl_session_fetch = true, ssl_client_hello = true,
+}
+
+-- the current phase when it allows cosockets, else false and the phase
+function M.cosockets()
+  if type(ngx) ~= "table" or type(ngx.get_phase) ~= "function" then return false, nil end
+  local phase = ngx.get_phase()
+  return COSOCKET_PHASES[phase] == true, phase
+end
+
+function M.check_phase(fn)
+  local ok, phase = M.cosockets()
+  if ok then return end
+  error(format("%s: nginx's %s phase cannot make network calls (cosockets exist only in "
+               .. "rewrite, access and content handlers and in ngx.timer callbacks); make the "
+               .. "call in one of those, e.g. in a callback of ngx.timer.at(0, fn) started here",
+               fn, tostring(phase)), 0)
+end
+
+-- }==================================================================
+
+
+-- {=================================================================
+-- the request bytes
+-- ==================================================================
+
+-- scheme, host, port, the Host header value, the request target
+local function parse_url(url)
+  local scheme, rest = match(url, "^(%a+)://(.*)$")
+  scheme = lower(scheme or "")
+  local authority, target = match(rest or "", "^([^/?#]*)(.*)$")
+  target = gsub(target, "#.*$", "")
+  if sub(target, 1, 1) ~= "/" then target = "/" .. target end
+  authority = gsub(authority, "^.*@", "")          -- no user info on the wire
+  local host, port = match(authority, "^%[(.+)%]:?(%d*)$")
+  if host == nil then host, port = match(authority, "^([^:]*):?(%d*)$") end
+  return scheme, host, tonumber(port) or (scheme == "https" and 443 or 80), authority, target
+end
+
+-- a name or filename in a Content-Disposition line, as curl writes it
+local function disposition_value(s)
+  return (gsub(s, '[\r\n"]', { ["\r"] = "%0D", ["\n"] = "%0A", ['"'] = "%22" }))
+end
+
+local function basename(path)
+  return match(path, "([^/]*)$")
+end
+
+local function new_boundary()
+  local hex = { format("%08x", floor(now() * 1000) % 2147483647) }
+  for i = 2, 17 do hex[i] = format("%x", random(0, 15)) end
+  return "------------------------" .. concat(hex)
+end
+
+-- the multipart body of parts: pieces (strings, or { path = , size = } for
+-- a file streamed when sent), its length and its Content-Type; nil, kind,
+-- message when a file cannot be read
+local function multipart(parts)
+  local boundary = new_boundary()
+  local pieces, n = {}, 0
+  for i = 1, #parts do
+    local p = parts[i]
+    local filename = p.filename or (p.path and basename(p.path)) or nil
+    local head = { "--", boundary, '\r\nContent-Disposition: form-data; name="',
+                   disposition_value(p.name), '"' }
+    if filename then head[#head + 1] = '; filename="' .. disposition_value(filename) .. '"' end
+    local ctype = p.type or (filename and "application/octet-stream") or nil
+    if ctype then head[#head + 1] = "\r\nContent-Type: " .. ctype end
+    head[#head + 1] = "\r\n\r\n"
+    pieces[#pieces + 1] = concat(head)
+    if p.path then
+      local f, err = open(p.path, "rb")
+      if f == nil then return nil, "io", format("cannot open the file '%s': %s", p.path, tostring(err)) end
+      local size = f:seek("end")
+      f:close()
+      pieces[#pieces + 1] = { path = p.path, size = size }
+    else
+      pieces[#pieces + 1] = p.data or ""
+    end
+    pieces[#pieces + 1] = "\r\n"
+  end
+  pieces[#pieces + 1] = "--" .. boundary .. "--\r\n"
+  for i = 1, #pieces do
+    local x = pieces[i]
+    n = n + (type(x) == "table" and x.size or #x)
+  end
+  return pieces, n, "multipart/form-data; boundary=" .. boundary
+end
+
+-- the head of the request: request line, Host, the description's header
+-- lines, the body's length and type
+local function request_head(t, body_len, ctype)
+  local req = t.req
+  local lines = { format("%s %s HTTP/1.1", req.method, t.target) }
+  local has_host = false
+  local hs = req.headers or {}
+  for i = 1, #hs do
+    if lower(sub(hs[i], 1, 5)) == "host:" then has_host = true end
+  end
+  if not has_host then lines[#lines + 1] = "Host: " .. t.authority end
+  for i = 1, #hs do lines[#lines + 1] = hs[i] end
+  if ctype then lines[#lines + 1] = "Content-Type: " .. ctype end
+  if body_len then lines[#lines + 1] = "Content-Length: " .. body_len end
+  lines[#lines + 1] = "\r\n"
+  return concat(lines, "\r\n")
+end
+
+-- }==================================================================
+
+
+-- {=================================================================
+-- the transfer
+-- ==================================================================
+
+local T = {}
+T.__index = T
+
+-- a new transfer of request description req (openai.transport.build's);
+-- nothing is sent until it is awaited
+function M.submit(req, fn)
+  M.check_phase(fn)
+  local scheme, host, port, authority, target = parse_url(req.url)
+  if (scheme ~= "http" and scheme ~= "https") or host == nil or host == "" then
+    error(fn .. ": cannot call " .. tostring(req.url) .. ": not an http:// or https:// URL", 0)
+  end
+  if req.stream and req.to_path then error(fn .. ": a stream cannot have a to_path", 0) end
+  return setmetatable({
+    req = req, fn = fn, scheme = scheme, host = host, port = port, authority = authority,
+    target = target, st = "waiting", attempts = 0, status = 0, started_at = now(),
+    queue = {}, q_head = 1, q_tail = 0, received = 0, written = nil,
+  }, T)
+end
+
+-- the end of the time this attempt may take for what it is doing now
+-- (ms on wire.now's clock), and what to call it when it passes
+local function due(t)
+  local req = t.req
+  local d, what = nil, nil
+  if not req.stream or not t.head then
+    local timeout = req.timeout or 0
+    if timeout > 0 then
+      d = t.attempt_at + timeout
+      what = req.stream and format("no response headers within %d ms", timeout)
+             or format("the request timed out after %d ms (timeout)", timeout)
+    end
+  elseif (req.idle_timeout or 0) > 0 then
+    d = t.last_byte_at + req.idle_timeout
+    what = format("the stream was silent for %d ms", req.idle_timeout)
+  end
+  local deadline = req.deadline or 0
+  if deadline > 0 and (d == nil or t.started_at + deadline < d) then
+    d = t.started_at + deadline
+    what = format("the deadline of %d ms passed", deadline)
+  end
+  return d, what
+end
+
+-- ms left before due (at least 1), or BIG_MS
+local function left_ms(t)
+  local d = due(t)
+  if d == nil then return BIG_MS end
+  local left = floor(d - now())
+  return left < 1 and 1 or left
+end
+
+local function close_output(t)
+  if t.out then
+    local ok, err = t.out:close()
+    t.out = nil
+    if not ok and not t.kind then
+      t.kind, t.message = "io", format("cannot write '%s': %s", t.req.to_path, tostring(err))
+    end
+  end
+end
+
+-- (pcall: a stream's finalizer closes it too, where nginx may refuse)
+local function drop_socket(t)
+  local sock = t.sock
+  t.sock = nil
+  if sock then pcall(sock.close, sock) end
+end
+
+-- give a socket whose response was read whole back to nginx's pool
+local function keep_socket(t)
+  local sock = t.sock
+  t.sock = nil
+  if sock and not sock:setkeepalive() then sock:close() end
+end
+
+-- the attempt ended (kind nil: a complete response): retry it after a
+-- wait, or make it final
+local function settle(t, kind, message)
+  close_output(t)
+  if kind == nil and t.kind then kind, message = t.kind, t.message end
+  if kind == nil and t.keepalive then keep_socket(t) else drop_socket(t) end
+  if kind == "connection" and t.received > 0 then kind = "stream" end
+  if kind ~= nil and not t.head then t.status = 0 end
+  if (kind == nil or kind == "timeout" or kind == "connection") and t.received == 0 and
+     (kind ~= nil or t.status >= 300) then
+    local h = t.headers or {}
+    local verdict, delay, retry_after = wire.retry_decide(t.req.retry or {}, {
+      attempts = t.attempts, status = kind == nil and t.status or 0,
+      transport_error = kind ~= nil, headers = kind == nil and h or nil,
+      insufficient_quota = kind == nil and t.status == 429 and
+                           find(t.body or "", '"insufficient_quota"', 1, true) ~= nil,
+    })
+    t.retry_after = retry_after
+    local deadline = t.req.deadline or 0
+    if verdict == "yes" and not (deadline > 0 and now() + delay >= t.started_at + deadline) then
+      if delay > 0 then ngx.sleep(delay / 1000) end
+      t.st = "waiting"
+      return
+    end
+  end
+  t.kind, t.message = kind, message
+  t.st = "done"
+end
+
+-- connect (or take a kept connection) and do the TLS handshake; nil, kind,
+-- message on failure
+local function connect(t)
+  local req = t.req
+  local sock = ngx.socket.tcp()
+  local left = left_ms(t)
+  local ct = req.connect_timeout and req.connect_timeout < left and req.connect_timeout or left
+  sock:settimeouts(ct, left, left)
+  local pool = t.scheme .. ":" .. t.host .. ":" .. t.port
+  -- "localhost" is loopback by definition (RFC 6761): no resolver needed
+  local addr = lower(t.host) == "localhost" and "127.0.0.1" or t.host
+  local ok, err = sock:connect(addr, t.port, { pool = pool })
+  if not ok then
+    sock:close()
+    if err == "timeout" then return nil, "timeout", format("connecting to %s timed out", t.authority) end
+    return nil, "connection", format("cannot connect to %s: %s", t.authority, tostring(err))
+  end
+  t.reused = (sock:getreusedtimes() or 0) > 0
+  if t.scheme == "https" and not t.reused then
+    ok, err = sock:sslhandshake(nil, t.host, true)
+    if not ok then
+      sock:close()
+      if err == "timeout" then return nil, "timeout", format("the TLS handshake with %s timed out", t.authority) end
+      return nil, "connection", format("TLS with %s failed: %s (the certificate must be valid for "
+        .. "the host and signed by a CA of lua_ssl_trusted_certificate)", t.authority, tostring(err))
+    end
+  end
+  t.sock = sock
+  return true
+end
+
+-- send the request; nil, kind, message on failure
+local function send_request(t)
+  local req, sock = t.req, t.sock
+  local pieces, len, ctype
+  if req.parts then
+    local kind, msg
+    pieces, len, ctype = multipart(req.parts)
+    if pieces == nil then
+      kind, msg = len, ctype
+      return nil, kind, msg
+    end
+  elseif req.body then
+    pieces, len = { req.body }, #req.body
+  elseif req.method == "POST" or req.method == "PUT" or req.method == "PATCH" then
+    pieces, len = {}, 0
+  end
+  local head = request_head(t, len, ctype)
+  local out = { head }
+  for i = 1, pieces and #pieces or 0 do
+    local x = pieces[i]
+    if type(x) == "table" then                     -- a file: send what is gathered, then it
+      sock:settimeouts(1, left_ms(t), left_ms(t))
+      local ok, err = sock:send(out)
+      if not ok then return nil, err == "timeout" and "timeout" or "connection", "sending failed: " .. tostring(err) end
+      out = {}
+      local f, ferr = open(x.path, "rb")
+      if f == nil then return nil, "io", format("cannot open the file '%s': %s", x.path, tostring(ferr)) end
+      local sent = 0
+      while sent < x.size do
+        local chunk = f:read(FILE_CHUNK)
+        if chunk == nil then
+          f:close()
+          return nil, "io", format("cannot read the file '%s': it ended early", x.path)
+        end
+        sent = sent + #chunk
+        sock:settimeouts(1, left_ms(t), left_ms(t))
+        ok, err = sock:send(chunk)
+        if not ok then
+          f:close()
+          return nil, err == "timeout" and "timeout" or "connection", "sending failed: " .. tostring(err)
+        end
+      end
+      f:close()
+    else
+      out[#out + 1] = x
+    end
+  end
+  sock:settimeouts(1, left_ms(t), left_ms(t))
+  local ok, err = sock:send(out)
+  if not ok then
+    return nil, err == "timeout" and "timeout" or "connection", "sending failed: " .. tostring(err)
+  end
+  return true
+end
+
+local function json_type(ct)
+  ct = lower(match(ct or "", "^[^;%s]*"))
+  return ct == "application/json" or (#ct > 5 and sub(ct, -5) == "+json")
+end
+
+-- the response headers arrived
+local function on_head(t, r)
+  local req = t.req
+  t.status, t.head = r.status, r.head
+  t.headers = wire.parse_headers(r.head)
+  t.request_id = t.headers["x-request-id"]
+  local ok2xx = t.status >= 200 and t.status < 300
+  if req.stream and ok2xx and not json_type(t.headers["content-type"]) then
+    t.sse = wire.sse(req.max_event_bytes)
+  elseif req.stream and ok2xx then
+    t.json_body = true
+  end
+  if req.to_path and ok2xx then
+    local f, err = open(req.to_path, "wb")
+    if f == nil then
+      t.kind, t.message = "io", format("cannot create '%s': %s", req.to_path, tostring(err))
+      return false
+    end
+    t.out, t.written = f, 0
+  end
+  return true
+end
+
+-- queue the events of a piece of a stream's body; false on a failure
+local function on_events(t, bytes)
+  local events, msg, code = t.sse:feed(bytes)
+  if events == nil then
+    t.kind, t.message = code == "too_large" and "too_large" or "connection", msg
+    return false
+  end
+  for i = 1, #events do
+    local ev = events[i]
+    if not wire.valid_utf8(ev.data) or not wire.valid_utf8(ev.event) then
+      t.kind, t.message = "decode", "an event of the stream is not valid UTF-8"
+      return false
+    end
+    t.q_tail = t.q_tail + 1
+    t.queue[t.q_tail] = { ev.data, ev.event }
+    t.received = t.received + 1
+  end
+  return true
+end
+
+-- a piece of the body: to the file, the event parser or the buffer
+local function on_body(t, bytes)
+  if t.out then
+    local ok, err = t.out:write(bytes)
+    if not ok then
+      t.kind, t.message = "io", format("cannot write '%s': %s", t.req.to_path, tostring(err))
+      return false
+    end
+    t.written = t.written + #bytes
+    return true
+  end
+  if t.sse then return on_events(t, bytes) end
+  local max = t.req.max_response_bytes or 64 * 1024 * 1024
+  t.size = t.size + #bytes
+  if t.size > max then
+    t.body_parts = {}
+    t.kind, t.message = "too_large", format("the response body is larger than max_response_bytes (%d)", max)
+    return false
+  end
+  t.body_parts[#t.body_parts + 1] = bytes
+  return true
+end
+
+-- what a parser result brought; false when the attempt failed (t.kind says)
+local function progress(t, r)
+  if r.head and not on_head(t, r) then return false end
+  if r.body and not on_body(t, r.body) then return false end
+  if r.done then
+    t.keepalive = r.keepalive
+    t.body = concat(t.body_parts)
+    t.body_parts = {}
+    settle(t, nil)
+  end
+  return true
+end
+
+-- one read from the socket, fed to the parser; settles the attempt when
+-- it ends
+local function read_once(t)
+  local sock = t.sock
+  local left = left_ms(t)
+  sock:settimeouts(left, left, left)
+  local data, err = sock:receiveany(READ_CHUNK)
+  local r, msg, code
+  if data == nil then
+    if err == "timeout" then
+      local _, what = due(t)
+      return settle(t, "timeout", what or "timed out")
+    end
+    if t.reused and not t.resent and not t.got_bytes then
+      t.resent = true                               -- a kept connection the server had closed:
+      drop_socket(t)                                -- send once more on a new one, as curl does
+      t.st = "resend"
+      return
+    end
+    if err ~= "closed" then return settle(t, "connection", "reading the response failed: " .. tostring(err)) end
+    r, msg, code = t.parser:finish()
+  else
+    t.got_bytes = true
+    t.last_byte_at = now()
+    r, msg, code = t.parser:feed(data)
+  end
+  if r == nil then
+    local kind = (code == "head_too_large" or code == "line_too_long") and "too_large" or "connection"
+    return settle(t, kind, msg)
+  end
+  if not progress(t, r) then return settle(t, t.kind, t.message) end
+  if data == nil and t.st == "running" then        -- closed, yet not done: cannot be
+    settle(t, "connection", "the connection closed before the response was complete")
+  end
+end
+
+-- start an attempt: connect, send; on failure it settles
+local function start_attempt(t)
+  local resend = t.st == "resend"
+  if not resend then t.attempts = t.attempts + 1 end
+  t.attempt_at = t.attempt_at and resend and t.attempt_at or now()
+  t.last_byte_at = t.attempt_at
+  t.status, t.head, t.headers, t.request_id, t.kind, t.message = 0, nil, nil, nil, nil, nil
+  t.json_body, t.sse, t.keepalive, t.body, t.body_parts, t.size = false, nil, false, nil, {}, 0
+  t.st, t.reused, t.got_bytes = "running", false, false
+  if t.parser then t.parser:close() end
+  t.parser = wire.http1(t.req.method)
+  local ok, kind, msg = connect(t)
+  if ok then ok, kind, msg = send_request(t) end
+  if not ok then
+    if kind ~= "io" and t.reused and not t.resent then   -- a kept connection gone stale
+      t.resent = true
+      drop_socket(t)
+      t.st = "resend"
+      return
+    end
+    return settle(t, kind, msg)
+  end
+end
+
+function T:ready()
+  return self.st == "done" or self.st == "closed" or self.q_head <= self.q_tail
+end
+
+-- run the transfer until it is ready; true (the outcome is in result())
+function T:await()
+  while not self:ready() do
+    if self.st == "waiting" or self.st == "resend" then
+      start_attempt(self)
+    else
+      read_once(self)
+    end
+  end
+  return true
+end
+
+function T:state()
+  local st = self.st
+  if st == "resend" then return "running" end
+  return st
+end
+
+-- the next queued event: data, event name; nil when none is queued
+function T:next_event()
+  local h = self.q_head
+  if h > self.q_tail then return nil end
+  local ev = self.queue[h]
+  self.queue[h] = nil
+  self.q_head = h + 1
+  return ev[1], ev[2]
+end
+
+function T:result()
+  local st = self.st
+  local r = {
+    state = st, status = self.status, attempts = self.attempts, received = self.received,
+    queued = self.q_head <= self.q_tail, head = self.head, request_id = self.request_id,
+    retry_after = self.retry_after, written = self.written,
+  }
+  if st == "done" then
+    r.body = self.body or ""
+    r.kind, r.message = self.kind, self.message
+    if self.req.stream then
+      r.partial_event = self.sse ~= nil and self.sse:pending() or false
+      r.json_body = self.json_body
+    end
+  elseif st == "closed" and not self.was_done then
+    r.kind = "closed"
+  end
+  return r
+end
+
+function T:body_utf8()
+  return wire.valid_utf8(self.body or "")
+end
+
+function T:close()
+  if self.st == "closed" then return end
+  self.was_done = self.st == "done"
+  close_output(self)
+  drop_socket(self)
+  if self.parser then self.parser:close() end
+  if self.sse then self.sse:close() end
+  self.st = "closed"
+end
+T.release = T.close
+
+-- close; graceful (a stream read to its end): first read what is left of
+-- its body for a short while, so that its connection can be kept
+function T:finish(graceful)
+  if graceful and self.st == "running" and self.sock then
+    self.req = setmetatable({ stream = true, idle_timeout = 200, deadline = 0 },
+                            { __index = self.req })
+    local until_ms = now() + 1000
+    while self.st == "running" and now() < until_ms do read_once(self) end
+  end
+  self:close()
+end
+
+-- }==================================================================
+
+
+-- {=================================================================
+-- tasks on ngx.thread light threads (openai.spawn, openai.parallel)
+-- ==================================================================
+
+local function pack(...)
+  return { n = select("#", ...), ... }
+end
+
+local Task = {}
+Task.__index = Task
+M.Task = Task
+
+local pending = 0
+
+local function call_back(cb, ok, res)
+  if ok then return cb(true, unpack(res, 1, res.n)) end
+  return cb(false, res[2])
+end
+
+local function task_done(task, ok, res)
+  if task.finished then return end
+  task.finished, task.ok, task.res = true, ok, res
+  pending = pending - 1
+  local cbs = task.callbacks
+  task.callbacks = nil
+  for i = 1, cbs and #cbs or 0 do call_back(cbs[i], ok, res) end
+end
+
+local function run_task(task, fn, ...)
+  local res = pack(pcall(fn, ...))
+  if res[1] then
+    task_done(task, true, pack(unpack(res, 2, res.n)))
+  else
+    task_done(task, false, { nil, res[2], n = 2 })
+  end
+end
+
+-- fn(...) on a light thread of its own; it starts at once and runs while
+-- the caller waits for anything
+function M.spawn(fn, ...)
+  local task = setmetatable({ finished = false, ok = nil, res = nil, callbacks = nil }, Task)
+  pending = pending + 1
+  task.thread = ngx.thread.spawn(run_task, task, fn, ...)
+  return task
+end
+
+function Task:done()
+  return self.finished
+end
+
+function Task:result()
+  if not self.finished then error("openai.task:result: the task is not done yet", 2) end
+  local res = self.res
+  return unpack(res, 1, res.n)
+end
+
+function Task:on_done(cb)
+  if type(cb) ~= "function" then
+    error("openai.task:on_done: 'cb' must be a function (got " .. type(cb) .. ")", 2)
+  end
+  if self.finished then
+    call_back(cb, self.ok, self.res)
+  else
+    local cbs = self.callbacks or {}
+    cbs[#cbs + 1] = cb
+    self.callbacks = cbs
+  end
+  return self
+end
+
+function Task:cancel()
+  if self.finished then return false end
+  pcall(ngx.thread.kill, self.thread)      -- only its spawner may kill it
+  task_done(self, false, { nil, errors.new({ kind = "cancelled", message = "the task was cancelled" }), n = 2 })
+  return true
+end
+
+-- openai.step inside nginx: the tasks run by themselves; wait (yielding to
+-- nginx) at most max_wait_ms while some are pending, and say how many are
+function M.step(max_wait_ms)
+  if pending > 0 then ngx.sleep((max_wait_ms or 0) / 1000) end
+  return pending
+end
+
+-- openai.parallel inside nginx: `concurrency` light threads take the
+-- functions in order; results[i] = { returns... } or { nil, err }
+function M.parallel(fns, concurrency)
+  local n = #fns
+  local results, next_i = {}, 1
+  local function worker()
+    while next_i <= n do
+      local i = next_i
+      next_i = i + 1
+      local res = pack(pcall(fns[i]))
+      if res[1] then results[i] = pack(unpack(res, 2, res.n))
+      else results[i] = { nil, res[2], n = 2 } end
+    end
+  end
+  local threads = {}
+  for k = 1, concurrency < n and concurrency or n do threads[k] = ngx.thread.spawn(worker) end
+  for k = 1, #threads do ngx.thread.wait(threads[k]) end
+  return results
+end
+
+-- }==================================================================
+
+return M

@@ -1,0 +1,229 @@
+/*
+** openai_wire.c: `require "openai.wire"`, every pure function of the
+** library: URL and header checks, JSON helpers, UTF-8, header parsing, the
+** clock, base64 floats, and (lhttp1.c) the HTTP/1.1 and SSE parsers and the
+** retry policy. Not linked with libcurl: the nginx transport (cosockets)
+** loads only this, and `openai.core` (the curl engine) is loaded on first
+** use of the engine.
+*/
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "b64.h"
+#include "check.h"
+#include "lhttp1.h"
+
+#define OPENAI_WIRE_VERSION "0.1.0"
+
+#if LUA_VERSION_NUM < 502
+static void compat_setfuncs(lua_State *L, const luaL_Reg *l) {
+  for (; l->name != NULL; l++) {
+    lua_pushcfunction(L, l->func);
+    lua_setfield(L, -2, l->name);
+  }
+}
+#else
+#define compat_setfuncs(L, l) luaL_setfuncs(L, l, 0)
+#endif
+
+/* push a header block (lines "Name: value\r\n", a status line skipped) as
+** { lowercase name = value }, repeated names joined with ", " */
+static void push_header_table(lua_State *L, const char *p, size_t len) {
+  const char *end = p + len;
+  lua_createtable(L, 0, 12);
+  while (p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    const char *le = eol ? eol : end, *colon;
+    colon = memchr(p, ':', (size_t)(le - p));
+    if (colon != NULL && colon > p && !(le - p >= 5 && memcmp(p, "HTTP/", 5) == 0)) {
+      char name[128];
+      size_t nl = (size_t)(colon - p), i;
+      const char *v = colon + 1, *ve = le;
+      if (nl < sizeof name) {
+        for (i = 0; i < nl; i++) {
+          char c = p[i];
+          name[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+        }
+        while (v < ve && (*v == ' ' || *v == '\t')) v++;
+        while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+        lua_pushlstring(L, name, nl);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, -3);
+        if (lua_isnil(L, -1)) {
+          lua_pop(L, 1);
+          lua_pushlstring(L, v, (size_t)(ve - v));
+        } else {                      /* repeated: join with ", " */
+          lua_pushliteral(L, ", ");
+          lua_pushlstring(L, v, (size_t)(ve - v));
+          lua_concat(L, 3);
+        }
+        lua_rawset(L, -3);
+      }
+    }
+    p = le + 1;
+  }
+}
+
+/* wire.parse_headers(block) -> { lowercase name = value } */
+static int l_parse_headers(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  push_header_table(L, s, len);
+  return 1;
+}
+
+/* true, or nil and the reason of a failed check */
+static int push_verdict(lua_State *L, const char *why) {
+  if (why == NULL) { lua_pushboolean(L, 1); return 1; }
+  lua_pushnil(L);
+  lua_pushstring(L, why);
+  return 2;
+}
+
+/* wire.check_path(s) -> true | nil, reason */
+static int l_check_path(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  return push_verdict(L, check_path(s, len));
+}
+
+/* wire.check_header(name, value) -> true | nil, reason, "name"|"value" */
+static int l_check_header(lua_State *L) {
+  size_t nl, vl;
+  const char *n = luaL_checklstring(L, 1, &nl);
+  const char *v = luaL_checklstring(L, 2, &vl);
+  const char *why = check_header_name(n, nl);
+  const char *which = "name";
+  if (why == NULL) { why = check_header_value(v, vl); which = "value"; }
+  if (push_verdict(L, why) == 1) return 1;
+  lua_pushstring(L, which);
+  return 3;
+}
+
+/* wire.json_plain(s) -> true when cjson's text can be sent as it is */
+static int l_json_plain(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lua_pushboolean(L, check_json_plain(s, len));
+  return 1;
+}
+
+/* wire.valid_utf8(s) -> true when s is well-formed UTF-8: the one check on
+** every Lua (5.1 and LuaJIT have no utf8 library; 5.3's accepts surrogates) */
+static int l_valid_utf8(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lua_pushboolean(L, check_utf8(s, len));
+  return 1;
+}
+
+/* wire.json_empties(s) -> has an empty array, has an empty object */
+static int l_json_empties(lua_State *L) {
+  size_t len;
+  int arrays, objects;
+  const char *s = luaL_checklstring(L, 1, &len);
+  check_json_empties(s, len, &arrays, &objects);
+  lua_pushboolean(L, arrays);
+  lua_pushboolean(L, objects);
+  return 2;
+}
+
+/* wire.check_segment(s) -> true | nil, reason */
+static int l_check_segment(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  return push_verdict(L, check_segment(s, len));
+}
+
+/* wire.escape_segment(s) -> s percent-encoded as one path segment */
+static int l_escape_segment(lua_State *L) {
+  size_t len, n;
+  const char *s = luaL_checklstring(L, 1, &len);
+  char *out;
+  if (len > ((size_t)-1 - 1) / 3) return luaL_error(L, "openai.wire: segment too long");
+  out = (char *)lua_newuserdata(L, 3 * len + 1);   /* scratch the GC owns */
+  n = check_escape_segment(s, len, out);
+  lua_pushlstring(L, out, n);
+  return 1;
+}
+
+/* wire.f32_base64(s) -> { numbers } | nil, reason: the little-endian 4-byte
+** floats of a base64 text (an embedding with encoding_format "base64").
+** Decoded a piece at a time into a buffer on the C stack: no scratch
+** allocation, only the table; a piece of 4096 characters is 3072 bytes, 768
+** whole floats, so no float straddles two pieces. */
+#define F32_PIECE 4096
+
+static int l_f32_base64(lua_State *L) {
+  size_t len, bytes, off, got;
+  const char *s = luaL_checklstring(L, 1, &len);
+  unsigned char buf[F32_PIECE / 4 * 3];
+  int n, i = 0;
+  if (len % 4 != 0) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "the base64 text is not a multiple of 4 characters long");
+    return 2;
+  }
+  bytes = b64_decoded_len(s, len);
+  if (bytes > (size_t)INT_MAX) return luaL_error(L, "openai.wire: f32_base64: text too long");
+  if (bytes % 4 != 0) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "the base64 text decodes to %d bytes, not whole 4-byte floats", (int)bytes);
+    return 2;
+  }
+  n = (int)(bytes / 4);
+  lua_createtable(L, n, 0);
+  for (off = 0; off < len; off += F32_PIECE) {
+    size_t piece = len - off < F32_PIECE ? len - off : F32_PIECE, j;
+    const char *why = b64_decode(s + off, piece, off + piece == len, buf, &got);
+    if (why != NULL) {
+      lua_pushnil(L);
+      lua_pushfstring(L, "%s (at character %d)", why, (int)(off + got / 3 * 4 + 1));
+      return 2;
+    }
+    for (j = 0; j + 4 <= got; j += 4) {
+      lua_pushnumber(L, (lua_Number)b64_f32le(buf + j));
+      lua_rawseti(L, -2, ++i);
+    }
+  }
+  return 1;
+}
+
+/* wire.now() -> milliseconds on the monotonic clock (the engine's clock:
+** engine_now_ms reads the same one) */
+static int l_now(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec * 1000.0 + (lua_Number)ts.tv_nsec / 1e6);
+  return 1;
+}
+
+static const luaL_Reg wire_funcs[] = {
+  { "check_path", l_check_path },
+  { "check_header", l_check_header },
+  { "check_segment", l_check_segment },
+  { "parse_headers", l_parse_headers },
+  { "json_plain", l_json_plain },
+  { "json_empties", l_json_empties },
+  { "valid_utf8", l_valid_utf8 },
+  { "escape_segment", l_escape_segment },
+  { "f32_base64", l_f32_base64 },
+  { "now", l_now },
+  { NULL, NULL }
+};
+
+int luaopen_openai_wire(lua_State *L);
+
+int luaopen_openai_wire(lua_State *L) {
+  lua_newtable(L);
+  compat_setfuncs(L, wire_funcs);
+  lhttp1_open(L);
+  lua_pushliteral(L, OPENAI_WIRE_VERSION);
+  lua_setfield(L, -2, "version");
+  return 1;
+}
