@@ -20,7 +20,7 @@
 -- and lua_socket_pool_size (the pool of kept connections).
 
 local wire = require "openai.wire"
-local errors = require "openai.errors"
+local sched = require "openai.scheduler"
 
 local type, tonumber, tostring, setmetatable, error, pcall, select =
       type, tonumber, tostring, setmetatable, error, pcall, select
@@ -32,6 +32,7 @@ local open = io.open
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 local ngx = ngx -- luacheck: ignore 113 (set by nginx's lua module)
 local now = wire.now
+local complete, cancelled = sched.complete, sched.cancelled
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -587,24 +588,21 @@ local function pack(...)
   return { n = select("#", ...), ... }
 end
 
-local Task = {}
+-- a task here is an openai.Task (done, result, on_done are the
+-- scheduler's) that runs on an ngx.thread: only starting and cancelling it
+-- differ
+local Task = setmetatable({}, { __index = sched.Task })
 Task.__index = Task
 M.Task = Task
 
 local pending = 0
 
-local function call_back(cb, ok, res)
-  if ok then return cb(true, unpack(res, 1, res.n)) end
-  return cb(false, res[2])
+local function count_down()
+  pending = pending - 1
 end
 
 local function task_done(task, ok, res)
-  if task.finished then return end
-  task.finished, task.ok, task.res = true, ok, res
-  pending = pending - 1
-  local cbs = task.callbacks
-  task.callbacks = nil
-  for i = 1, cbs and #cbs or 0 do call_back(cbs[i], ok, res) end
+  complete(task, ok, res, count_down)
 end
 
 local function run_task(task, fn, ...)
@@ -625,34 +623,10 @@ function M.spawn(fn, ...)
   return task
 end
 
-function Task:done()
-  return self.finished
-end
-
-function Task:result()
-  if not self.finished then error("openai.task:result: the task is not done yet", 2) end
-  local res = self.res
-  return unpack(res, 1, res.n)
-end
-
-function Task:on_done(cb)
-  if type(cb) ~= "function" then
-    error("openai.task:on_done: 'cb' must be a function (got " .. type(cb) .. ")", 2)
-  end
-  if self.finished then
-    call_back(cb, self.ok, self.res)
-  else
-    local cbs = self.callbacks or {}
-    cbs[#cbs + 1] = cb
-    self.callbacks = cbs
-  end
-  return self
-end
-
 function Task:cancel()
   if self.finished then return false end
   pcall(ngx.thread.kill, self.thread)      -- only its spawner may kill it
-  task_done(self, false, { nil, errors.new({ kind = "cancelled", message = "the task was cancelled" }), n = 2 })
+  task_done(self, false, cancelled())
   return true
 end
 

@@ -245,9 +245,29 @@ local function call_back(cb, ok, res)
   return cb(false, res[2])
 end
 
-local function finish(task, ok, res)
+-- how any task ends (openai.nginx's too): its outcome is recorded, then
+-- release(task, ok, res) lets go of what its kind of task holds, then its
+-- callbacks run; a task ends once
+local function complete(task, ok, res, release)
   if task.finished then return end
   task.finished, task.ok, task.res = true, ok, res
+  release(task, ok, res)
+  local cbs = task.callbacks
+  task.callbacks = nil
+  if cbs ~= nil then
+    for i = 1, #cbs do call_back(cbs[i], ok, res) end
+  end
+end
+M.complete = complete
+
+-- the outcome of a cancelled task
+local function cancelled()
+  return { nil, errors.new({ kind = "cancelled", message = "the task was cancelled" }), n = 2 }
+end
+M.cancelled = cancelled
+
+-- a coroutine task lets go of its transfers, its slot, its group's count
+local function release_task(task, ok, res)
   tasks_of[task.co] = nil
   pending = pending - 1
   let_go(task, ok and returned_transfers(res) or nil)
@@ -260,11 +280,10 @@ local function finish(task, ok, res)
       push(w)
     end
   end
-  local cbs = task.callbacks
-  task.callbacks = nil
-  if cbs ~= nil then
-    for i = 1, #cbs do call_back(cbs[i], ok, res) end
-  end
+end
+
+local function finish(task, ok, res)
+  complete(task, ok, res, release_task)
 end
 
 -- what a resumed task did: returned, raised, or yielded a reason to wait
@@ -369,7 +388,7 @@ end
 -- done already
 function Task:cancel()
   if self.finished then return false end
-  finish(self, false, { nil, errors.new({ kind = "cancelled", message = "the task was cancelled" }), n = 2 })
+  finish(self, false, cancelled())
   return true
 end
 
