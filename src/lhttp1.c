@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "http1.h"
+#include "lcompat.h"
 #include "lhttp1.h"
 #include "retry.h"
 #include "sse.h"
@@ -28,13 +29,6 @@
 /* {=================================================================
 ** small helpers
 ** ================================================================== */
-
-static void set_funcs(lua_State *L, const luaL_Reg *l) {
-  for (; l->name != NULL; l++) {
-    lua_pushcfunction(L, l->func);
-    lua_setfield(L, -2, l->name);
-  }
-}
 
 /* nil, message, code: how a parser reports an error */
 static int push_error(lua_State *L, const char *message, const char *code) {
@@ -448,23 +442,6 @@ static const luaL_Reg sse_methods[] = {
   { NULL, NULL }
 };
 
-static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
-                      lua_CFunction close, lua_CFunction tostring) {
-  luaL_newmetatable(L, name);
-  lua_newtable(L);
-  set_funcs(L, methods);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, close);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, close);
-  lua_setfield(L, -2, "__close");
-  lua_pushcfunction(L, tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pushstring(L, name);
-  lua_setfield(L, -2, "__name");
-  lua_pop(L, 1);
-}
-
 void lhttp1_open(lua_State *L) {
   static const luaL_Reg funcs[] = {
     { "http1", l_http1_new },
@@ -472,7 +449,7 @@ void lhttp1_open(lua_State *L) {
     { "retry_decide", l_retry_decide },
     { NULL, NULL }
   };
-  new_class(L, HTTP1_MT, http1_methods, l_http1_close, l_http1_tostring);
-  new_class(L, SSE_MT, sse_methods, l_sse_close, l_sse_tostring);
-  set_funcs(L, funcs);
+  lcompat_new_class(L, HTTP1_MT, http1_methods, l_http1_close, l_http1_tostring);
+  lcompat_new_class(L, SSE_MT, sse_methods, l_sse_close, l_sse_tostring);
+  lcompat_setfuncs(L, funcs);
 }

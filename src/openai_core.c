@@ -17,6 +17,7 @@
 
 #include "check.h"
 #include "engine.h"
+#include "lcompat.h"
 
 #define OPENAI_CORE_VERSION "0.1.0"
 
@@ -24,20 +25,8 @@
 #define TRANSFER_MT "openai.transfer"
 
 /* {=================================================================
-** compatibility with Lua 5.1 to 5.4
+** the registry
 ** ================================================================== */
-
-#if LUA_VERSION_NUM < 502
-#define lua_rawlen(L, i) lua_objlen(L, i)
-static void compat_setfuncs(lua_State *L, const luaL_Reg *l) {
-  for (; l->name != NULL; l++) {
-    lua_pushcfunction(L, l->func);
-    lua_setfield(L, -2, l->name);
-  }
-}
-#else
-#define compat_setfuncs(L, l) luaL_setfuncs(L, l, 0)
-#endif
 
 /* the registry key of the weak table lightuserdata(transfer) -> userdata */
 static char weak_key = 'w';
@@ -689,26 +678,11 @@ static const luaL_Reg core_funcs[] = {
   { NULL, NULL }
 };
 
-static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
-                      lua_CFunction close) {
-  luaL_newmetatable(L, name);
-  lua_newtable(L);
-  compat_setfuncs(L, methods);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, close);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, close);
-  lua_setfield(L, -2, "__close");
-  lua_pushstring(L, name);
-  lua_setfield(L, -2, "__name");
-  lua_pop(L, 1);
-}
-
 int luaopen_openai_core(lua_State *L);
 
 int luaopen_openai_core(lua_State *L) {
-  new_class(L, ENGINE_MT, engine_methods, l_engine_close);
-  new_class(L, TRANSFER_MT, transfer_methods, l_transfer_close);
+  lcompat_new_class(L, ENGINE_MT, engine_methods, l_engine_close, NULL);
+  lcompat_new_class(L, TRANSFER_MT, transfer_methods, l_transfer_close, NULL);
   luaL_getmetatable(L, TRANSFER_MT);   /* __gc also frees the kept buffers */
   lua_pushcfunction(L, l_transfer_gc);
   lua_setfield(L, -2, "__gc");
@@ -728,7 +702,7 @@ int luaopen_openai_core(lua_State *L) {
     lua_pop(L, 1);
   }
   lua_newtable(L);
-  compat_setfuncs(L, core_funcs);
+  lcompat_setfuncs(L, core_funcs);
   lua_pushliteral(L, OPENAI_CORE_VERSION);
   lua_setfield(L, -2, "version");
   return 1;

@@ -16,20 +16,10 @@
 
 #include "b64.h"
 #include "check.h"
+#include "lcompat.h"
 #include "lhttp1.h"
 
 #define OPENAI_WIRE_VERSION "0.1.0"
-
-#if LUA_VERSION_NUM < 502
-static void compat_setfuncs(lua_State *L, const luaL_Reg *l) {
-  for (; l->name != NULL; l++) {
-    lua_pushcfunction(L, l->func);
-    lua_setfield(L, -2, l->name);
-  }
-}
-#else
-#define compat_setfuncs(L, l) luaL_setfuncs(L, l, 0)
-#endif
 
 /* push a header block (lines "Name: value\r\n", a status line skipped) as
 ** { lowercase name = value }, repeated names joined with ", " */
@@ -221,7 +211,7 @@ int luaopen_openai_wire(lua_State *L);
 
 int luaopen_openai_wire(lua_State *L) {
   lua_newtable(L);
-  compat_setfuncs(L, wire_funcs);
+  lcompat_setfuncs(L, wire_funcs);
   lhttp1_open(L);
   lua_pushliteral(L, OPENAI_WIRE_VERSION);
   lua_setfield(L, -2, "version");
