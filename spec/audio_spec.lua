@@ -20,21 +20,6 @@ local function parts(rec)
   return out
 end
 
-local function tmpfile(bytes)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "wb"))
-  f:write(bytes)
-  f:close()
-  return path
-end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
 -- the stand-in's speech for text in format fmt
 local function speech_bytes(text, fmt)
   local n = 1000 + 37 * #text
@@ -134,7 +119,7 @@ describe("transcription and translation", function()
   end)
 
   it("a path is streamed from disk as the file part, named by its base name", function()
-    local path = tmpfile(MP3)
+    local path = H.tmpfile(MP3)
     local res, err = c:transcription { file = path }
     os.remove(path)
     assert.is_nil(err)
@@ -208,7 +193,7 @@ describe("speech", function()
     assert.is_nil(H.last().json.path)
     local want = speech_bytes(text, "mp3")
     assert.same({ path = path, bytes = #want }, res)
-    assert.equal(want, read(path))
+    assert.equal(want, H.read_file(path))
     os.remove(path)
   end)
 

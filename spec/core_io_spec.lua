@@ -11,20 +11,6 @@ local wire = require "openai.wire"
 local TMP = os.tmpname()          -- a unique name; the spec's files start with it
 os.remove(TMP)
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write_file(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
-
 -- the bytes the stand-in's GET /v1/bytes?n=N sends: 0..255 over and over
 local function pattern(n)
   local block = {}
@@ -100,7 +86,7 @@ describe("core io", function()
       -- 768 bytes (a multiple of 3): the base64 of the file is the block's, repeated
       local block = pattern(256):rep(3)
       local reps = 4096                         -- 3 MiB
-      write_file(TMP .. "up", block:rep(reps))
+      H.write_file(TMP .. "up", block:rep(reps))
       H.script("/v1/upload", { { status = 200, json = { ok = true } } })
       local r = run({ method = "POST", url = H.base .. "/upload",
                       parts = { { name = "purpose", data = "batch" },
@@ -122,7 +108,7 @@ describe("core io", function()
     end)
 
     it("names the file by its base name when no filename is given", function()
-      write_file(TMP .. "up", "tiny")
+      H.write_file(TMP .. "up", "tiny")
       H.script("/v1/upload", { { status = 200, json = { ok = true } } })
       local r = run({ method = "POST", url = H.base .. "/upload",
                       parts = { { name = "file", path = TMP .. "up" } } })
@@ -157,15 +143,15 @@ describe("core io", function()
       assert.is_nil(r.kind)
       assert.equal("", r.body)
       assert.equal(n, r.written)
-      assert.is_true(read_file(TMP .. "down") == pattern(n), "the file holds other bytes")
+      assert.is_true(H.read_file(TMP .. "down") == pattern(n), "the file holds other bytes")
     end)
 
     it("writes an empty file for an empty 2xx body", function()
-      write_file(TMP .. "down", "old contents")
+      H.write_file(TMP .. "down", "old contents")
       local r = run({ url = H.base .. "/bytes?n=0", to_path = TMP .. "down" })
       assert.equal(200, r.status)
       assert.equal(0, r.written)
-      assert.equal("", read_file(TMP .. "down"))
+      assert.equal("", H.read_file(TMP .. "down"))
     end)
 
     it("starts the file again on a retry (a reset mid-body, then success)", function()
@@ -177,7 +163,7 @@ describe("core io", function()
       assert.is_nil(r.kind)
       assert.equal(2, r.attempts)
       assert.equal(n, r.written)
-      local got = read_file(TMP .. "down")
+      local got = H.read_file(TMP .. "down")
       assert.equal(n, #got)
       assert.is_true(got == pattern(n), "the file holds other bytes")
     end)
@@ -186,7 +172,7 @@ describe("core io", function()
       local r = run({ url = H.base .. "/nothing-here", to_path = TMP .. "down" })
       assert.equal(404, r.status)
       assert.truthy(r.body:find("unknown_url", 1, true), r.body)
-      assert.is_nil(read_file(TMP .. "down"))
+      assert.is_nil(H.read_file(TMP .. "down"))
       assert.equal(0, r.written)
     end)
 

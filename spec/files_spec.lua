@@ -7,21 +7,6 @@ local cjson = require "cjson"
 
 local JSONL = '{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{}}\n'
 
-local function tmpfile(bytes)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "wb"))
-  f:write(bytes)
-  f:close()
-  return path
-end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
 describe("files", function()
   local c
 
@@ -64,7 +49,7 @@ describe("files", function()
 
   it("a path is streamed from disk; file_content with path writes the bytes to disk", function()
     local bytes = string.rep("0123456789abcdef", 4096) .. "\0\255end"
-    local src = tmpfile(bytes)
+    local src = H.tmpfile(bytes)
     local f, err = c:upload_file { file = src, purpose = "user_data" }
     os.remove(src)
     assert.is_nil(err)
@@ -74,7 +59,7 @@ describe("files", function()
     local res, err2 = c:file_content(f.id, { path = dst })
     assert.is_nil(err2)
     assert.same({ path = dst, bytes = #bytes }, res)
-    assert.equal(bytes, read(dst))
+    assert.equal(bytes, H.read_file(dst))
     os.remove(dst)
   end)
 

@@ -152,19 +152,6 @@ local LOCATIONS = [[
     show(c:model("gpt-4.1")) } }
 ]]
 
-local function sh(cmd)
-  local a, _, c = os.execute(cmd)
-  if type(a) == "number" then return a == 0 end
-  return a == true and c == 0
-end
-
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
-
 -- GET path on srv: status, body (read to its end over one connection)
 local function get(srv, path, timeout)
   local c = assert(socket.tcp())
@@ -191,12 +178,12 @@ describe("the nginx cosocket transport", function()
   setup(function()
     dir = os.tmpname()
     os.remove(dir)
-    assert(sh("mkdir -p " .. dir .. " && chmod 777 " .. dir))   -- the worker may run as nobody
+    assert(H.run("mkdir -p " .. dir .. " && chmod 777 " .. dir))   -- the worker may run as nobody
     -- a self-signed certificate for "localhost", the CA nginx trusts
-    assert(sh(("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
+    assert(H.run(("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
       .. "-addext subjectAltName=DNS:localhost -keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1")
       :format(dir, dir)))
-    tls_port = free_port()
+    tls_port = H.free_port()
     local standin = H.url:match("^http://([^/]+)")
     local subst = { KEY = KEY, BASE = H.base, CLOSED = H.closed_port_url(), TLSPORT = tostring(tls_port),
                     DIR = dir }
@@ -213,7 +200,7 @@ describe("the nginx cosocket transport", function()
 
   teardown(function()
     if srv then srv:stop() end
-    if dir then sh("rm -rf " .. dir) end
+    if dir then H.run("rm -rf " .. dir) end
   end)
 
   before_each(function() H.reset() end)

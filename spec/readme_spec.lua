@@ -1,17 +1,11 @@
 -- The README documents every action of the endpoint table: each row's name
 -- appears in a section heading (with its example below it) and in the table
 -- of every action, so a new row without its README section fails here.
+local H = require "support.helper"
 local endpoints = require "openai.endpoints"
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
 describe("README", function()
-  local readme = read("README.md")
+  local readme = assert(H.read_file("README.md"))
   local headings, glance = {}, readme:match("### Every action at a glance\n(.-)\n###")
 
   for line in readme:gmatch("[^\n]+") do

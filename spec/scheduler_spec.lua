@@ -68,10 +68,7 @@ local function scenario(body, secs)
     .. "package.cpath = " .. string.format("%q", package.cpath) .. "\n"
     .. "local H = require 'support.helper'\nlocal openai = require 'openai'\n"
     .. "local client = H.client()\n" .. body
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(src)
-  f:close()
+  local path = H.tmpfile(src)
   local p = assert(io.popen("timeout " .. (secs or 20) .. " " .. LUA .. " " .. path .. " 2>&1; echo exit=$?"))
   local out = p:read("*a")
   p:close()

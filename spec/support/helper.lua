@@ -98,13 +98,48 @@ function H.body_bytes(rec)
   return H.b64decode(rec.body_b64 or "")
 end
 
--- a port on loopback where nothing listens
-function H.closed_port_url()
+-- a loopback port free when asked (nothing listens there)
+function H.free_port()
   local socket = require "socket"
   local s = assert(socket.bind("127.0.0.1", 0))
   local _, port = s:getsockname()
   s:close()
-  return "http://127.0.0.1:" .. port .. "/v1"
+  return tonumber(port)
+end
+
+-- a port on loopback where nothing listens
+function H.closed_port_url()
+  return "http://127.0.0.1:" .. H.free_port() .. "/v1"
+end
+
+-- run a shell command, true when it exited 0 (os.execute differs in 5.1)
+function H.run(cmd)
+  local a, _, c = os.execute(cmd)
+  if type(a) == "number" then return a == 0 end
+  return a == true and c == 0
+end
+
+-- a file's bytes, or nil when it cannot be opened
+function H.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+-- write s to the file at path (replacing it)
+function H.write_file(path, s)
+  local f = assert(io.open(path, "wb"))
+  assert(f:write(s))
+  f:close()
+end
+
+-- the path of a new temporary file holding bytes
+function H.tmpfile(bytes)
+  local path = os.tmpname()
+  H.write_file(path, bytes)
+  return path
 end
 
 -- milliseconds on a monotonic clock

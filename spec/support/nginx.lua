@@ -9,6 +9,8 @@
 --   ... srv.url ... srv:error_log() ...
 --   srv:stop()
 local socket = require "socket"
+local H = require "support.helper"
+local run, read_file, write_file, free_port = H.run, H.read_file, H.write_file, H.free_port
 
 local N = {}
 
@@ -20,39 +22,11 @@ local function sh_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
--- run a shell command, true when it exited 0 (os.execute differs in 5.1)
-local function run(cmd)
-  local a, _, c = os.execute(cmd)
-  if type(a) == "number" then return a == 0 end
-  return a == true and c == 0
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write_file(path, s)
-  local f = assert(io.open(path, "wb"))
-  assert(f:write(s))
-  f:close()
-end
-
 local function checkout()
   local p = assert(io.popen("pwd"))
   local dir = p:read("*l")
   p:close()
   return dir
-end
-
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
 end
 
 local function temp_dir()
