@@ -7,13 +7,7 @@ local openai = require "openai"
 
 local CHAT = "/v1/chat/completions"
 
-local function msgs(text)
-  return { { role = "user", content = text or "hello" } }
-end
-
-local function live()
-  return openai.stats().live
-end
+local msgs, live = H.msgs, H.live
 
 -- run f, raising if it takes longer than ms: a scheduler that deadlocks
 -- or spins fails the spec instead of hanging the suite

@@ -9,13 +9,7 @@ local openai = require "openai"
 
 local CHAT = "/v1/chat/completions"
 
-local function msgs(text)
-  return { { role = "user", content = text or "hello" } }
-end
-
-local function live()
-  return openai.stats().live
-end
+local msgs, live = H.msgs, H.live
 
 local function chunk(content)
   return { data = { id = "c", object = "chat.completion.chunk",

@@ -59,9 +59,7 @@ local function open_conns_drop_to(n, ms)
   return o
 end
 
-local function live()
-  return openai.stats().live
-end
+local live = H.live
 
 describe("streams", function()
   local client

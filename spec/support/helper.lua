@@ -19,6 +19,16 @@ function H.client(opts)
   return openai.new(o)
 end
 
+-- the messages of a one-turn chat: the user says text (default "hello")
+function H.msgs(text)
+  return { { role = "user", content = text or "hello" } }
+end
+
+-- how many transfers the engine holds open (openai.stats().live)
+function H.live()
+  return require("openai").stats().live
+end
+
 local function control(method, path, body)
   local out = {}
   local src = body and ltn12.source.string(body) or nil
