@@ -34,14 +34,7 @@ local function drain(s)
   return table.concat(got, " "), (not ok) and err or nil
 end
 
--- requests the stand-in received for path
-local function requests_to(path)
-  local n = 0
-  for _, r in ipairs(H.requests()) do
-    if r.path == path then n = n + 1 end
-  end
-  return n
-end
+local requests_to = H.requests_to
 
 describe("engine limits", function()
   local client

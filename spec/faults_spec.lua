@@ -65,14 +65,7 @@ local BAD_UTF8_EVENT = 'data: {"id":"chatcmpl-u","object":"chat.completion.chunk
 local BIG_JSON = '{"object":"list","data":[],"pad":"' .. string.rep("x", 50000 - 36) .. '"}'
 assert(#BIG_JSON == 50000)
 
--- the requests of the stand-in's log that went to path
-local function count(path)
-  local n = 0
-  for _, r in ipairs(H.requests()) do
-    if r.path == path then n = n + 1 end
-  end
-  return n
-end
+local count = H.requests_to
 
 local function params(opts)
   local p = { messages = { { role = "user", content = "hi" } } }

@@ -56,6 +56,15 @@ function H.requests()
   return control("GET", "/_control/requests").requests
 end
 
+-- how many requests in the log went to path
+function H.requests_to(path)
+  local n = 0
+  for _, r in ipairs(H.requests()) do
+    if r.path == path then n = n + 1 end
+  end
+  return n
+end
+
 -- the last request received
 function H.last()
   local r = H.requests()
