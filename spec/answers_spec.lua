@@ -42,6 +42,16 @@ describe("answers", function()
     assert.equal(0, live())
   end)
 
+  -- the text of a chat stream of the stand-in's events, read to its result
+  -- (which must not be an error)
+  local function streamed_text(events)
+    H.script(CHAT, { { sse = events } })
+    local s = assert(client:chat_stream { messages = msgs() })
+    local r, err = guarded(s.result, s)
+    assert.is_nil(err)
+    return r.choices[1].message.content
+  end
+
   -- {=============================================================
   -- 5. a typed action's 200 must be a JSON object
 
@@ -479,14 +489,10 @@ describe("answers", function()
     end)
 
     it("an event with error null or false is no error", function()
-      H.script(CHAT, { { sse = {
+      assert.equal("ab", streamed_text {
         { data = '{"id":"c","error":null,"choices":[{"index":0,"delta":{"content":"a"}}]}' },
         { data = '{"id":"c","error":false,"choices":[{"index":0,"delta":{"content":"b"}}]}' },
-        { data = "[DONE]" } } } })
-      local s = assert(client:chat_stream { messages = msgs() })
-      local r, err = guarded(s.result, s)
-      assert.is_nil(err)
-      assert.equal("ab", r.choices[1].message.content)
+        { data = "[DONE]" } })
     end)
   end)
 
@@ -598,14 +604,10 @@ describe("answers", function()
     end)
 
     it("is skipped on a stream event's data", function()
-      H.script(CHAT, { { sse = {
+      assert.equal("ab", streamed_text {
         { data = BOM .. '{"id":"c","choices":[{"index":0,"delta":{"content":"a"}}]}' },
         { data = '{"id":"c","choices":[{"index":0,"delta":{"content":"b"}}]}' },
-        { data = "[DONE]" } } } })
-      local s = assert(client:chat_stream { messages = msgs() })
-      local r, err = guarded(s.result, s)
-      assert.is_nil(err)
-      assert.equal("ab", r.choices[1].message.content)
+        { data = "[DONE]" } })
     end)
 
     it("is skipped once only, and only at the start", function()
