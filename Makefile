@@ -173,7 +173,7 @@ deps:
 
 # ---- bench: speed and memory beside a raw libcurl floor -------------------
 bench: deps all $(HOST_SO)
-	@LUA="$(LUA)" CC="$(CC)" CURL_LIB="$(CURL_LIB)" CORE_SO="$(CURDIR)/$(CORE_SO)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh bench/run.sh
+	@LUA="$(LUA)" LUA_INC="$(LUA_INC)" CC="$(CC)" CURL_LIB="$(CURL_LIB)" CORE_SO="$(CURDIR)/$(CORE_SO)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh bench/run.sh
 
 # only the host-loop piece of the bench (bench/hosts.sh): LÖVE and Neovim gaps
 bench-hosts: deps $(HOST_SO)
