@@ -4,6 +4,9 @@
 ** stay on the configured host and nothing may be smuggled into the request
 ** line or the headers.
 */
+#include <stdint.h>
+#include <string.h>
+
 #include "check.h"
 
 #define R_NOT_PATH    "must be a path starting with '/'"
@@ -178,30 +181,108 @@ size_t check_escape_segment(const char *s, size_t len, char *out) {
   return n;
 }
 
+/* {=================================================================
+** UTF-8 and JSON scans, 8 bytes at a time over plain ASCII
+** ================================================================== */
+
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+static uint64_t load8(const unsigned char *p) {
+  uint64_t x;
+  memcpy(&x, p, 8);
+  return x;
+}
+
+/* whether some byte of x is b (exact: the borrow only reaches bytes above
+** a zero one) */
+static int has_byte(uint64_t x, unsigned char b) {
+  uint64_t v = x ^ (ONES * b);
+  return ((v - ONES) & ~v & HIGHS) != 0;
+}
+
+/* the length of the well-formed UTF-8 sequence at p (lead byte >= 0x80),
+** or 0: no overlongs, no surrogates, <= U+10FFFF */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end) {
+  unsigned c = *p;
+  size_t n, i;
+  unsigned lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) n = 1;
+  else if (c >= 0xE0 && c <= 0xEF) {
+    n = 2;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 3;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else return 0;
+  if ((size_t)(end - p) <= n) return 0;
+  if (p[1] < lo || p[1] > hi) return 0;
+  for (i = 2; i <= n; i++) if (p[i] < 0x80 || p[i] > 0xBF) return 0;
+  return n + 1;
+}
+
 int check_utf8(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s, *end = p + len;
   while (p < end) {
-    unsigned c = *p;
-    size_t n, i;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c < 0x80) { p++; continue; }
-    if (c >= 0xC2 && c <= 0xDF) n = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else return 0;
-    if ((size_t)(end - p) <= n) return 0;
-    if (p[1] < lo || p[1] > hi) return 0;
-    for (i = 2; i <= n; i++) if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-    p += n + 1;
+    size_t n;
+    while (end - p >= 8 && (load8(p) & HIGHS) == 0) p += 8;
+    if (p == end) break;
+    if (*p < 0x80) { p++; continue; }
+    n = utf8_seq(p, end);
+    if (n == 0) return 0;
+    p += n;
   }
   return 1;
 }
+
+/* the 8 bytes at p hold nothing a string scan stops at: '"', '\\', >= 0x80 */
+static int plain_in_string(uint64_t x) {
+  return (x & HIGHS) == 0 && !has_byte(x, '"') && !has_byte(x, '\\');
+}
+
+/* ... nor what a scan between strings stops at: '"', '[', '{', >= 0x80 */
+static int plain_between(uint64_t x) {
+  return (x & HIGHS) == 0 && !has_byte(x, '"') && !has_byte(x, '[') && !has_byte(x, '{');
+}
+
+void check_json_scan(const char *s, size_t len, int *utf8, int *arrays, int *objects) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
+  int in_string = 0;
+  *utf8 = 1;
+  *arrays = *objects = 0;
+  while (p < end) {
+    unsigned c;
+    if (in_string) { while (end - p >= 8 && plain_in_string(load8(p))) p += 8; }
+    else { while (end - p >= 8 && plain_between(load8(p))) p += 8; }
+    if (p == end) break;
+    c = *p;
+    if (c >= 0x80) {                   /* the same verdict as check_utf8 */
+      size_t n = utf8_seq(p, end);
+      if (n == 0) { *utf8 = 0; n = 1; }
+      p += n;
+    } else if (c == '"') {
+      in_string = !in_string;
+      p++;
+    } else if (in_string) {
+      /* an escape skips the byte after it, unless that byte starts a UTF-8
+      ** sequence (a quote it is not; its bytes are checked as such) */
+      p += (c == '\\' && end - p >= 2 && p[1] < 0x80) ? 2 : 1;
+    } else if (c == '[' || c == '{') {
+      const unsigned char *q = p + 1;
+      while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) q++;
+      if (q < end && *q == (c == '[' ? ']' : '}')) {
+        if (c == '[') *arrays = 1; else *objects = 1;
+      }
+      p++;
+    } else {
+      p++;
+    }
+  }
+}
+
+/* }================================================================== */
 
 int check_json_plain(const char *s, size_t len) {
   size_t i = 0;
@@ -234,23 +315,6 @@ int check_json_plain(const char *s, size_t len) {
 }
 
 void check_json_empties(const char *s, size_t len, int *arrays, int *objects) {
-  size_t i = 0;
-  *arrays = *objects = 0;
-  while (i < len) {
-    char c = s[i];
-    if (c == '"') {
-      for (i++; i < len && s[i] != '"'; i++)
-        if (s[i] == '\\') i++;
-      i++;
-    } else if (c == '[' || c == '{') {
-      size_t j = i + 1;
-      while (j < len && (s[j] == ' ' || s[j] == '\n' || s[j] == '\r' || s[j] == '\t')) j++;
-      if (j < len && s[j] == (c == '[' ? ']' : '}')) {
-        if (c == '[') *arrays = 1; else *objects = 1;
-      }
-      i++;
-    } else {
-      i++;
-    }
-  }
+  int utf8;
+  check_json_scan(s, len, &utf8, arrays, objects);
 }

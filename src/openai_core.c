@@ -671,6 +671,37 @@ static int l_transfer_result(lua_State *L) {
   return 1;
 }
 
+/* t:outcome([scan]) -> status, body, kind, attempts, request_id, head
+**                      [, utf8, arrays, objects]
+** the outcome of a done transfer as plain values, for the plain call's
+** path (t:result() builds a table of every field): kind is nil when the
+** transfer did not fail. scan: the body is scanned once, in C, for UTF-8
+** validity and for empty arrays and objects outside strings
+** (core.json_scan). Nothing when the transfer is not done. */
+static int l_transfer_outcome(lua_State *L) {
+  transfer *t = check_transfer(L, 1);
+  int scan = lua_toboolean(L, 2);
+  const char *body = t->body_buf.data ? t->body_buf.data : "";
+  char rid[256];
+  if (t->state != T_DONE) return 0;
+  lua_pushinteger(L, (lua_Integer)t->status);
+  lua_pushlstring(L, body, t->body_buf.len);
+  if (t->kind != K_NONE) lua_pushstring(L, transfer_kind_name(t->kind)); else lua_pushnil(L);
+  lua_pushinteger(L, (lua_Integer)t->attempts);
+  if (transfer_header(t, "x-request-id", rid, sizeof rid) != NULL) lua_pushstring(L, rid);
+  else lua_pushnil(L);
+  lua_pushlstring(L, t->head.data ? t->head.data : "", t->head.len);
+  if (scan) {
+    int utf8, arrays, objects;
+    check_json_scan(body, t->body_buf.len, &utf8, &arrays, &objects);
+    lua_pushboolean(L, utf8);
+    lua_pushboolean(L, arrays);
+    lua_pushboolean(L, objects);
+    return 9;
+  }
+  return 6;
+}
+
 /* t:body_utf8() -> true when the body received is valid UTF-8 */
 static int l_transfer_body_utf8(lua_State *L) {
   transfer *t = check_transfer(L, 1);
@@ -751,6 +782,47 @@ static int l_json_empties(lua_State *L) {
   lua_pushboolean(L, arrays);
   lua_pushboolean(L, objects);
   return 2;
+}
+
+/* core.json_scan(s) -> valid UTF-8, has an empty array, has an empty
+** object (outside strings): one pass, check_json_scan */
+static int l_json_scan(lua_State *L) {
+  size_t len;
+  int utf8, arrays, objects;
+  const char *s = luaL_checklstring(L, 1, &len);
+  check_json_scan(s, len, &utf8, &arrays, &objects);
+  lua_pushboolean(L, utf8);
+  lua_pushboolean(L, arrays);
+  lua_pushboolean(L, objects);
+  return 3;
+}
+
+/* set the metatable at mt on the table at idx when it is empty, else walk
+** its values; decoded JSON: no cycles, depth bounded by the decoder (the
+** bound here only keeps the C stack safe whatever is passed) */
+static void mark_arrays(lua_State *L, int idx, int mt, int depth) {
+  if (depth > 2000) luaL_error(L, "openai.core: json_mark_arrays: nested too deeply");
+  luaL_checkstack(L, 4, "openai.core: json_mark_arrays");
+  lua_pushnil(L);
+  if (lua_next(L, idx) == 0) {
+    lua_pushvalue(L, mt);
+    lua_setmetatable(L, idx);
+    return;
+  }
+  do {
+    if (lua_type(L, -1) == LUA_TTABLE) mark_arrays(L, lua_gettop(L), mt, depth + 1);
+    lua_pop(L, 1);
+  } while (lua_next(L, idx) != 0);
+}
+
+/* core.json_mark_arrays(v, mt) -> v: every empty table in v (v too) gets
+** the metatable mt (a decoded text whose empty tables are all arrays) */
+static int l_json_mark_arrays(lua_State *L) {
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  if (lua_type(L, 1) == LUA_TTABLE) mark_arrays(L, 1, 2, 0);
+  lua_settop(L, 1);
+  return 1;
 }
 
 /* core.check_segment(s) -> true | nil, reason */
@@ -842,6 +914,7 @@ static const luaL_Reg engine_methods[] = {
 static const luaL_Reg transfer_methods[] = {
   { "next_event", l_transfer_next_event },
   { "result", l_transfer_result },
+  { "outcome", l_transfer_outcome },
   { "ready", l_transfer_ready },
   { "state", l_transfer_state },
   { "body_utf8", l_transfer_body_utf8 },
@@ -858,6 +931,8 @@ static const luaL_Reg core_funcs[] = {
   { "parse_headers", l_parse_headers },
   { "json_plain", l_json_plain },
   { "json_empties", l_json_empties },
+  { "json_scan", l_json_scan },
+  { "json_mark_arrays", l_json_mark_arrays },
   { "valid_utf8", l_valid_utf8 },
   { "escape_segment", l_escape_segment },
   { "f32_base64", l_f32_base64 },

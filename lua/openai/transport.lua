@@ -29,6 +29,7 @@ M.error_fields, M.redact_meta = outcome.error_fields, outcome.redact_meta
 
 local meta_of, redact_meta, outcome_error, decode_body = outcome.meta_of, outcome.redact_meta,
                                                          outcome.outcome_error, outcome.decode_body
+local new_meta = outcome.meta
 local json_body_error, stream_opened, open_error = outcome.json_body_error, outcome.stream_opened,
                                                    outcome.open_error
 
@@ -123,8 +124,21 @@ function M.perform(client, spec)
   end
   local t = M.submit(req, true, spec.fn)
   local ok, emsg = M.await(t)
+  local rtype = spec.response_type
+  -- the outcome as plain values, the body scanned once in C (UTF-8, empty
+  -- arrays and objects) when it is JSON
+  local status, body, kind, attempts, request_id, head, utf8, arrays, objects =
+    t:outcome(rtype == nil or rtype == "json")
+  if ok and status and kind == nil and status < 300 and not debug and not spec.to_path then
+    M.finish(t)
+    if #pool < POOL_MAX then pool[#pool + 1] = t end
+    local meta = new_meta(status, request_id, attempts, head)
+    local v, err = decode_body(meta, body, utf8, arrays, objects, rtype, spec.method, spec.want_object)
+    if v == nil then return nil, err, redact_meta(meta) end
+    return v, nil, meta
+  end
+  -- any other outcome: the whole result
   local r = t:result()
-  if spec.response_type == nil or spec.response_type == "json" then r.utf8 = t:body_utf8() end
   M.finish(t)
   if #pool < POOL_MAX then pool[#pool + 1] = t end
   if not ok then r.kind, r.message = "connection", emsg end
@@ -132,7 +146,7 @@ function M.perform(client, spec)
   local meta = meta_of(r)
   if r.kind or r.status >= 300 then return nil, outcome_error(r, redact_meta(meta)), meta end
   if spec.to_path then return { path = spec.to_path, bytes = r.written }, nil, meta end
-  local v, err = decode_body(r, meta, spec.response_type, spec.method, spec.want_object)
+  local v, err = decode_body(meta, r.body, utf8, arrays, objects, rtype, spec.method, spec.want_object)
   if v == nil then return nil, err, redact_meta(meta) end
   return v, nil, meta
 end
