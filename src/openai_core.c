@@ -21,6 +21,7 @@
 
 #define ENGINE_MT   "openai.engine"
 #define TRANSFER_MT "openai.transfer"
+#define PROFILE_MT  "openai.profile"
 
 /* {=================================================================
 ** compatibility with Lua 5.1 to 5.4
@@ -50,6 +51,8 @@ static char weak_key = 'w';
 
 typedef struct lengine { engine e; } lengine;
 typedef struct ltransfer { transfer t; } ltransfer;
+/* a profile: the shared part (p), and the transfer it was read into */
+typedef struct lprofile { profile *p; transfer tmpl; } lprofile;
 
 static engine *check_engine(lua_State *L, int idx) {
   lengine *le = (lengine *)luaL_checkudata(L, idx, ENGINE_MT);
@@ -159,6 +162,27 @@ static int request_field(const char *k, size_t len) {
     case 'u': return IS("url");
     default: return 0;
   }
+}
+
+/* a request with a profile names only what changes between calls
+** (headers: the lines the profile was made from, for readers such as a
+** debug log; the profile's own are sent) */
+static int profiled_field(const char *k, size_t len) {
+  switch (k[0]) {
+    case 'b': return IS("body");
+    case 'h': return IS("headers");
+    case 'm': return IS("method");
+    case 'p': return IS("profile");
+    case 'u': return IS("url");
+    default: return 0;
+  }
+}
+
+/* the fields of a profile: a request's, but for method, url, body, parts
+** and to_path */
+static int profile_field(const char *k, size_t len) {
+  return request_field(k, len) && !IS("method") && !IS("url") && !IS("body") && !IS("parts") &&
+         !IS("to_path");
 }
 
 static int retry_field(const char *k, size_t len) {
@@ -292,6 +316,68 @@ static void read_retry(lua_State *L, int req, transfer *t) {
 
 
 /* {=================================================================
+** profiles: what does not change between a client's calls, read once
+** ================================================================== */
+
+static int l_profile_gc(lua_State *L) {
+  lprofile *lp = (lprofile *)luaL_checkudata(L, 1, PROFILE_MT);
+  transfer_destroy(&lp->tmpl);
+  profile_release(lp->p);     /* transfers using it keep it until they close */
+  lp->p = NULL;
+  return 0;
+}
+
+/* core.profile(desc) -> profile: desc has a request's fields but method,
+** url, body, parts and to_path (headers, timeouts, limits, retry, stream,
+** proxy, no_proxy), checked as engine:submit checks them */
+static int l_profile_new(lua_State *L) {
+  lprofile *lp;
+  profile *p;
+  transfer *t;
+  const char *s;
+  size_t len;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lp = (lprofile *)lua_newuserdata(L, sizeof *lp);
+  lp->p = NULL;
+  t = &lp->tmpl;
+  transfer_init(t);
+  luaL_getmetatable(L, PROFILE_MT);
+  lua_setmetatable(L, -2);    /* from here on __gc frees whatever is filled in */
+  refuse_unknown(L, 1, profile_field, "profile", 0);
+  read_headers(L, 1, t);
+  read_retry(L, 1, t);
+  t->timeout_ms = opt_field_int(L, 1, "timeout", 0);
+  t->connect_timeout_ms = opt_field_int(L, 1, "connect_timeout", 0);
+  t->idle_timeout_ms = opt_field_int(L, 1, "idle_timeout", 60000);
+  t->deadline_ms = opt_field_int(L, 1, "deadline", 0);
+  t->max_response = (size_t)opt_field_int(L, 1, "max_response_bytes", 64L * 1024 * 1024);
+  t->max_event = (size_t)opt_field_int(L, 1, "max_event_bytes", 16L * 1024 * 1024);
+  t->stream = opt_field_bool(L, 1, "stream");
+  if ((s = opt_field_str(L, 1, "proxy", &len)) != NULL) t->proxy = dup_lstring(L, s, len);
+  if ((s = opt_field_str(L, 1, "no_proxy", &len)) != NULL) t->no_proxy = dup_lstring(L, s, len);
+  p = profile_new();
+  if (p == NULL) return luaL_error(L, "openai.core: not enough memory");
+  /* the shared part takes the template's pointers */
+  p->headers = t->headers; t->headers = NULL;
+  p->proxy = t->proxy; t->proxy = NULL;
+  p->no_proxy = t->no_proxy; t->no_proxy = NULL;
+  p->timeout_ms = t->timeout_ms;
+  p->connect_timeout_ms = t->connect_timeout_ms;
+  p->idle_timeout_ms = t->idle_timeout_ms;
+  p->deadline_ms = t->deadline_ms;
+  p->max_response = t->max_response;
+  p->max_event = t->max_event;
+  p->stream = t->stream;
+  p->retry = t->retry;
+  lp->p = p;
+  return 1;
+}
+
+/* }================================================================== */
+
+
+/* {=================================================================
 ** engine methods
 ** ================================================================== */
 
@@ -321,11 +407,25 @@ static int l_engine_configure(lua_State *L) {
   return 0;
 }
 
+/* submit t, whose userdata is on the top of the stack, and register it */
+static int submit_transfer(lua_State *L, engine *e, transfer *t) {
+  if (transfer_submit(e, t) != 0) return luaL_error(L, "openai.core: cannot submit");
+  push_weak(L);
+  lua_pushlightuserdata(L, (void *)t);
+  lua_pushvalue(L, -3);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  return 1;
+}
+
 /* engine:submit(req [, closed_transfer]) -> transfer; a closed transfer
-** given is used again (its buffers' memory too) instead of a new one */
+** given is used again (its buffers' memory too) instead of a new one.
+** req.profile (core.profile): the fixed fields are the profile's, and req
+** holds only method, url, body (and headers, unread) */
 static int l_engine_submit(lua_State *L) {
   engine *e = check_engine(L, 1);
   ltransfer *lt;
+  lprofile *prof;
   transfer *t;
   const char *s;
   size_t len;
@@ -343,19 +443,27 @@ static int l_engine_submit(lua_State *L) {
     luaL_getmetatable(L, TRANSFER_MT);
     lua_setmetatable(L, -2);  /* from here on __gc frees whatever is filled in */
   }
-  refuse_unknown(L, 2, request_field, "request", 0);
+  lua_getfield(L, 2, "profile");
+  prof = lua_isnil(L, -1) ? NULL : (lprofile *)luaL_checkudata(L, -1, PROFILE_MT);
+  lua_pop(L, 1);              /* the request table anchors it */
+  refuse_unknown(L, 2, prof ? profiled_field : request_field, "request", 0);
   s = opt_field_str(L, 2, "method", &len);
   t->method = s ? dup_lstring(L, s, len) : dup_lstring(L, "GET", 3);
   s = opt_field_str(L, 2, "url", &len);
   if (s == NULL) return luaL_error(L, "openai.core: request needs a url");
   t->url = dup_lstring(L, s, len);
-  read_headers(L, 2, t);
   s = opt_field_str(L, 2, "body", &len);
   if (s != NULL) {
     t->body = dup_lstring(L, s, len);
     t->body_len = len;
     t->has_body = 1;
   }
+  if (prof != NULL) {         /* one C call's worth of reading: the rest is made */
+    if (prof->p == NULL) return luaL_error(L, "openai.core: the profile is closed");
+    transfer_use_profile(t, prof->p);
+    return submit_transfer(L, e, t);
+  }
+  read_headers(L, 2, t);
   read_parts(L, 2, t);
   read_retry(L, 2, t);
   t->timeout_ms = opt_field_int(L, 2, "timeout", 0);
@@ -373,13 +481,7 @@ static int l_engine_submit(lua_State *L) {
   }
   if ((s = opt_field_str(L, 2, "proxy", &len)) != NULL) t->proxy = dup_lstring(L, s, len);
   if ((s = opt_field_str(L, 2, "no_proxy", &len)) != NULL) t->no_proxy = dup_lstring(L, s, len);
-  if (transfer_submit(e, t) != 0) return luaL_error(L, "openai.core: cannot submit");
-  push_weak(L);
-  lua_pushlightuserdata(L, (void *)t);
-  lua_pushvalue(L, -3);
-  lua_rawset(L, -3);
-  lua_pop(L, 1);
-  return 1;
+  return submit_transfer(L, e, t);
 }
 
 static int count_ready(const engine *e) {
@@ -825,6 +927,73 @@ static int l_json_mark_arrays(lua_State *L) {
   return 1;
 }
 
+/* core.check_name(s) -> true | nil, reason: no NUL, CR or LF, and valid
+** UTF-8 (check.name's byte rules, the first that fails named) */
+static int l_check_name(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  if (check_header_value(s, len) != NULL) return push_verdict(L, "must not contain NUL, CR or LF");
+  return push_verdict(L, check_utf8(s, len) ? NULL : "must be valid UTF-8");
+}
+
+/* the role of a message passes check.name: a non-empty string, no NUL, CR
+** or LF, valid UTF-8 */
+static int good_role(lua_State *L, int idx) {
+  size_t len;
+  const char *s;
+  if (lua_type(L, idx) != LUA_TSTRING) return 0;
+  s = lua_tolstring(L, idx, &len);
+  return len > 0 && check_header_value(s, len) == NULL && check_utf8(s, len);
+}
+
+/* the content of a message passes: a valid UTF-8 string, or a non-empty
+** table (nil, null and the rest: the Lua checks decide) */
+static int good_content(lua_State *L, int idx) {
+  size_t len;
+  const char *s;
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    s = lua_tolstring(L, idx, &len);
+    return check_utf8(s, len);
+  }
+  if (lua_type(L, idx) != LUA_TTABLE) return 0;
+  lua_pushnil(L);
+  if (lua_next(L, idx) == 0) return 0;
+  lua_pop(L, 2);
+  return 1;
+}
+
+/* core.messages_ok(messages) -> true when openai.chat's checks of its
+** messages all pass, decided in one call and without a string or table
+** made: an array (keys 1..n, n >= 1, no metatable) of tables without
+** metatables, each with a role check.name takes and a content that is a
+** UTF-8 string or a non-empty table. false: the Lua checks look again (they
+** raise naming the field, or pass what this is too strict to pass) */
+static int l_messages_ok(lua_State *L) {
+  size_t n, keys = 0, i;
+  int ok = 1;
+  if (lua_type(L, 1) != LUA_TTABLE || lua_getmetatable(L, 1)) { lua_pushboolean(L, 0); return 1; }
+  lua_settop(L, 1);
+  n = (size_t)lua_rawlen(L, 1);
+  if (n == 0) ok = 0;
+  lua_pushnil(L);
+  while (ok && lua_next(L, 1) != 0) {
+    lua_pop(L, 1);
+    keys++;
+  }
+  if (keys != n) ok = 0;
+  for (i = 1; ok && i <= n; i++) {
+    lua_settop(L, 1);
+    lua_rawgeti(L, 1, (int)i);
+    if (lua_type(L, 2) != LUA_TTABLE || lua_getmetatable(L, 2)) { ok = 0; break; }
+    lua_getfield(L, 2, "role");
+    lua_getfield(L, 2, "content");
+    ok = good_role(L, 3) && good_content(L, 4);
+  }
+  lua_settop(L, 1);
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
 /* core.check_segment(s) -> true | nil, reason */
 static int l_check_segment(lua_State *L) {
   size_t len;
@@ -925,6 +1094,7 @@ static const luaL_Reg transfer_methods[] = {
 
 static const luaL_Reg core_funcs[] = {
   { "engine", l_engine_new },
+  { "profile", l_profile_new },
   { "check_path", l_check_path },
   { "check_header", l_check_header },
   { "check_segment", l_check_segment },
@@ -932,6 +1102,8 @@ static const luaL_Reg core_funcs[] = {
   { "json_plain", l_json_plain },
   { "json_empties", l_json_empties },
   { "json_scan", l_json_scan },
+  { "messages_ok", l_messages_ok },
+  { "check_name", l_check_name },
   { "json_mark_arrays", l_json_mark_arrays },
   { "valid_utf8", l_valid_utf8 },
   { "escape_segment", l_escape_segment },
@@ -961,6 +1133,14 @@ int luaopen_openai_core(lua_State *L);
 int luaopen_openai_core(lua_State *L) {
   new_class(L, ENGINE_MT, engine_methods, l_engine_close);
   new_class(L, TRANSFER_MT, transfer_methods, l_transfer_close);
+  luaL_newmetatable(L, PROFILE_MT);    /* no methods: a handle for engine:submit */
+  lua_pushcfunction(L, l_profile_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, l_profile_gc);
+  lua_setfield(L, -2, "__close");
+  lua_pushstring(L, PROFILE_MT);
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
   luaL_getmetatable(L, TRANSFER_MT);   /* __gc also frees the kept buffers */
   lua_pushcfunction(L, l_transfer_gc);
   lua_setfield(L, -2, "__gc");
