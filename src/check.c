@@ -194,11 +194,26 @@ static uint64_t load8(const unsigned char *p) {
   return x;
 }
 
-/* whether some byte of x is b (exact: the borrow only reaches bytes above
-** a zero one) */
-static int has_byte(uint64_t x, unsigned char b) {
+/* the bytes of x equal to b, flagged by their high bit: exact for the
+** lowest flagged byte (a borrow only reaches the bytes above a zero one),
+** which is all the scans below use */
+static uint64_t bytes_eq(uint64_t x, unsigned char b) {
   uint64_t v = x ^ (ONES * b);
-  return ((v - ONES) & ~v & HIGHS) != 0;
+  return (v - ONES) & ~v & HIGHS;
+}
+
+/* the index of the lowest flagged byte of a non-zero mask (little-endian
+** loads: the first byte in memory) */
+static size_t first_flag(uint64_t m) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  return (size_t)__builtin_ctzll(m) >> 3;
+#else
+  unsigned char b[8];
+  size_t i;
+  memcpy(b, &m, 8);
+  for (i = 0; i < 8 && !(b[i] & 0x80); i++) {}
+  return i;
+#endif
 }
 
 /* the length of the well-formed UTF-8 sequence at p (lead byte >= 0x80),
@@ -237,14 +252,14 @@ int check_utf8(const char *s, size_t len) {
   return 1;
 }
 
-/* the 8 bytes at p hold nothing a string scan stops at: '"', '\\', >= 0x80 */
-static int plain_in_string(uint64_t x) {
-  return (x & HIGHS) == 0 && !has_byte(x, '"') && !has_byte(x, '\\');
+/* the bytes a string scan stops at: '"', '\\', >= 0x80 */
+static uint64_t stops_in_string(uint64_t x) {
+  return (x & HIGHS) | bytes_eq(x, '"') | bytes_eq(x, '\\');
 }
 
-/* ... nor what a scan between strings stops at: '"', '[', '{', >= 0x80 */
-static int plain_between(uint64_t x) {
-  return (x & HIGHS) == 0 && !has_byte(x, '"') && !has_byte(x, '[') && !has_byte(x, '{');
+/* the bytes a scan between strings stops at: '"', '[', '{', >= 0x80 */
+static uint64_t stops_between(uint64_t x) {
+  return (x & HIGHS) | bytes_eq(x, '"') | bytes_eq(x, '[') | bytes_eq(x, '{');
 }
 
 void check_json_scan(const char *s, size_t len, int *utf8, int *arrays, int *objects) {
@@ -254,8 +269,12 @@ void check_json_scan(const char *s, size_t len, int *utf8, int *arrays, int *obj
   *arrays = *objects = 0;
   while (p < end) {
     unsigned c;
-    if (in_string) { while (end - p >= 8 && plain_in_string(load8(p))) p += 8; }
-    else { while (end - p >= 8 && plain_between(load8(p))) p += 8; }
+    /* 8 bytes at a time to the next byte that matters */
+    while (end - p >= 8) {
+      uint64_t x = load8(p), m = in_string ? stops_in_string(x) : stops_between(x);
+      if (m != 0) { p += first_flag(m); break; }
+      p += 8;
+    }
     if (p == end) break;
     c = *p;
     if (c >= 0x80) {                   /* the same verdict as check_utf8 */

@@ -21,7 +21,7 @@ local _ENV = nil -- luacheck: ignore 211
 local M = {}
 
 local engine, acquire, adopt, release = sched.engine, sched.acquire, sched.adopt, sched.release
-local refuse_finalizer = sched.refuse_finalizer
+local refuse_finalizer, running_task = sched.refuse_finalizer, sched.running_task
 
 M.engine = engine
 M.build = request.build
@@ -123,7 +123,10 @@ function M.perform(client, spec)
     M.log_request(client, req)
   end
   local t = M.submit(req, true, spec.fn)
-  local ok, emsg = M.await(t)
+  local ok, emsg
+  -- outside any task, one C call drives the engine until t is ready (what
+  -- else became ready stays in the engine's ready list for the next step)
+  if running_task() == nil then ok, emsg = engine():wait(t) else ok, emsg = M.await(t) end
   local rtype = spec.response_type
   -- the outcome as plain values, the body scanned once in C (UTF-8, empty
   -- arrays and objects) when it is JSON
