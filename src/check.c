@@ -292,7 +292,7 @@ void check_json_scan(const char *s, size_t len, int *utf8, int *arrays, int *obj
       const unsigned char *q = p + 1;
       while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) q++;
       if (q < end && *q == (c == '[' ? ']' : '}')) {
-        if (c == '[') *arrays = 1; else *objects = 1;
+        if (c == '[') (*arrays)++; else *objects = 1;
       }
       p++;
     } else {
@@ -336,4 +336,5 @@ int check_json_plain(const char *s, size_t len) {
 void check_json_empties(const char *s, size_t len, int *arrays, int *objects) {
   int utf8;
   check_json_scan(s, len, &utf8, arrays, objects);
+  *arrays = *arrays > 0;
 }

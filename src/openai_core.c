@@ -39,6 +39,9 @@ static void compat_setfuncs(lua_State *L, const luaL_Reg *l) {
 #define compat_setfuncs(L, l) luaL_setfuncs(L, l, 0)
 #endif
 
+/* the largest count a walk may need (any Lua's lua_Integer holds it) */
+#define LUA_MAXINTEGER_COMPAT 2147483647
+
 /* the registry key of the weak table lightuserdata(transfer) -> userdata */
 static char weak_key = 'w';
 
@@ -773,13 +776,19 @@ static int l_transfer_result(lua_State *L) {
   return 1;
 }
 
+/* a count that is false when 0 (for a Lua test), else the number */
+static void push_count(lua_State *L, int n) {
+  if (n == 0) lua_pushboolean(L, 0); else lua_pushinteger(L, (lua_Integer)n);
+}
+
 /* t:outcome([scan]) -> status, body, kind, attempts, request_id, head
 **                      [, utf8, arrays, objects]
 ** the outcome of a done transfer as plain values, for the plain call's
 ** path (t:result() builds a table of every field): kind is nil when the
 ** transfer did not fail. scan: the body is scanned once, in C, for UTF-8
 ** validity and for empty arrays and objects outside strings
-** (core.json_scan). Nothing when the transfer is not done. */
+** (core.json_scan; arrays: their number, or false). Nothing when the
+** transfer is not done. */
 static int l_transfer_outcome(lua_State *L) {
   transfer *t = check_transfer(L, 1);
   int scan = lua_toboolean(L, 2);
@@ -797,7 +806,7 @@ static int l_transfer_outcome(lua_State *L) {
     int utf8, arrays, objects;
     check_json_scan(body, t->body_buf.len, &utf8, &arrays, &objects);
     lua_pushboolean(L, utf8);
-    lua_pushboolean(L, arrays);
+    push_count(L, arrays);
     lua_pushboolean(L, objects);
     return 9;
   }
@@ -886,43 +895,49 @@ static int l_json_empties(lua_State *L) {
   return 2;
 }
 
-/* core.json_scan(s) -> valid UTF-8, has an empty array, has an empty
-** object (outside strings): one pass, check_json_scan */
+/* core.json_scan(s) -> valid UTF-8, the number of empty arrays (false for
+** none), has an empty object (outside strings): one pass, check_json_scan */
 static int l_json_scan(lua_State *L) {
   size_t len;
   int utf8, arrays, objects;
   const char *s = luaL_checklstring(L, 1, &len);
   check_json_scan(s, len, &utf8, &arrays, &objects);
   lua_pushboolean(L, utf8);
-  lua_pushboolean(L, arrays);
+  push_count(L, arrays);
   lua_pushboolean(L, objects);
   return 3;
 }
 
 /* set the metatable at mt on the table at idx when it is empty, else walk
-** its values; decoded JSON: no cycles, depth bounded by the decoder (the
-** bound here only keeps the C stack safe whatever is passed) */
-static void mark_arrays(lua_State *L, int idx, int mt, int depth) {
+** its values, until *left tables were marked; decoded JSON: no cycles,
+** depth bounded by the decoder (the bound here only keeps the C stack safe
+** whatever is passed) */
+static void mark_arrays(lua_State *L, int idx, int mt, int depth, lua_Integer *left) {
   if (depth > 2000) luaL_error(L, "openai.core: json_mark_arrays: nested too deeply");
   luaL_checkstack(L, 4, "openai.core: json_mark_arrays");
   lua_pushnil(L);
   if (lua_next(L, idx) == 0) {
     lua_pushvalue(L, mt);
     lua_setmetatable(L, idx);
+    (*left)--;
     return;
   }
   do {
-    if (lua_type(L, -1) == LUA_TTABLE) mark_arrays(L, lua_gettop(L), mt, depth + 1);
+    if (lua_type(L, -1) == LUA_TTABLE) mark_arrays(L, lua_gettop(L), mt, depth + 1, left);
     lua_pop(L, 1);
+    if (*left <= 0) { lua_pop(L, 1); return; }    /* all found: the key too */
   } while (lua_next(L, idx) != 0);
 }
 
-/* core.json_mark_arrays(v, mt) -> v: every empty table in v (v too) gets
-** the metatable mt (a decoded text whose empty tables are all arrays) */
+/* core.json_mark_arrays(v, mt [, n]) -> v: every empty table in v (v too)
+** gets the metatable mt (a decoded text whose empty tables are all
+** arrays); n: how many there are (json_scan's count), the walk stops there */
 static int l_json_mark_arrays(lua_State *L) {
+  lua_Integer left;
   luaL_checktype(L, 2, LUA_TTABLE);
+  left = lua_isnoneornil(L, 3) ? (lua_Integer)LUA_MAXINTEGER_COMPAT : (lua_Integer)luaL_checknumber(L, 3);
   lua_settop(L, 2);
-  if (lua_type(L, 1) == LUA_TTABLE) mark_arrays(L, 1, 2, 0);
+  if (lua_type(L, 1) == LUA_TTABLE && left > 0) mark_arrays(L, 1, 2, 0, &left);
   lua_settop(L, 1);
   return 1;
 }

