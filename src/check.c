@@ -303,31 +303,53 @@ void check_json_scan(const char *s, size_t len, int *utf8, int *arrays, int *obj
 
 /* }================================================================== */
 
+/* the number at p (a digit or '-'): whether 14 significant digits keep it
+** (no exponent, fewer than 14 digits); *pp moves past it */
+static int plain_number(const unsigned char **pp, const unsigned char *end) {
+  const unsigned char *p = *pp;
+  int digits = 0;
+  for (; p < end; p++) {
+    unsigned c = *p;
+    if (c >= '0' && c <= '9') digits++;
+    else if (c == 'e' || c == 'E') return 0;
+    else if (c != '.' && c != '-' && c != '+') break;
+  }
+  *pp = p;
+  return digits < 14;
+}
+
 int check_json_plain(const char *s, size_t len) {
-  size_t i = 0;
-  if (!check_utf8(s, len)) return 0;
-  while (i < len) {
-    char c = s[i];
-    if (c == '"') {                       /* skip a string */
-      for (i++; i < len && s[i] != '"'; i++)
-        if (s[i] == '\\') i++;
-      i++;
-    } else if (c == '{') {
-      size_t j = i + 1;
-      while (j < len && (s[j] == ' ' || s[j] == '\n' || s[j] == '\r' || s[j] == '\t')) j++;
-      if (j < len && s[j] == '}') return 0;
-      i++;
-    } else if ((c >= '0' && c <= '9') || c == '-') {
-      int digits = 0;
-      for (; i < len; i++) {
-        c = s[i];
-        if (c >= '0' && c <= '9') digits++;
-        else if (c == 'e' || c == 'E') return 0;
-        else if (c != '.' && c != '-' && c != '+') break;
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
+  int in_string = 0;
+  while (p < end) {
+    unsigned c;
+    if (in_string) {                  /* 8 bytes at a time to the string's next stop */
+      while (end - p >= 8) {
+        uint64_t m = stops_in_string(load8(p));
+        if (m != 0) { p += first_flag(m); break; }
+        p += 8;
       }
-      if (digits >= 14) return 0;
+      if (p == end) break;
+    }
+    c = *p;
+    if (c >= 0x80) {
+      size_t n = utf8_seq(p, end);
+      if (n == 0) return 0;
+      p += n;
+    } else if (c == '"') {
+      in_string = !in_string;
+      p++;
+    } else if (in_string) {
+      p += (c == '\\' && end - p >= 2 && p[1] < 0x80) ? 2 : 1;
+    } else if (c == '{') {
+      const unsigned char *q = p + 1;
+      while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) q++;
+      if (q < end && *q == '}') return 0;
+      p++;
+    } else if ((c >= '0' && c <= '9') || c == '-') {
+      if (!plain_number(&p, end)) return 0;
     } else {
-      i++;
+      p++;
     }
   }
   return 1;

@@ -46,6 +46,37 @@ static void ref_empties(const unsigned char *s, size_t len, int *arrays, int *ob
   }
 }
 
+/* check_json_plain, byte at a time, as it was before its 8-byte string skip */
+static int ref_plain(const unsigned char *s, size_t len) {
+  size_t i = 0;
+  if (!ref_utf8(s, len)) return 0;
+  while (i < len) {
+    unsigned char c = s[i];
+    if (c == '"') {
+      for (i++; i < len && s[i] != '"'; i++)
+        if (s[i] == '\\') i++;
+      i++;
+    } else if (c == '{') {
+      size_t j = i + 1;
+      while (j < len && (s[j] == ' ' || s[j] == '\n' || s[j] == '\r' || s[j] == '\t')) j++;
+      if (j < len && s[j] == '}') return 0;
+      i++;
+    } else if ((c >= '0' && c <= '9') || c == '-') {
+      int digits = 0;
+      for (; i < len; i++) {
+        c = s[i];
+        if (c >= '0' && c <= '9') digits++;
+        else if (c == 'e' || c == 'E') return 0;
+        else if (c != '.' && c != '-' && c != '+') break;
+      }
+      if (digits >= 14) return 0;
+    } else {
+      i++;
+    }
+  }
+  return 1;
+}
+
 #define R_NOT_PATH    "must be a path starting with '/'"
 #define R_ABSOLUTE    "must not be an absolute or scheme-relative URL"
 #define R_RAW_CTRL    "must not contain control characters, spaces or backslashes"
@@ -495,6 +526,41 @@ int main(void) {
       if (u != ref_utf8(buf, len) || u != check_utf8((const char *)buf, len) || (a > 0) != ra || o != ro) bad++;
     }
     TAP_OK(bad == 0, "json_scan: agrees with the model on 200000 random texts");
+  }
+  {
+    /* json_plain's 8-byte string skip against the byte-at-a-time version */
+    static const unsigned char alphabet[] = { '"', '\\', '{', '}', ' ', ',', ':', '1', '9', '0', '-',
+                                              '.', 'e', 0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xFF, 0xED, 0xA0 };
+    unsigned long seed = 777;
+    int i, bad = 0;
+    for (i = 0; i < 200000 && bad == 0; i++) {
+      unsigned char buf[64];
+      size_t len, k;
+      seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+      len = (size_t)(seed >> 33) % sizeof buf;
+      for (k = 0; k < len; k++) {
+        seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+        buf[k] = (seed >> 40) % 2 == 0 ? alphabet[(seed >> 45) % sizeof alphabet] : (unsigned char)'x';
+      }
+      if (check_json_plain((const char *)buf, len) != ref_plain(buf, len)) bad++;
+    }
+    TAP_OK(bad == 0, "json_plain: agrees with the byte-at-a-time version on 200000 random texts");
+    {
+      /* an escaped quote, {} and a long number at every offset of a string */
+      static const char *const middles[] = { "\\\"{}\\\"", "\\\"1e5\\\"", "\\\\", "\xc3\xa9{}",
+                                             "\\\xc3\xa9", "123456789012345" };
+      int pad, m;
+      for (m = 0; m < (int)(sizeof middles / sizeof middles[0]); m++) {
+        for (pad = 0; pad < 24; pad++) {
+          char text[128];
+          snprintf(text, sizeof text, "{\"k\":\"%.*s%s%.*s\",\"z\":[1]}", pad,
+                   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", middles[m], pad, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+          if (check_json_plain(text, strlen(text)) != ref_plain((const unsigned char *)text, strlen(text)))
+            bad++;
+        }
+      }
+      TAP_OK(bad == 0, "json_plain: an escape, {} or a number at every offset of a string");
+    }
   }
   return tap_done("check");
 }
