@@ -487,6 +487,41 @@ static int l_engine_submit(lua_State *L) {
   return submit_transfer(L, e, t);
 }
 
+/* push t's outcome as values (see t:outcome); returns their number */
+static int push_outcome(lua_State *L, transfer *t, int scan);
+
+/* engine:run(req [, closed_transfer [, scan]]) -> t, status, body, kind,
+** attempts, request_id, head [, utf8, arrays, objects]: engine:submit,
+** engine:wait and t:outcome in one call, for a plain call made outside any
+** task. When it ended as a success (a 2xx, no failure) t is closed (its
+** values are all out) and kind is nil; otherwise t is left as it is for
+** t:result(), and what follows t is nil and, when the engine itself failed
+** (t not done), a message */
+static int l_engine_run(lua_State *L) {
+  engine *e = check_engine(L, 1);
+  int scan = lua_toboolean(L, 4), n;
+  transfer *t;
+  lua_settop(L, 3);
+  l_engine_submit(L);             /* the transfer is at 3 */
+  lua_settop(L, 3);
+  t = &((ltransfer *)lua_touserdata(L, 3))->t;
+  while (!transfer_ready(t)) {
+    if (engine_step_for(e, -1, t) < 0) {
+      lua_pushnil(L);
+      lua_pushliteral(L, "openai.core: the curl multi handle failed");
+      return 3;
+    }
+  }
+  if (t->state != T_DONE || t->kind != K_NONE || t->status >= 300) {
+    lua_pushnil(L);
+    return 2;
+  }
+  n = push_outcome(L, t, scan);
+  transfer_close(t);
+  unregister(L, t);
+  return 1 + n;
+}
+
 static int count_ready(const engine *e) {
   const transfer *t;
   int n = 0;
@@ -791,10 +826,13 @@ static void push_count(lua_State *L, int n) {
 ** transfer is not done. */
 static int l_transfer_outcome(lua_State *L) {
   transfer *t = check_transfer(L, 1);
-  int scan = lua_toboolean(L, 2);
+  if (t->state != T_DONE) return 0;
+  return push_outcome(L, t, lua_toboolean(L, 2));
+}
+
+static int push_outcome(lua_State *L, transfer *t, int scan) {
   const char *body = t->body_buf.data ? t->body_buf.data : "";
   char rid[256];
-  if (t->state != T_DONE) return 0;
   lua_pushinteger(L, (lua_Integer)t->status);
   lua_pushlstring(L, body, t->body_buf.len);
   if (t->kind != K_NONE) lua_pushstring(L, transfer_kind_name(t->kind)); else lua_pushnil(L);
@@ -1084,6 +1122,7 @@ static int l_curl_version(lua_State *L) {
 
 static const luaL_Reg engine_methods[] = {
   { "submit", l_engine_submit },
+  { "run", l_engine_run },
   { "step", l_engine_step },
   { "wait", l_engine_wait },
   { "socket_action", l_engine_socket_action },
