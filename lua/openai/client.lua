@@ -193,17 +193,12 @@ end
 -- shared pieces of the actions
 -- ==================================================================
 
--- the names of the call options, for the test of call_opts' fast path
-local CALL_NAMES = {}
-for name in pairs(CALL_OPTS) do CALL_NAMES[#CALL_NAMES + 1] = name end
-sort(CALL_NAMES)
-
 -- the per-call options of p, checked (the client's where p has none). A
 -- call that gives none (most) gets the client itself: it holds every option
 -- under the same name (typed_spec reads only those), and no table is made
 local function call_opts(fn, self, p)
-  for i = 1, #CALL_NAMES do
-    if p[CALL_NAMES[i]] ~= nil then
+  for k in next, p do                   -- p's few keys, not every option's name
+    if CALL_OPTS[k] then
       local o = options.call(fn, self, p, {})
       o.headers = check_headers(fn, p.headers, "headers")
       return o
@@ -213,7 +208,8 @@ local function call_opts(fn, self, p)
 end
 
 -- the body: p without the call options; b, when given, already holds the
--- fields the action set (those of p are not copied over them)
+-- fields the action set (those of p are not copied over them). Also
+-- whether p had a field of its own that went into b
 local function body_of(p, b)
   if b == nil then
     b = {}
@@ -222,10 +218,14 @@ local function body_of(p, b)
     end
     return b
   end
-  for k, v in pairs(p) do
-    if b[k] == nil and not CALL_OPTS[k] then b[k] = v end
+  local more = false
+  for k, v in next, p do
+    if b[k] == nil and not CALL_OPTS[k] then
+      b[k] = v
+      more = true
+    end
   end
-  return b
+  return b, more
 end
 
 -- the path of a typed action (Azure deployments have their own)
@@ -344,7 +344,7 @@ local function chat_request(fn, self, p, is_stream)
   check_messages(fn, p.messages)
   local model, temperature, top_p, n = p.model, p.temperature, p.top_p, p.n
   -- the body made whole in one constructor (no growth), then p's other fields
-  local b = body_of(p, {
+  local b, more = body_of(p, {
     messages = p.messages,
     model = model == nil and "gpt-3.5-turbo" or check.name(fn, model, "model"),
     temperature = temperature == nil and 1 or check.number_in(fn, temperature, "temperature", 0, 2),
@@ -356,11 +356,13 @@ local function chat_request(fn, self, p, is_stream)
     check.fail(fn, "stream", is_stream and "must be true or absent here"
                              or "is not taken here: use chat_stream for a stream", p.stream)
   end
-  if p.max_tokens ~= nil then check.integer_in(fn, p.max_tokens, "max_tokens", 1) end
-  if p.max_completion_tokens ~= nil then
-    check.integer_in(fn, p.max_completion_tokens, "max_completion_tokens", 1)
+  if more then                         -- fields beyond the ones above: theirs
+    if p.max_tokens ~= nil then check.integer_in(fn, p.max_tokens, "max_tokens", 1) end
+    if p.max_completion_tokens ~= nil then
+      check.integer_in(fn, p.max_completion_tokens, "max_completion_tokens", 1)
+    end
+    if p.tools ~= nil then check.table(fn, p.tools, "tools") end
   end
-  if p.tools ~= nil then check.table(fn, p.tools, "tools") end
   return typed_spec(fn, self, o, "POST", "/chat/completions", b, is_stream)
 end
 

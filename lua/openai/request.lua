@@ -42,14 +42,19 @@ local ACCEPT = { json = "Accept: application/json", sse = "Accept: text/event-st
 local function header_lines(client, accept, ctype, extra)
   local fixed = client._header_lines
   if extra == nil then
-    local key = accept .. (ctype or "")
-    local cached = client._header_cache[key]
+    -- cached by accept, then by content type (no key string built per call)
+    local by_type = client._header_cache[accept]
+    if by_type == nil then
+      by_type = {}
+      client._header_cache[accept] = by_type
+    end
+    local cached = by_type[ctype or false]
     if cached then return cached end
     local lines = {}
     for i = 1, #fixed do lines[i] = fixed[i] end
     lines[#lines + 1] = ACCEPT[accept]
     if ctype then lines[#lines + 1] = "Content-Type: " .. ctype end
-    client._header_cache[key] = lines
+    by_type[ctype or false] = lines
     return lines
   end
   local over = {}
@@ -123,7 +128,12 @@ end
 -- goes to that file). A plain call (nothing of its own but method, url and
 -- body) is a request of the client's profile: the engine reads three fields
 function M.build(client, spec)
-  local url = client.base_url .. spec.path
+  local path = spec.path
+  local url = client._last_url              -- the URL of the last path, kept
+  if path ~= client._last_path then
+    url = client.base_url .. path
+    client._last_path, client._last_url = path, url
+  end
   local q = spec.query
   if client.azure_api_version then
     q = q or {}
