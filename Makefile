@@ -123,7 +123,8 @@ check: $(ASAN_SO) $(ASAN_WIRE) $(HOST_SO) $(ASAN_C_TESTS)
 
 # ---- valgrind: a representative part of the suite under memcheck ----------
 VALGRIND_SPECS ?= spec/chat_spec.lua spec/request_spec.lua spec/core_io_spec.lua spec/errors_spec.lua spec/stream_spec.lua \
-                  spec/parallel_spec.lua spec/scheduler_spec.lua spec/engine_loop_spec.lua spec/http1_spec.lua
+                  spec/parallel_spec.lua spec/scheduler_spec.lua spec/engine_loop_spec.lua spec/http1_spec.lua \
+                  spec/reuse_spec.lua
 valgrind: all $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do \
 	  valgrind -q --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite,indirect $$t > /dev/null; \
@@ -200,7 +201,7 @@ deps:
 
 # ---- bench: speed and memory beside a raw libcurl floor -------------------
 bench: deps all $(HOST_SO)
-	@LUA="$(LUA)" CC="$(CC)" CURL_LIB="$(CURL_LIB)" CORE_SO="$(CURDIR)/$(CORE_SO)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh bench/run.sh
+	@LUA="$(LUA)" LUA_INC="$(LUA_INC)" CC="$(CC)" CURL_LIB="$(CURL_LIB)" CORE_SO="$(CURDIR)/$(CORE_SO)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh bench/run.sh
 
 # only the host-loop piece of the bench (bench/hosts.sh): LÖVE and Neovim gaps
 bench-hosts: deps $(HOST_SO)

@@ -1,8 +1,8 @@
 -- bench/capture.lua BASE_URL OUTDIR: make one client:chat{} call and write
 -- the exact request the library hands to its C core: OUTDIR/req_body.json
 -- (the JSON body) and OUTDIR/req_headers.txt (its header lines), for the C
--- floors to send the same bytes. The engine's submit is wrapped for this
--- one call only (nothing in the library is changed).
+-- floors to send the same bytes. The engine's submit and run are wrapped
+-- for this one call only (nothing in the library is changed).
 local dir = arg[0]:match("^(.*)/[^/]*$") or "."
 local B = dofile(dir .. "/common.lua")
 local transport = require "openai.transport"
@@ -11,14 +11,18 @@ local base_url, outdir = arg[1], arg[2]
 local client = B.client(base_url)
 local engine = transport.engine()
 local methods = getmetatable(engine).__index
-local submit = methods.submit
+local submit, run = methods.submit, methods.run   -- run: submit, wait and outcome in one call
 local captured
-methods.submit = function(self, req)
+methods.submit = function(self, req, ...)
   captured = req
-  return submit(self, req)
+  return submit(self, req, ...)
+end
+methods.run = function(self, req, ...)
+  captured = req
+  return run(self, req, ...)
 end
 local res = B.check(client:chat{ messages = B.MESSAGES })
-methods.submit = submit
+methods.submit, methods.run = submit, run
 assert(captured and captured.body, "capture.lua: no request seen")
 assert(res.choices[1].message.content, "capture.lua: unexpected response")
 

@@ -1,10 +1,12 @@
 #!/bin/sh
 # bench/run.sh: the library's speed and memory beside a raw floor, on
-# loopback. Run by `make bench` (env: LUA, CC, CURL_LIB, CORE_SO, LUA_PATH, LUA_CPATH),
+# loopback. Run by `make bench` (env: LUA, LUA_INC, CC, CURL_LIB, CORE_SO, LUA_PATH, LUA_CPATH),
 # or alone from anywhere (defaults to this checkout).
 #
 #   1. sequential client:chat{} against nginx (canned chat.completion):
 #      CPU and wall per call, beside bench/floor.c (raw libcurl, one easy handle)
+#      and beside the JSON-aware floor in the same process (bench/floor_lua.c:
+#      that easy handle called from Lua, plus cjson encode and decode per call)
 #   2. 1000 calls through openai.parallel, concurrency 64, against
 #      bench/slow_server.py (answers after 50 ms): wall beside the ideal, and
 #      beside bench/floor_multi.c (raw curl-multi, 64 in flight)
@@ -36,10 +38,10 @@ cd "$ROOT" || exit 1
 LUA=${LUA:-lua5.4}
 CC=${CC:-cc}
 CURL_LIB=${CURL_LIB:--lcurl}
+LUA_INC=${LUA_INC:-$(pkg-config --cflags "$(basename "${LUA%% *}")" 2>/dev/null)}
 LUA_PATH=${LUA_PATH:-"$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;"}
 CORE_SO=${CORE_SO:-"$ROOT/build/$(basename "${LUA%% *}")/openai/core.so"}
 LUA_CPATH=${LUA_CPATH:-"${CORE_SO%/openai/core.so}/?.so;;"}
-export LUA_PATH LUA_CPATH
 
 # sizes (overridable from the environment for a quick look)
 SEQ_WARM=${SEQ_WARM:-1000}          # calls before the first VmHWM
@@ -57,6 +59,9 @@ REQ_RUNS=${REQ_RUNS:-50}
 BENCH=$ROOT/bench
 OUT=$BENCH/out
 mkdir -p "$OUT" || exit 1
+# the JSON-aware floor's module (bench/floor_lua.c) is found in $OUT
+LUA_CPATH="$OUT/?.so;$LUA_CPATH"
+export LUA_PATH LUA_CPATH
 RES=$OUT/results.txt
 : > "$RES"
 FAILED=
@@ -158,6 +163,10 @@ for p in floor floor_multi; do
     log "cannot build bench/$p.c"; exit 1
   fi
 done
+if ! $CC -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -g -Wall -Wextra -fPIC -shared $LUA_INC $CURL_CFLAGS \
+     -o "$OUT/floor_lua.so" "$BENCH/floor_lua.c" $CURL_LIB; then
+  log "cannot build bench/floor_lua.c"; exit 1
+fi
 
 # ---- the streams --------------------------------------------------------------
 log "generating the streams"
@@ -219,8 +228,9 @@ step capture 30 $CLIENT $LUA "$BENCH/capture.lua" "$NGINX_URL/v1" "$TMP" || exit
 log "sequential: C floor, $SEQ_WARM + $SEQ_BLOCKS x $SEQ_BLOCK_N calls"
 step seq-floor 120 $CLIENT "$OUT/floor" "$NGINX_URL/v1/chat/completions" "$TMP/req_body.json" "$TMP/req_headers.txt" \
   "$SEQ_WARM" "$SEQ_BLOCKS" "$SEQ_BLOCK_N"
-log "sequential: library, $SEQ_WARM + $SEQ_BLOCKS x $SEQ_BLOCK_N calls"
-step seq-lib 150 $CLIENT $LUA "$BENCH/seq.lua" "$NGINX_URL/v1" "$SEQ_WARM" "$SEQ_BLOCKS" "$SEQ_BLOCK_N"
+log "sequential: library and the libcurl + cjson floor, interleaved, $SEQ_WARM + $SEQ_BLOCKS x $SEQ_BLOCK_N calls each"
+step seq-lib 300 $CLIENT $LUA "$BENCH/seq.lua" "$NGINX_URL/v1" "$SEQ_WARM" "$SEQ_BLOCKS" "$SEQ_BLOCK_N" \
+  "$TMP/req_headers.txt"
 
 # ---- 2. parallel ------------------------------------------------------------------
 log "parallel: library, $PAR_REPS x $PAR_N calls, concurrency $PAR_CONC, ${PAR_DELAY_MS} ms each"

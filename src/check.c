@@ -4,6 +4,9 @@
 ** stay on the configured host and nothing may be smuggled into the request
 ** line or the headers.
 */
+#include <stdint.h>
+#include <string.h>
+
 #include "check.h"
 
 #define R_NOT_PATH    "must be a path starting with '/'"
@@ -178,79 +181,182 @@ size_t check_escape_segment(const char *s, size_t len, char *out) {
   return n;
 }
 
+/* {=================================================================
+** UTF-8 and JSON scans, 8 bytes at a time over plain ASCII
+** ================================================================== */
+
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+static uint64_t load8(const unsigned char *p) {
+  uint64_t x;
+  memcpy(&x, p, 8);
+  return x;
+}
+
+/* the bytes of x equal to b, flagged by their high bit: exact for the
+** lowest flagged byte (a borrow only reaches the bytes above a zero one),
+** which is all the scans below use */
+static uint64_t bytes_eq(uint64_t x, unsigned char b) {
+  uint64_t v = x ^ (ONES * b);
+  return (v - ONES) & ~v & HIGHS;
+}
+
+/* the index of the lowest flagged byte of a non-zero mask (little-endian
+** loads: the first byte in memory) */
+static size_t first_flag(uint64_t m) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  return (size_t)__builtin_ctzll(m) >> 3;
+#else
+  unsigned char b[8];
+  size_t i;
+  memcpy(b, &m, 8);
+  for (i = 0; i < 8 && !(b[i] & 0x80); i++) {}
+  return i;
+#endif
+}
+
+/* the length of the well-formed UTF-8 sequence at p (lead byte >= 0x80),
+** or 0: no overlongs, no surrogates, <= U+10FFFF */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end) {
+  unsigned c = *p;
+  size_t n, i;
+  unsigned lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) n = 1;
+  else if (c >= 0xE0 && c <= 0xEF) {
+    n = 2;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 3;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else return 0;
+  if ((size_t)(end - p) <= n) return 0;
+  if (p[1] < lo || p[1] > hi) return 0;
+  for (i = 2; i <= n; i++) if (p[i] < 0x80 || p[i] > 0xBF) return 0;
+  return n + 1;
+}
+
 int check_utf8(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s, *end = p + len;
   while (p < end) {
-    unsigned c = *p;
-    size_t n, i;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c < 0x80) { p++; continue; }
-    if (c >= 0xC2 && c <= 0xDF) n = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else return 0;
-    if ((size_t)(end - p) <= n) return 0;
-    if (p[1] < lo || p[1] > hi) return 0;
-    for (i = 2; i <= n; i++) if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-    p += n + 1;
+    size_t n;
+    while (end - p >= 8 && (load8(p) & HIGHS) == 0) p += 8;
+    if (p == end) break;
+    if (*p < 0x80) { p++; continue; }
+    n = utf8_seq(p, end);
+    if (n == 0) return 0;
+    p += n;
   }
   return 1;
 }
 
-int check_json_plain(const char *s, size_t len) {
-  size_t i = 0;
-  if (!check_utf8(s, len)) return 0;
-  while (i < len) {
-    char c = s[i];
-    if (c == '"') {                       /* skip a string */
-      for (i++; i < len && s[i] != '"'; i++)
-        if (s[i] == '\\') i++;
-      i++;
-    } else if (c == '{') {
-      size_t j = i + 1;
-      while (j < len && (s[j] == ' ' || s[j] == '\n' || s[j] == '\r' || s[j] == '\t')) j++;
-      if (j < len && s[j] == '}') return 0;
-      i++;
-    } else if ((c >= '0' && c <= '9') || c == '-') {
-      int digits = 0;
-      for (; i < len; i++) {
-        c = s[i];
-        if (c >= '0' && c <= '9') digits++;
-        else if (c == 'e' || c == 'E') return 0;
-        else if (c != '.' && c != '-' && c != '+') break;
+/* the bytes a string scan stops at: '"', '\\', >= 0x80 */
+static uint64_t stops_in_string(uint64_t x) {
+  return (x & HIGHS) | bytes_eq(x, '"') | bytes_eq(x, '\\');
+}
+
+/* the bytes a scan between strings stops at: '"', '[', '{', >= 0x80 */
+static uint64_t stops_between(uint64_t x) {
+  return (x & HIGHS) | bytes_eq(x, '"') | bytes_eq(x, '[') | bytes_eq(x, '{');
+}
+
+void check_json_scan(const char *s, size_t len, int *utf8, int *arrays, int *objects) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
+  int in_string = 0;
+  *utf8 = 1;
+  *arrays = *objects = 0;
+  while (p < end) {
+    unsigned c;
+    /* 8 bytes at a time to the next byte that matters */
+    while (end - p >= 8) {
+      uint64_t x = load8(p), m = in_string ? stops_in_string(x) : stops_between(x);
+      if (m != 0) { p += first_flag(m); break; }
+      p += 8;
+    }
+    if (p == end) break;
+    c = *p;
+    if (c >= 0x80) {                   /* the same verdict as check_utf8 */
+      size_t n = utf8_seq(p, end);
+      if (n == 0) { *utf8 = 0; n = 1; }
+      p += n;
+    } else if (c == '"') {
+      in_string = !in_string;
+      p++;
+    } else if (in_string) {
+      /* an escape skips the byte after it, unless that byte starts a UTF-8
+      ** sequence (a quote it is not; its bytes are checked as such) */
+      p += (c == '\\' && end - p >= 2 && p[1] < 0x80) ? 2 : 1;
+    } else if (c == '[' || c == '{') {
+      const unsigned char *q = p + 1;
+      while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) q++;
+      if (q < end && *q == (c == '[' ? ']' : '}')) {
+        if (c == '[') (*arrays)++; else *objects = 1;
       }
-      if (digits >= 14) return 0;
+      p++;
     } else {
-      i++;
+      p++;
+    }
+  }
+}
+
+/* }================================================================== */
+
+/* the number at p (a digit or '-'): whether 14 significant digits keep it
+** (no exponent, fewer than 14 digits); *pp moves past it */
+static int plain_number(const unsigned char **pp, const unsigned char *end) {
+  const unsigned char *p = *pp;
+  int digits = 0;
+  for (; p < end; p++) {
+    unsigned c = *p;
+    if (c >= '0' && c <= '9') digits++;
+    else if (c == 'e' || c == 'E') return 0;
+    else if (c != '.' && c != '-' && c != '+') break;
+  }
+  *pp = p;
+  return digits < 14;
+}
+
+int check_json_plain(const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
+  int in_string = 0;
+  while (p < end) {
+    unsigned c;
+    if (in_string) {                  /* 8 bytes at a time to the string's next stop */
+      while (end - p >= 8) {
+        uint64_t m = stops_in_string(load8(p));
+        if (m != 0) { p += first_flag(m); break; }
+        p += 8;
+      }
+      if (p == end) break;
+    }
+    c = *p;
+    if (c >= 0x80) {
+      size_t n = utf8_seq(p, end);
+      if (n == 0) return 0;
+      p += n;
+    } else if (c == '"') {
+      in_string = !in_string;
+      p++;
+    } else if (in_string) {
+      p += (c == '\\' && end - p >= 2 && p[1] < 0x80) ? 2 : 1;
+    } else if (c == '{') {
+      const unsigned char *q = p + 1;
+      while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) q++;
+      if (q < end && *q == '}') return 0;
+      p++;
+    } else if ((c >= '0' && c <= '9') || c == '-') {
+      if (!plain_number(&p, end)) return 0;
+    } else {
+      p++;
     }
   }
   return 1;
 }
 
 void check_json_empties(const char *s, size_t len, int *arrays, int *objects) {
-  size_t i = 0;
-  *arrays = *objects = 0;
-  while (i < len) {
-    char c = s[i];
-    if (c == '"') {
-      for (i++; i < len && s[i] != '"'; i++)
-        if (s[i] == '\\') i++;
-      i++;
-    } else if (c == '[' || c == '{') {
-      size_t j = i + 1;
-      while (j < len && (s[j] == ' ' || s[j] == '\n' || s[j] == '\r' || s[j] == '\t')) j++;
-      if (j < len && s[j] == (c == '[' ? ']' : '}')) {
-        if (c == '[') *arrays = 1; else *objects = 1;
-      }
-      i++;
-    } else {
-      i++;
-    }
-  }
+  int utf8;
+  check_json_scan(s, len, &utf8, arrays, objects);
+  *arrays = *arrays > 0;
 }

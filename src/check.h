@@ -53,4 +53,10 @@ int check_json_plain(const char *s, size_t len);
 ** object); a conservative scan, not a parser */
 void check_json_empties(const char *s, size_t len, int *arrays, int *objects);
 
+/* check_utf8 and check_json_empties in one pass over s (a response body):
+** *utf8 as check_utf8 says, *objects as check_json_empties, *arrays the
+** number of empty arrays (each "[" followed, after white space, by "]"
+** outside strings); 8 bytes at a time over runs of plain ASCII */
+void check_json_scan(const char *s, size_t len, int *utf8, int *arrays, int *objects);
+
 #endif

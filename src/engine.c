@@ -154,14 +154,20 @@ static void unlink_live(engine *e, transfer *t) {
 ** easy handle pool
 ** ================================================================== */
 
-static CURL *easy_get(engine *e) {
-  if (e->nidle > 0) return e->idle[--e->nidle];
+/* a handle from the pool (*key: the options it has) or a new one (key 0) */
+static CURL *easy_get(engine *e, unsigned long *key) {
+  if (e->nidle > 0) {
+    e->nidle--;
+    *key = e->idle[e->nidle].key;
+    return e->idle[e->nidle].h;
+  }
+  *key = 0;
   return curl_easy_init();
 }
 
 /* pool a handle for the next attempt; past max_idle (after a burst of
 ** concurrent calls) free it, so the pool does not keep the burst's size */
-static void easy_put(engine *e, CURL *h) {
+static void easy_put(engine *e, CURL *h, unsigned long key) {
   if (e->nidle >= e->max_idle) {
     curl_easy_cleanup(h);
     e->freed_handles++;
@@ -169,12 +175,14 @@ static void easy_put(engine *e, CURL *h) {
   }
   if (e->nidle == e->cap_idle) {
     int cap = e->cap_idle ? e->cap_idle * 2 : 16;
-    CURL **p = (CURL **)realloc(e->idle, (size_t)cap * sizeof *p);
+    idle_easy *p = (idle_easy *)realloc(e->idle, (size_t)cap * sizeof *p);
     if (p == NULL) { curl_easy_cleanup(h); return; }
     e->idle = p;
     e->cap_idle = cap;
   }
-  e->idle[e->nidle++] = h;
+  e->idle[e->nidle].h = h;
+  e->idle[e->nidle].key = key;
+  e->nidle++;
 }
 
 /* once a burst is over (nothing running) and it freed more handles than
@@ -213,8 +221,9 @@ static void detach_attempt(transfer *t) {
       curl_multi_remove_handle(e->multi, t->easy);
       e->running--;
     }
-    if (e != NULL) easy_put(e, t->easy); else curl_easy_cleanup(t->easy);
+    if (e != NULL) easy_put(e, t->easy, t->easy_key); else curl_easy_cleanup(t->easy);
     t->easy = NULL;
+    t->easy_key = 0;
   }
   if (t->mime != NULL) { curl_mime_free(t->mime); t->mime = NULL; }
 }
@@ -471,14 +480,73 @@ static int setup_body(transfer *t, CURL *h) {
   return 0;
 }
 
+/* the key of the options a plain attempt of t sets, or 0: a transfer of a
+** profile, not a stream, no parts, a POST with a body or a GET without one.
+** Those options are the fixed ones of set_fixed_options (the profile's) and
+** the ones set_call_options sets on every attempt; anything else (another
+** method, parts, a stream's timers) has key 0 and always starts afresh */
+static unsigned long options_key(const transfer *t) {
+  if (t->prof == NULL || t->stream || t->nparts > 0) return 0;
+  if (strcmp(t->method, "POST") == 0 && t->has_body) return t->prof->id * 2 + 1;
+  if (strcmp(t->method, "GET") == 0 && !t->has_body) return t->prof->id * 2;
+  return 0;
+}
+
+/* what every attempt of t sets the same way (after curl_easy_reset) */
+static void set_fixed_options(transfer *t, CURL *h) {
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->headers);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+#if LIBCURL_VERSION_NUM >= 0x075000
+  curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
+#endif
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+  if (t->proxy != NULL) curl_easy_setopt(h, CURLOPT_PROXY, t->proxy);
+  if (t->no_proxy != NULL) curl_easy_setopt(h, CURLOPT_NOPROXY, t->no_proxy);
+  if (t->connect_timeout_ms > 0)
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
+}
+
+/* what may differ from one attempt to the next: set on every attempt (a
+** value left from an earlier one is overwritten, never inherited) */
+static void set_call_options(transfer *t, CURL *h, long timeout, long left) {
+  curl_easy_setopt(h, CURLOPT_URL, t->url);
+  curl_easy_setopt(h, CURLOPT_PRIVATE, (void *)t);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, (void *)t);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, (void *)t);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->errbuf);
+#if LIBCURL_VERSION_NUM >= 0x075000
+  curl_easy_setopt(h, CURLOPT_PREREQDATA, (void *)t);
+#endif
+  /* a plain attempt is bounded whole, body included; a stream only by the
+  ** deadline (its header wait and idle gaps are our own timers); 0: none */
+  if (!t->stream) curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout > 0 ? timeout : 0L);
+  else curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, t->deadline_ms > 0 ? left : 0L);
+}
+
 /* start one attempt: 0, or -1 when curl could not take it (t is then DONE) */
 static int start_attempt(engine *e, transfer *t) {
-  CURL *h = easy_get(e);
+  unsigned long have, want = options_key(t);
+  CURL *h = easy_get(e, &have);
   double now = engine_now_ms();
   long timeout = t->timeout_ms, left = 0;
   if (h == NULL) goto fail;
-  curl_easy_reset(h);
   t->easy = h;
+  t->easy_key = 0;                /* until the options are all set */
+  if (want == 0 || have != want) {
+    curl_easy_reset(h);
+    set_fixed_options(t, h);
+  }
   t->attempts++;
   t->sends = 0;
   t->attempt_at = t->last_byte_at = now;
@@ -499,47 +567,16 @@ static int start_attempt(engine *e, transfer *t) {
     if (left < 1) left = 1;
     if (timeout <= 0 || left < timeout) timeout = left;
   }
-  curl_easy_setopt(h, CURLOPT_URL, t->url);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->headers);
-  curl_easy_setopt(h, CURLOPT_PRIVATE, (void *)t);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, (void *)t);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, (void *)t);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->errbuf);
-#if LIBCURL_VERSION_NUM >= 0x075000
-  curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
-  curl_easy_setopt(h, CURLOPT_PREREQDATA, (void *)t);
-#endif
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-  if (t->proxy != NULL) curl_easy_setopt(h, CURLOPT_PROXY, t->proxy);
-  if (t->no_proxy != NULL) curl_easy_setopt(h, CURLOPT_NOPROXY, t->no_proxy);
-  if (t->connect_timeout_ms > 0)
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
-  /* a plain attempt is bounded whole, body included; a stream only by the
-  ** deadline (its header wait and idle gaps are our own timers) */
-  if (!t->stream && timeout > 0)
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
-  else if (t->stream && t->deadline_ms > 0)
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left);
+  set_call_options(t, h, timeout, left);
   if (setup_body(t, h) != 0) goto fail;
+  t->easy_key = want;
   if (curl_multi_add_handle(e->multi, h) != CURLM_OK) goto fail;
   e->running++;
   t->state = T_RUNNING;
   return 0;
 fail:
   if (t->mime != NULL) { curl_mime_free(t->mime); t->mime = NULL; }
-  if (h != NULL) { easy_put(e, h); t->easy = NULL; }
+  if (h != NULL) { easy_put(e, h, 0); t->easy = NULL; t->easy_key = 0; }
   t->kind = t->own_kind == K_IO ? K_IO : K_NOMEM;
   if (t->kind != K_IO) snprintf(t->message, sizeof t->message, "could not start the request");
   t->state = T_DONE;
@@ -663,7 +700,7 @@ void engine_configure(engine *e, long max_host, long max_total) {
   if (max_total > 0) {
     curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, max_total);
     e->max_idle = max_total < INT_MAX ? (int)max_total : INT_MAX;
-    while (e->nidle > e->max_idle) curl_easy_cleanup(e->idle[--e->nidle]);
+    while (e->nidle > e->max_idle) curl_easy_cleanup(e->idle[--e->nidle].h);
   }
 }
 
@@ -674,7 +711,7 @@ void engine_close(engine *e) {
     transfer *t = e->live;
     transfer_close(t);        /* unlinks t from e->live */
   }
-  for (i = 0; i < e->nidle; i++) curl_easy_cleanup(e->idle[i]);
+  for (i = 0; i < e->nidle; i++) curl_easy_cleanup(e->idle[i].h);
   free(e->idle);
   e->idle = NULL;
   e->nidle = e->cap_idle = 0;
@@ -689,6 +726,45 @@ void engine_close(engine *e) {
   e->cap_pfds = 0;
   e->curl_due = ENGINE_NO_DUE;
   e->closed = 1;
+}
+
+/* the last profile id given: ids key easy handles, so two profiles never
+** share one, whatever thread (each with its own Lua state) makes them */
+static unsigned long profile_ids;
+static pthread_mutex_t profile_ids_lock = PTHREAD_MUTEX_INITIALIZER;
+
+profile *profile_new(void) {
+  profile *p = (profile *)calloc(1, sizeof *p);
+  if (p == NULL) return NULL;
+  p->refs = 1;
+  pthread_mutex_lock(&profile_ids_lock);
+  p->id = ++profile_ids;
+  pthread_mutex_unlock(&profile_ids_lock);
+  return p;
+}
+
+void profile_release(profile *p) {
+  if (p == NULL || --p->refs > 0) return;
+  curl_slist_free_all(p->headers);
+  free(p->proxy);
+  free(p->no_proxy);
+  free(p);
+}
+
+void transfer_use_profile(transfer *t, profile *p) {
+  p->refs++;
+  t->prof = p;
+  t->headers = p->headers;
+  t->proxy = p->proxy;
+  t->no_proxy = p->no_proxy;
+  t->timeout_ms = p->timeout_ms;
+  t->connect_timeout_ms = p->connect_timeout_ms;
+  t->idle_timeout_ms = p->idle_timeout_ms;
+  t->deadline_ms = p->deadline_ms;
+  t->max_response = p->max_response;
+  t->max_event = p->max_event;
+  t->stream = p->stream;
+  t->retry = p->retry;
 }
 
 void transfer_init(transfer *t) {
@@ -779,6 +855,12 @@ void transfer_close(transfer *t) {
     unlink_ready(e, t);
     unlink_live(e, t);
     t->eng = NULL;
+  }
+  if (t->prof != NULL) {          /* these are the profile's */
+    t->headers = NULL;
+    t->proxy = t->no_proxy = NULL;
+    profile_release(t->prof);
+    t->prof = NULL;
   }
   free(t->method); t->method = NULL;
   free(t->url); t->url = NULL;

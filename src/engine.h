@@ -56,6 +56,29 @@ typedef struct engine engine;
 struct pollfd;
 typedef struct transfer transfer;
 
+/* what does not change between the plain calls of a client, prepared once
+** (core.profile) and shared by its transfers: header lines, limits, proxy,
+** retry policy. Reference-counted (the binding's userdata holds one, each
+** transfer using it one). id, never reused, keys the easy handles it
+** configured: a pooled handle with the same key skips curl_easy_reset and
+** the fixed options */
+typedef struct profile {
+  int refs;
+  unsigned long id;
+  struct curl_slist *headers;   /* "Expect:" included */
+  char *proxy, *no_proxy;
+  long timeout_ms, connect_timeout_ms, idle_timeout_ms, deadline_ms;
+  size_t max_response, max_event;
+  int stream;
+  retry_config retry;
+} profile;
+
+/* a pooled easy handle and the key of the options set on it (0: unknown) */
+typedef struct idle_easy {
+  CURL *h;
+  unsigned long key;
+} idle_easy;
+
 struct transfer {
   engine *eng;              /* NULL once detached from a closed engine */
   transfer *prev, *next;    /* the engine's list of live transfers */
@@ -83,9 +106,12 @@ struct transfer {
   char *proxy;              /* CURLOPT_PROXY; NULL: the environment's */
   char *no_proxy;           /* CURLOPT_NOPROXY; NULL: the environment's */
   retry_config retry;
+  profile *prof;            /* when set, headers, proxy and no_proxy are its
+                               own (not freed with the transfer) */
 
   /* the attempt in progress */
   CURL *easy;
+  unsigned long easy_key;   /* the key of the options set on easy (0: none) */
   curl_mime *mime;
   double started_at;        /* first attempt, ms (monotonic) */
   double attempt_at;        /* this attempt */
@@ -145,7 +171,7 @@ struct engine {
   transfer *live;           /* every transfer attached to this engine */
   transfer *ready;          /* transfers that became ready (done, or events) */
   transfer **ready_tail;
-  CURL **idle;              /* pool of easy handles with warm state */
+  idle_easy *idle;          /* pool of easy handles with warm state */
   int nidle, cap_idle;
   int max_idle;             /* handles beyond it are freed, not pooled */
   int freed_handles;        /* freed since the last trim (see trim_heap) */
@@ -165,6 +191,13 @@ void engine_close(engine *e);
 /* CURLMOPT_MAX_HOST_CONNECTIONS and CURLMOPT_MAXCONNECTS (which also caps
 ** the idle handle pool); 0 leaves as is */
 void engine_configure(engine *e, long max_host, long max_total);
+
+/* a new profile with one reference (the caller's), its id set; NULL when
+** out of memory. profile_release drops a reference, freeing at zero */
+profile *profile_new(void);
+void profile_release(profile *p);
+/* t (new, no request fields read yet) takes p's fixed fields */
+void transfer_use_profile(transfer *t, profile *p);
 
 /* zero a transfer and give its fields their defaults */
 void transfer_init(transfer *t);

@@ -48,4 +48,9 @@ static inline void lcompat_new_class(lua_State *L, const char *name, const luaL_
   lua_pop(L, 1);
 }
 
+/* a count for a Lua test: false when 0, else the number */
+static inline void lcompat_push_count(lua_State *L, int n) {
+  if (n == 0) lua_pushboolean(L, 0); else lua_pushinteger(L, (lua_Integer)n);
+}
+
 #endif

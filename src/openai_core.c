@@ -23,6 +23,7 @@
 
 #define ENGINE_MT   "openai.engine"
 #define TRANSFER_MT "openai.transfer"
+#define PROFILE_MT  "openai.profile"
 
 /* {=================================================================
 ** the registry
@@ -40,6 +41,8 @@ static char weak_key = 'w';
 
 typedef struct lengine { engine e; } lengine;
 typedef struct ltransfer { transfer t; } ltransfer;
+/* a profile: the shared part (p), and the transfer it was read into */
+typedef struct lprofile { profile *p; transfer tmpl; } lprofile;
 
 static engine *check_engine(lua_State *L, int idx) {
   lengine *le = (lengine *)luaL_checkudata(L, idx, ENGINE_MT);
@@ -149,6 +152,27 @@ static int request_field(const char *k, size_t len) {
     case 'u': return IS("url");
     default: return 0;
   }
+}
+
+/* a request with a profile names only what changes between calls
+** (headers: the lines the profile was made from, for readers such as a
+** debug log; the profile's own are sent) */
+static int profiled_field(const char *k, size_t len) {
+  switch (k[0]) {
+    case 'b': return IS("body");
+    case 'h': return IS("headers");
+    case 'm': return IS("method");
+    case 'p': return IS("profile");
+    case 'u': return IS("url");
+    default: return 0;
+  }
+}
+
+/* the fields of a profile: a request's, but for method, url, body, parts
+** and to_path */
+static int profile_field(const char *k, size_t len) {
+  return request_field(k, len) && !IS("method") && !IS("url") && !IS("body") && !IS("parts") &&
+         !IS("to_path");
 }
 
 static int retry_field(const char *k, size_t len) {
@@ -282,6 +306,68 @@ static void read_retry(lua_State *L, int req, transfer *t) {
 
 
 /* {=================================================================
+** profiles: what does not change between a client's calls, read once
+** ================================================================== */
+
+static int l_profile_gc(lua_State *L) {
+  lprofile *lp = (lprofile *)luaL_checkudata(L, 1, PROFILE_MT);
+  transfer_destroy(&lp->tmpl);
+  profile_release(lp->p);     /* transfers using it keep it until they close */
+  lp->p = NULL;
+  return 0;
+}
+
+/* core.profile(desc) -> profile: desc has a request's fields but method,
+** url, body, parts and to_path (headers, timeouts, limits, retry, stream,
+** proxy, no_proxy), checked as engine:submit checks them */
+static int l_profile_new(lua_State *L) {
+  lprofile *lp;
+  profile *p;
+  transfer *t;
+  const char *s;
+  size_t len;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lp = (lprofile *)lua_newuserdata(L, sizeof *lp);
+  lp->p = NULL;
+  t = &lp->tmpl;
+  transfer_init(t);
+  luaL_getmetatable(L, PROFILE_MT);
+  lua_setmetatable(L, -2);    /* from here on __gc frees whatever is filled in */
+  refuse_unknown(L, 1, profile_field, "profile", 0);
+  read_headers(L, 1, t);
+  read_retry(L, 1, t);
+  t->timeout_ms = opt_field_int(L, 1, "timeout", 0);
+  t->connect_timeout_ms = opt_field_int(L, 1, "connect_timeout", 0);
+  t->idle_timeout_ms = opt_field_int(L, 1, "idle_timeout", 60000);
+  t->deadline_ms = opt_field_int(L, 1, "deadline", 0);
+  t->max_response = (size_t)opt_field_int(L, 1, "max_response_bytes", 64L * 1024 * 1024);
+  t->max_event = (size_t)opt_field_int(L, 1, "max_event_bytes", 16L * 1024 * 1024);
+  t->stream = opt_field_bool(L, 1, "stream");
+  if ((s = opt_field_str(L, 1, "proxy", &len)) != NULL) t->proxy = dup_lstring(L, s, len);
+  if ((s = opt_field_str(L, 1, "no_proxy", &len)) != NULL) t->no_proxy = dup_lstring(L, s, len);
+  p = profile_new();
+  if (p == NULL) return luaL_error(L, "openai.core: not enough memory");
+  /* the shared part takes the template's pointers */
+  p->headers = t->headers; t->headers = NULL;
+  p->proxy = t->proxy; t->proxy = NULL;
+  p->no_proxy = t->no_proxy; t->no_proxy = NULL;
+  p->timeout_ms = t->timeout_ms;
+  p->connect_timeout_ms = t->connect_timeout_ms;
+  p->idle_timeout_ms = t->idle_timeout_ms;
+  p->deadline_ms = t->deadline_ms;
+  p->max_response = t->max_response;
+  p->max_event = t->max_event;
+  p->stream = t->stream;
+  p->retry = t->retry;
+  lp->p = p;
+  return 1;
+}
+
+/* }================================================================== */
+
+
+/* {=================================================================
 ** engine methods
 ** ================================================================== */
 
@@ -311,11 +397,25 @@ static int l_engine_configure(lua_State *L) {
   return 0;
 }
 
+/* submit t, whose userdata is on the top of the stack, and register it */
+static int submit_transfer(lua_State *L, engine *e, transfer *t) {
+  if (transfer_submit(e, t) != 0) return luaL_error(L, "openai.core: cannot submit");
+  push_weak(L);
+  lua_pushlightuserdata(L, (void *)t);
+  lua_pushvalue(L, -3);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  return 1;
+}
+
 /* engine:submit(req [, closed_transfer]) -> transfer; a closed transfer
-** given is used again (its buffers' memory too) instead of a new one */
+** given is used again (its buffers' memory too) instead of a new one.
+** req.profile (core.profile): the fixed fields are the profile's, and req
+** holds only method, url, body (and headers, unread) */
 static int l_engine_submit(lua_State *L) {
   engine *e = check_engine(L, 1);
   ltransfer *lt;
+  lprofile *prof;
   transfer *t;
   const char *s;
   size_t len;
@@ -333,19 +433,27 @@ static int l_engine_submit(lua_State *L) {
     luaL_getmetatable(L, TRANSFER_MT);
     lua_setmetatable(L, -2);  /* from here on __gc frees whatever is filled in */
   }
-  refuse_unknown(L, 2, request_field, "request", 0);
+  lua_getfield(L, 2, "profile");
+  prof = lua_isnil(L, -1) ? NULL : (lprofile *)luaL_checkudata(L, -1, PROFILE_MT);
+  lua_pop(L, 1);              /* the request table anchors it */
+  refuse_unknown(L, 2, prof ? profiled_field : request_field, "request", 0);
   s = opt_field_str(L, 2, "method", &len);
   t->method = s ? dup_lstring(L, s, len) : dup_lstring(L, "GET", 3);
   s = opt_field_str(L, 2, "url", &len);
   if (s == NULL) return luaL_error(L, "openai.core: request needs a url");
   t->url = dup_lstring(L, s, len);
-  read_headers(L, 2, t);
   s = opt_field_str(L, 2, "body", &len);
   if (s != NULL) {
     t->body = dup_lstring(L, s, len);
     t->body_len = len;
     t->has_body = 1;
   }
+  if (prof != NULL) {         /* one C call's worth of reading: the rest is made */
+    if (prof->p == NULL) return luaL_error(L, "openai.core: the profile is closed");
+    transfer_use_profile(t, prof->p);
+    return submit_transfer(L, e, t);
+  }
+  read_headers(L, 2, t);
   read_parts(L, 2, t);
   read_retry(L, 2, t);
   t->timeout_ms = opt_field_int(L, 2, "timeout", 0);
@@ -363,13 +471,42 @@ static int l_engine_submit(lua_State *L) {
   }
   if ((s = opt_field_str(L, 2, "proxy", &len)) != NULL) t->proxy = dup_lstring(L, s, len);
   if ((s = opt_field_str(L, 2, "no_proxy", &len)) != NULL) t->no_proxy = dup_lstring(L, s, len);
-  if (transfer_submit(e, t) != 0) return luaL_error(L, "openai.core: cannot submit");
-  push_weak(L);
-  lua_pushlightuserdata(L, (void *)t);
-  lua_pushvalue(L, -3);
-  lua_rawset(L, -3);
-  lua_pop(L, 1);
-  return 1;
+  return submit_transfer(L, e, t);
+}
+
+/* push t's outcome as values (see t:outcome); returns their number */
+static int push_outcome(lua_State *L, transfer *t, int scan);
+
+/* engine:run(req [, closed_transfer [, scan]]) -> t, status, body, kind,
+** attempts, request_id, head [, utf8, arrays, objects]: engine:submit,
+** engine:wait and t:outcome in one call, for a plain call made outside any
+** task. When it ended as a success (a 2xx, no failure) t is closed (its
+** values are all out) and kind is nil; otherwise t is left as it is for
+** t:result(), and what follows t is nil and, when the engine itself failed
+** (t not done), a message */
+static int l_engine_run(lua_State *L) {
+  engine *e = check_engine(L, 1);
+  int scan = lua_toboolean(L, 4), n;
+  transfer *t;
+  lua_settop(L, 3);
+  l_engine_submit(L);             /* the transfer is at 3 */
+  lua_settop(L, 3);
+  t = &((ltransfer *)lua_touserdata(L, 3))->t;
+  while (!transfer_ready(t)) {
+    if (engine_step_for(e, -1, t) < 0) {
+      lua_pushnil(L);
+      lua_pushliteral(L, "openai.core: the curl multi handle failed");
+      return 3;
+    }
+  }
+  if (t->state != T_DONE || t->kind != K_NONE || t->status >= 300) {
+    lua_pushnil(L);
+    return 2;
+  }
+  n = push_outcome(L, t, scan);
+  transfer_close(t);
+  unregister(L, t);
+  return 1 + n;
 }
 
 static int count_ready(const engine *e) {
@@ -615,6 +752,42 @@ static int l_transfer_result(lua_State *L) {
   return 1;
 }
 
+
+/* t:outcome([scan]) -> status, body, kind, attempts, request_id, head
+**                      [, utf8, arrays, objects]
+** the outcome of a done transfer as plain values, for the plain call's
+** path (t:result() builds a table of every field): kind is nil when the
+** transfer did not fail. scan: the body is scanned once, in C, for UTF-8
+** validity and for empty arrays and objects outside strings
+** (core.json_scan; arrays: their number, or false). Nothing when the
+** transfer is not done. */
+static int l_transfer_outcome(lua_State *L) {
+  transfer *t = check_transfer(L, 1);
+  if (t->state != T_DONE) return 0;
+  return push_outcome(L, t, lua_toboolean(L, 2));
+}
+
+static int push_outcome(lua_State *L, transfer *t, int scan) {
+  const char *body = t->body_buf.data ? t->body_buf.data : "";
+  char rid[256];
+  lua_pushinteger(L, (lua_Integer)t->status);
+  lua_pushlstring(L, body, t->body_buf.len);
+  if (t->kind != K_NONE) lua_pushstring(L, transfer_kind_name(t->kind)); else lua_pushnil(L);
+  lua_pushinteger(L, (lua_Integer)t->attempts);
+  if (transfer_header(t, "x-request-id", rid, sizeof rid) != NULL) lua_pushstring(L, rid);
+  else lua_pushnil(L);
+  lua_pushlstring(L, t->head.data ? t->head.data : "", t->head.len);
+  if (scan) {
+    int utf8, arrays, objects;
+    check_json_scan(body, t->body_buf.len, &utf8, &arrays, &objects);
+    lua_pushboolean(L, utf8);
+    lcompat_push_count(L, arrays);
+    lua_pushboolean(L, objects);
+    return 9;
+  }
+  return 6;
+}
+
 /* t:body_utf8() -> true when the body received is valid UTF-8 */
 static int l_transfer_body_utf8(lua_State *L) {
   transfer *t = check_transfer(L, 1);
@@ -650,6 +823,7 @@ static int l_curl_version(lua_State *L) {
 
 static const luaL_Reg engine_methods[] = {
   { "submit", l_engine_submit },
+  { "run", l_engine_run },
   { "step", l_engine_step },
   { "wait", l_engine_wait },
   { "socket_action", l_engine_socket_action },
@@ -664,6 +838,7 @@ static const luaL_Reg engine_methods[] = {
 static const luaL_Reg transfer_methods[] = {
   { "next_event", l_transfer_next_event },
   { "result", l_transfer_result },
+  { "outcome", l_transfer_outcome },
   { "ready", l_transfer_ready },
   { "state", l_transfer_state },
   { "body_utf8", l_transfer_body_utf8 },
@@ -674,6 +849,7 @@ static const luaL_Reg transfer_methods[] = {
 
 static const luaL_Reg core_funcs[] = {
   { "engine", l_engine_new },
+  { "profile", l_profile_new },
   { "curl_version", l_curl_version },
   { NULL, NULL }
 };
@@ -683,6 +859,14 @@ int luaopen_openai_core(lua_State *L);
 int luaopen_openai_core(lua_State *L) {
   lcompat_new_class(L, ENGINE_MT, engine_methods, l_engine_close, NULL);
   lcompat_new_class(L, TRANSFER_MT, transfer_methods, l_transfer_close, NULL);
+  luaL_newmetatable(L, PROFILE_MT);    /* no methods: a handle for engine:submit */
+  lua_pushcfunction(L, l_profile_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, l_profile_gc);
+  lua_setfield(L, -2, "__close");
+  lua_pushstring(L, PROFILE_MT);
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
   luaL_getmetatable(L, TRANSFER_MT);   /* __gc also frees the kept buffers */
   lua_pushcfunction(L, l_transfer_gc);
   lua_setfield(L, -2, "__gc");

@@ -123,6 +123,120 @@ static int l_json_empties(lua_State *L) {
   return 2;
 }
 
+/* core.json_scan(s) -> valid UTF-8, the number of empty arrays (false for
+** none), has an empty object (outside strings): one pass, check_json_scan */
+static int l_json_scan(lua_State *L) {
+  size_t len;
+  int utf8, arrays, objects;
+  const char *s = luaL_checklstring(L, 1, &len);
+  check_json_scan(s, len, &utf8, &arrays, &objects);
+  lua_pushboolean(L, utf8);
+  lcompat_push_count(L, arrays);
+  lua_pushboolean(L, objects);
+  return 3;
+}
+
+/* set the metatable at mt on the table at idx when it is empty, else walk
+** its values, until *left tables were marked; decoded JSON: no cycles,
+** depth bounded by the decoder (the bound here only keeps the C stack safe
+** whatever is passed) */
+static void mark_arrays(lua_State *L, int idx, int mt, int depth, lua_Integer *left) {
+  if (depth > 2000) luaL_error(L, "openai.wire: json_mark_arrays: nested too deeply");
+  luaL_checkstack(L, 4, "openai.wire: json_mark_arrays");
+  lua_pushnil(L);
+  if (lua_next(L, idx) == 0) {
+    lua_pushvalue(L, mt);
+    lua_setmetatable(L, idx);
+    (*left)--;
+    return;
+  }
+  do {
+    if (lua_type(L, -1) == LUA_TTABLE) mark_arrays(L, lua_gettop(L), mt, depth + 1, left);
+    lua_pop(L, 1);
+    if (*left <= 0) { lua_pop(L, 1); return; }    /* all found: the key too */
+  } while (lua_next(L, idx) != 0);
+}
+
+/* core.json_mark_arrays(v, mt [, n]) -> v: every empty table in v (v too)
+** gets the metatable mt (a decoded text whose empty tables are all
+** arrays); n: how many there are (json_scan's count), the walk stops there */
+static int l_json_mark_arrays(lua_State *L) {
+  lua_Integer left;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  left = lua_isnoneornil(L, 3) ? (lua_Integer)2147483647 : (lua_Integer)luaL_checknumber(L, 3);
+  lua_settop(L, 2);
+  if (lua_type(L, 1) == LUA_TTABLE && left > 0) mark_arrays(L, 1, 2, 0, &left);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* core.check_name(s) -> true | nil, reason: no NUL, CR or LF, and valid
+** UTF-8 (check.name's byte rules, the first that fails named) */
+static int l_check_name(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  if (check_header_value(s, len) != NULL) return push_verdict(L, "must not contain NUL, CR or LF");
+  return push_verdict(L, check_utf8(s, len) ? NULL : "must be valid UTF-8");
+}
+
+/* the role of a message passes check.name: a non-empty string, no NUL, CR
+** or LF, valid UTF-8 */
+static int good_role(lua_State *L, int idx) {
+  size_t len;
+  const char *s;
+  if (lua_type(L, idx) != LUA_TSTRING) return 0;
+  s = lua_tolstring(L, idx, &len);
+  return len > 0 && check_header_value(s, len) == NULL && check_utf8(s, len);
+}
+
+/* the content of a message passes: a valid UTF-8 string, or a non-empty
+** table (nil, null and the rest: the Lua checks decide) */
+static int good_content(lua_State *L, int idx) {
+  size_t len;
+  const char *s;
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    s = lua_tolstring(L, idx, &len);
+    return check_utf8(s, len);
+  }
+  if (lua_type(L, idx) != LUA_TTABLE) return 0;
+  lua_pushnil(L);
+  if (lua_next(L, idx) == 0) return 0;
+  lua_pop(L, 2);
+  return 1;
+}
+
+/* core.messages_ok(messages) -> true when openai.chat's checks of its
+** messages all pass, decided in one call and without a string or table
+** made: an array (keys 1..n, n >= 1, no metatable) of tables without
+** metatables, each with a role check.name takes and a content that is a
+** UTF-8 string or a non-empty table. false: the Lua checks look again (they
+** raise naming the field, or pass what this is too strict to pass) */
+static int l_messages_ok(lua_State *L) {
+  size_t n, keys = 0, i;
+  int ok = 1;
+  if (lua_type(L, 1) != LUA_TTABLE || lua_getmetatable(L, 1)) { lua_pushboolean(L, 0); return 1; }
+  lua_settop(L, 1);
+  n = (size_t)lua_rawlen(L, 1);
+  if (n == 0) ok = 0;
+  lua_pushnil(L);
+  while (ok && lua_next(L, 1) != 0) {
+    lua_pop(L, 1);
+    keys++;
+  }
+  if (keys != n) ok = 0;
+  for (i = 1; ok && i <= n; i++) {
+    lua_settop(L, 1);
+    lua_rawgeti(L, 1, (int)i);
+    if (lua_type(L, 2) != LUA_TTABLE || lua_getmetatable(L, 2)) { ok = 0; break; }
+    lua_getfield(L, 2, "role");
+    lua_getfield(L, 2, "content");
+    ok = good_role(L, 3) && good_content(L, 4);
+  }
+  lua_settop(L, 1);
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
 /* wire.check_segment(s) -> true | nil, reason */
 static int l_check_segment(lua_State *L) {
   size_t len;
@@ -200,6 +314,10 @@ static const luaL_Reg wire_funcs[] = {
   { "parse_headers", l_parse_headers },
   { "json_plain", l_json_plain },
   { "json_empties", l_json_empties },
+  { "json_scan", l_json_scan },
+  { "json_mark_arrays", l_json_mark_arrays },
+  { "check_name", l_check_name },
+  { "messages_ok", l_messages_ok },
   { "valid_utf8", l_valid_utf8 },
   { "escape_segment", l_escape_segment },
   { "f32_base64", l_f32_base64 },

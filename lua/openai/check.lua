@@ -4,9 +4,10 @@
 -- and is called before anything is sent.
 
 local type, tostring, error, format = type, tostring, error, string.format
-local find, floor, huge = string.find, math.floor, math.huge
-local json = require "openai.json"
+local floor, huge = math.floor, math.huge
+local core = require "openai.wire"
 local secret = require "openai.secret"
+local check_name, valid_utf8 = core.check_name, core.valid_utf8
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -83,28 +84,29 @@ function M.boolean(fn, v, field)
   return v
 end
 
--- a non-empty string with no NUL, CR or LF (names, ids, enum-like values)
+-- a non-empty string with no NUL, CR or LF (names, ids, enum-like values):
+-- one C call says which rule fails, if any
 function M.name(fn, v, field, hidden)
   if type(v) ~= "string" or v == "" then fail(fn, field, "must be a non-empty string", v, hidden) end
-  if find(v, "[%z\r\n]") then fail(fn, field, "must not contain NUL, CR or LF", v, hidden) end
-  if not json.valid_utf8(v) then fail(fn, field, "must be valid UTF-8", v, hidden) end
+  local ok, why = check_name(v)
+  if not ok then fail(fn, field, why, v, hidden) end
   return v
 end
 
 -- whether M.name / M.text would pass v (no field name built: callers
 -- that compute one build it only to raise)
 function M.is_name(v)
-  return type(v) == "string" and v ~= "" and not find(v, "[%z\r\n]") and json.valid_utf8(v)
+  return type(v) == "string" and v ~= "" and check_name(v) == true
 end
 
 function M.is_text(v)
-  return type(v) == "string" and json.valid_utf8(v)
+  return type(v) == "string" and valid_utf8(v)
 end
 
 -- any string that is valid UTF-8 (content)
 function M.text(fn, v, field)
   if type(v) ~= "string" then fail(fn, field, "must be a string", v) end
-  if not json.valid_utf8(v) then fail(fn, field, "must be valid UTF-8", v) end
+  if not valid_utf8(v) then fail(fn, field, "must be valid UTF-8", v) end
   return v
 end
 

@@ -44,6 +44,12 @@ local DEFAULT_BASE_URL = "https://api.openai.com/v1"
 -- options of one call, never sent in a body
 local CALL_OPTS = options.CALL
 
+local function set_of(list)
+  local s = {}
+  for _, v in ipairs(list) do s[v] = true end
+  return s
+end
+
 local function opt_ms(fn, v, field, dflt, zero_ok)
   if v == nil then return dflt end
   return check.ms(fn, v, field, zero_ok)
@@ -226,20 +232,39 @@ end
 -- shared pieces of the actions
 -- ==================================================================
 
--- the per-call options of p, checked (the client's where p has none)
+-- the per-call options of p, checked (the client's where p has none). A
+-- call that gives none (most) gets the client itself: it holds every option
+-- under the same name (typed_spec reads only those), and no table is made
 local function call_opts(fn, self, p)
-  local o = options.call(fn, self, p, {})
-  o.headers = check_headers(fn, p.headers, "headers")
-  return o
+  for k in next, p do                   -- p's few keys, not every option's name
+    if CALL_OPTS[k] then
+      local o = options.call(fn, self, p, {})
+      o.headers = check_headers(fn, p.headers, "headers")
+      return o
+    end
+  end
+  return self
 end
 
--- the body: p without the call options
-local function body_of(p)
-  local b = {}
-  for k, v in pairs(p) do
-    if not CALL_OPTS[k] then b[k] = v end
+-- the body: p without the call options; b, when given, already holds the
+-- fields the action set (those of p are not copied over them). Also
+-- whether p had a field of its own that went into b
+local function body_of(p, b)
+  if b == nil then
+    b = {}
+    for k, v in pairs(p) do
+      if not CALL_OPTS[k] then b[k] = v end
+    end
+    return b
   end
-  return b
+  local more = false
+  for k, v in next, p do
+    if b[k] == nil and not CALL_OPTS[k] then
+      b[k] = v
+      more = true
+    end
+  end
+  return b, more
 end
 
 -- the path of a typed action (Azure deployments have their own)
@@ -251,16 +276,32 @@ local function api_path(self, path)
   return path
 end
 
--- the spec of a typed action's call; its answer must be a JSON object
+-- the retry policy of a typed action: the client's own is made once and
+-- kept (the engine only reads it); a call's own options get a new one
+local function typed_retry(self, max_retries, max_retry_after)
+  local r = self._typed_retry
+  if r == nil or r.max_retries ~= max_retries or r.max_retry_after ~= max_retry_after then
+    r = { max_retries = max_retries, backoff = true, sdk_statuses = true,
+          max_retry_after = max_retry_after }
+    if max_retries == self.max_retries and max_retry_after == self.max_retry_after then
+      self._typed_retry = r
+    end
+  end
+  return r
+end
+
+-- the spec of a typed action's call; its answer must be a JSON object.
+-- o: the call's options (call_opts: the client itself when the call has none)
 local function typed_spec(fn, self, o, method, path, body, is_stream)
+  local headers = nil
+  if o ~= self then headers = o.headers end
   return {
     fn = fn, method = method, path = api_path(self, path), json = body, stream = is_stream,
     want_object = true,
     timeout = o.timeout, idle_timeout = o.idle_timeout, deadline = o.deadline,
-    headers = o.headers, debug = o.debug,
+    headers = headers, debug = o.debug,
     max_response_bytes = o.max_response_bytes, max_event_bytes = o.max_event_bytes,
-    retry = { max_retries = o.max_retries, backoff = true, sdk_statuses = true,
-              max_retry_after = o.max_retry_after },
+    retry = typed_retry(self, o.max_retries, o.max_retry_after),
   }
 end
 
@@ -284,31 +325,52 @@ local function fail_message(fn, i, sub_field, what, v)
   check.fail(fn, "messages[" .. i .. "]" .. sub_field, what, v)
 end
 
-local function check_messages(fn, messages)
-  check.nonempty_array(fn, messages, "messages")
-  local n = #messages
+-- the roles the API knows pass without a look at their bytes
+local KNOWN_ROLE = set_of({ "system", "developer", "user", "assistant", "tool", "function" })
+local valid_utf8 = core.valid_utf8
+
+-- keys other than 1..n: the key named in the error
+local function check_message_keys(fn, messages, n)
   for k in pairs(messages) do
     if type(k) ~= "number" or k < 1 or k > n or k % 1 ~= 0 then
       check.fail(fn, "messages", "must be an array (a table with keys 1..n)", k)
     end
   end
+end
+
+-- the success path builds no string and runs no pattern: the field's name
+-- (messages[3].content) is made only to raise
+local messages_ok = core.messages_ok
+
+local function check_messages(fn, messages)
+  if messages_ok(messages) then return end     -- all pass: one C call
+  check.nonempty_array(fn, messages, "messages")
+  local n = #messages
+  local keys = 0
+  for _ in pairs(messages) do keys = keys + 1 end
+  if keys ~= n then check_message_keys(fn, messages, n) end
   for i = 1, n do
     local m = messages[i]
     if type(m) ~= "table" then fail_message(fn, i, "", "must be a table", m) end
     local role = m.role
-    if type(role) ~= "string" or role == "" then
-      fail_message(fn, i, ".role", "must be a non-empty string", role)
+    if not KNOWN_ROLE[role] then
+      if type(role) ~= "string" or role == "" then
+        fail_message(fn, i, ".role", "must be a non-empty string", role)
+      end
+      if not check.is_name(role) then check.name(fn, role, "messages[" .. i .. "].role") end
     end
-    if not check.is_name(role) then check.name(fn, role, "messages[" .. i .. "].role") end
     local c = m.content
-    if c == nil or c == null then
+    local tc = type(c)
+    if tc == "string" then
+      if not valid_utf8(c) then check.text(fn, c, "messages[" .. i .. "].content") end
+    elseif c == nil or c == null then
       if not (role == "assistant" and (m.tool_calls ~= nil or m.function_call ~= nil
               or m.refusal ~= nil or m.audio ~= nil)) then
         fail_message(fn, i, ".content", "is required", c)
       end
-    elseif type(c) == "table" then
+    elseif tc == "table" then
       if next(c) == nil then fail_message(fn, i, ".content", "must not be empty", c) end
-    elseif not check.is_text(c) then
+    else
       check.text(fn, c, "messages[" .. i .. "].content")
     end
   end
@@ -319,21 +381,27 @@ local function chat_request(fn, self, p, is_stream)
   check.table(fn, p, "params")
   local o = call_opts(fn, self, p)
   check_messages(fn, p.messages)
-  local b = body_of(p)
-  b.model = p.model == nil and "gpt-3.5-turbo" or check.name(fn, p.model, "model")
-  b.temperature = p.temperature == nil and 1 or check.number_in(fn, p.temperature, "temperature", 0, 2)
-  b.top_p = p.top_p == nil and 1 or check.number_in(fn, p.top_p, "top_p", 0, 1)
-  b.n = p.n == nil and 1 or check.integer_in(fn, p.n, "n", 1, 128)
+  local model, temperature, top_p, n = p.model, p.temperature, p.top_p, p.n
+  -- the body made whole in one constructor (no growth), then p's other fields
+  local b, more = body_of(p, {
+    messages = p.messages,
+    model = model == nil and "gpt-3.5-turbo" or check.name(fn, model, "model"),
+    temperature = temperature == nil and 1 or check.number_in(fn, temperature, "temperature", 0, 2),
+    top_p = top_p == nil and 1 or check.number_in(fn, top_p, "top_p", 0, 1),
+    n = n == nil and 1 or check.integer_in(fn, n, "n", 1, 128),
+    stream = is_stream or nil,
+  })
   if p.stream ~= nil and p.stream ~= is_stream then
     check.fail(fn, "stream", is_stream and "must be true or absent here"
                              or "is not taken here: use chat_stream for a stream", p.stream)
   end
-  if p.max_tokens ~= nil then check.integer_in(fn, p.max_tokens, "max_tokens", 1) end
-  if p.max_completion_tokens ~= nil then
-    check.integer_in(fn, p.max_completion_tokens, "max_completion_tokens", 1)
+  if more then                         -- fields beyond the ones above: theirs
+    if p.max_tokens ~= nil then check.integer_in(fn, p.max_tokens, "max_tokens", 1) end
+    if p.max_completion_tokens ~= nil then
+      check.integer_in(fn, p.max_completion_tokens, "max_completion_tokens", 1)
+    end
+    if p.tools ~= nil then check.table(fn, p.tools, "tools") end
   end
-  if p.tools ~= nil then check.table(fn, p.tools, "tools") end
-  if is_stream then b.stream = true end
   return typed_spec(fn, self, o, "POST", "/chat/completions", b, is_stream)
 end
 
@@ -351,12 +419,6 @@ end
 -- {=================================================================
 -- Create Image
 -- ==================================================================
-
-local function set_of(list)
-  local s = {}
-  for _, v in ipairs(list) do s[v] = true end
-  return s
-end
 
 -- each model's documented limits; the seed's are dall-e-2's, and apply when
 -- no model is given

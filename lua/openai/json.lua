@@ -223,14 +223,9 @@ local function mark_empty_arrays(s)
   return concat(out)
 end
 
--- mark every empty table in t (and t itself) as an array, in place
-local function mark_all(t)
-  if next(t) == nil then return setmetatable(t, ARRAY_MT) end
-  for _, x in pairs(t) do
-    if type(x) == "table" then mark_all(x) end
-  end
-  return t
-end
+-- mark every empty table in t (and t itself) as an array, in place (a walk
+-- in C)
+local mark_arrays = core.json_mark_arrays
 
 -- decode JSON text: value, or nil and cjson's message
 local json_empties = core.json_empties
@@ -239,16 +234,17 @@ local json_empties = core.json_empties
 -- Node's decoders do (a 3-byte test; the copy only for texts that have one)
 local BOM = "\239\187\191"
 
-function M.decode(s)
+-- decode_scanned(s, arrays, objects): decode, where a scan of s already
+-- said whether it has empty arrays (how many, or true) and empty objects
+-- outside strings (core.json_scan, t:outcome(true)): nothing scanned again
+local function decode_scanned(s, arrays, objects)
   if byte(s, 1) == 239 and sub(s, 1, 3) == BOM then s = sub(s, 4) end
-  if native then return decode(s) end
-  local arrays, objects = json_empties(s)
-  if not arrays then return decode(s) end
+  if native or not arrays then return decode(s) end
   -- there are empty arrays; with no empty object in the text, every empty
   -- table decoded is one of them
   if not objects then
     local v, err = decode(s)
-    if type(v) == "table" then mark_all(v) end
+    if type(v) == "table" then mark_arrays(v, ARRAY_MT, arrays ~= true and arrays or nil) end
     return v, err
   end
   -- both: tell them apart in the text (outside strings)
@@ -260,6 +256,12 @@ function M.decode(s)
     if type(v) == "table" then restore(v) end
   end
   return v
+end
+M.decode_scanned = decode_scanned
+
+function M.decode(s)
+  if native then return decode_scanned(s) end
+  return decode_scanned(s, json_empties(s))
 end
 
 -- true when v, a decoded value, is a JSON object: a table that is not an

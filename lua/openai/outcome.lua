@@ -30,9 +30,15 @@ local META = {
   end,
 }
 
+-- the meta of a call from its outcome's values (t:outcome())
+local function new_meta(status, request_id, attempts, head)
+  return setmetatable({ status = status, request_id = request_id, attempts = attempts,
+                        [HEAD] = head }, META)
+end
+M.meta = new_meta
+
 local function meta_of(r)
-  return setmetatable({ status = r.status, request_id = r.request_id, attempts = r.attempts,
-                        [HEAD] = r.head }, META)
+  return new_meta(r.status, r.request_id, r.attempts, r.head)
 end
 
 -- meta of a failed call: no key in its request id or headers
@@ -103,29 +109,30 @@ local function outcome_error(r, meta)
 end
 
 -- decode a successful body as response_type says; want_object (the typed
--- actions): the body must be a JSON object, whatever else it is
-local function decode_body(r, meta, response_type, method, want_object)
-  local body = r.body
+-- actions): the body must be a JSON object, whatever else it is. utf8,
+-- arrays, objects: the body's scan (t:outcome(true))
+local function decode_body(m, body, utf8, arrays, objects, response_type, method, want_object)
   if response_type == "text" or response_type == "binary" then return body end
-  if body == "" and not want_object and (r.status == 204 or method == "HEAD") then return {} end
-  local v, derr = json.decode(body)
+  local status = m.status
+  if body == "" and not want_object and (status == 204 or method == "HEAD") then return {} end
+  local v, derr = json.decode_scanned(body, arrays, objects)
   if v == nil then
     return nil, errors.new({
-      kind = "decode", status = r.status, request_id = meta.request_id, attempts = r.attempts,
+      kind = "decode", status = status, request_id = m.request_id, attempts = m.attempts,
       message = body == "" and "the response body is empty, not JSON"
                 or "the response body is not valid JSON: " .. gsub(tostring(derr), "%c", " "),
       body = body,
     })
   end
-  if not r.utf8 then
+  if not utf8 then
     return nil, errors.new({
-      kind = "decode", status = r.status, request_id = meta.request_id, attempts = r.attempts,
+      kind = "decode", status = status, request_id = m.request_id, attempts = m.attempts,
       message = "the response body is not valid UTF-8", body = body,
     })
   end
   if want_object and not json.is_object(v) then
     return nil, errors.new({
-      kind = "decode", status = r.status, request_id = meta.request_id, attempts = r.attempts,
+      kind = "decode", status = status, request_id = m.request_id, attempts = m.attempts,
       message = "the response body is not a JSON object: it is " .. json.what(v), body = body,
     })
   end

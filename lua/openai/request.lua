@@ -6,7 +6,7 @@
 local core = require "openai.wire"
 local json = require "openai.json"
 
-local type, pairs, ipairs, next, tostring = type, pairs, ipairs, next, tostring
+local type, pairs, ipairs, next, tostring, require = type, pairs, ipairs, next, tostring, require
 local sub, lower, find = string.sub, string.lower, string.find
 local concat, sort = table.concat, table.sort
 
@@ -42,14 +42,19 @@ local ACCEPT = { json = "Accept: application/json", sse = "Accept: text/event-st
 local function header_lines(client, accept, ctype, extra)
   local fixed = client._header_lines
   if extra == nil then
-    local key = accept .. (ctype or "")
-    local cached = client._header_cache[key]
+    -- cached by accept, then by content type (no key string built per call)
+    local by_type = client._header_cache[accept]
+    if by_type == nil then
+      by_type = {}
+      client._header_cache[accept] = by_type
+    end
+    local cached = by_type[ctype or false]
     if cached then return cached end
     local lines = {}
     for i = 1, #fixed do lines[i] = fixed[i] end
     lines[#lines + 1] = ACCEPT[accept]
     if ctype then lines[#lines + 1] = "Content-Type: " .. ctype end
-    client._header_cache[key] = lines
+    by_type[ctype or false] = lines
     return lines
   end
   local over = {}
@@ -69,12 +74,67 @@ local function header_lines(client, accept, ctype, extra)
   return lines
 end
 
+-- {=================================================================
+-- the client's profiles: what a plain call shares with the others
+-- ==================================================================
+
+-- whether spec sets nothing of its own beyond method, url and body: its
+-- limits are the client's and its retry policy the client's own typed one
+local function plain(client, spec)
+  if client.transport == "nginx" then return false end     -- profiles are the curl engine's
+  if spec.headers ~= nil or spec.parts ~= nil or spec.to_path ~= nil or spec.stream then
+    return false
+  end
+  local retry = spec.retry
+  if retry == nil or retry ~= client._typed_retry then return false end
+  local v = spec.timeout
+  if v ~= nil and v ~= client.timeout then return false end
+  v = spec.idle_timeout
+  if v ~= nil and v ~= client.idle_timeout then return false end
+  v = spec.deadline
+  if v ~= nil and v ~= client.deadline then return false end
+  v = spec.max_response_bytes
+  if v ~= nil and v ~= client.max_response_bytes then return false end
+  v = spec.max_event_bytes
+  return v == nil or v == client.max_event_bytes
+end
+
+-- the profile (core.profile) of the client's plain calls that send the
+-- header lines `lines` (a table of the client's header cache): made on
+-- first use, kept on the client, made again if the retry policy changed
+local function profile_of(client, lines, retry)
+  local profiles = client._profiles
+  if profiles == nil then
+    profiles = {}
+    client._profiles = profiles
+  end
+  local entry = profiles[lines]
+  if entry and entry.retry == retry then return entry.profile end
+  local profile = require("openai.core").profile({
+    headers = lines, retry = retry,
+    timeout = client.timeout, connect_timeout = client.connect_timeout,
+    idle_timeout = client.idle_timeout, deadline = client.deadline,
+    max_response_bytes = client.max_response_bytes, max_event_bytes = client.max_event_bytes,
+    proxy = client.proxy, no_proxy = client.no_proxy,
+  })
+  profiles[lines] = { profile = profile, retry = retry }
+  return profile
+end
+
+-- }==================================================================
+
 -- spec: fn, method, path, query, json | body | parts, content_type,
 -- headers (name -> value, already checked), stream, timeout, idle_timeout,
 -- deadline, retry, max_response_bytes, max_event_bytes, to_path (a 2xx body
--- goes to that file)
+-- goes to that file). A plain call (nothing of its own but method, url and
+-- body) is a request of the client's profile: the engine reads three fields
 function M.build(client, spec)
-  local url = client.base_url .. spec.path
+  local path = spec.path
+  local url = client._last_url              -- the URL of the last path, kept
+  if path ~= client._last_path then
+    url = client.base_url .. path
+    client._last_path, client._last_url = path, url
+  end
   local q = spec.query
   if client.azure_api_version then
     q = q or {}
@@ -91,6 +151,12 @@ function M.build(client, spec)
   if spec.json ~= nil then
     body = json.encode(spec.json, spec.fn, spec.json_root)
     ctype = ctype or "application/json"
+  end
+  if q == nil and plain(client, spec) then
+    local lines = header_lines(client, "json", body and ctype or nil, nil)
+    -- headers: the lines the profile sends, for readers (a debug log)
+    return { profile = profile_of(client, lines, spec.retry), method = spec.method or "GET",
+             url = url, body = body, headers = lines }
   end
   return {
     method = spec.method or "GET",

@@ -21,7 +21,7 @@ local _ENV = nil -- luacheck: ignore 211
 local M = {}
 
 local engine, acquire, adopt, release = sched.engine, sched.acquire, sched.adopt, sched.release
-local refuse_finalizer = sched.refuse_finalizer
+local refuse_finalizer, running_task = sched.refuse_finalizer, sched.running_task
 
 M.engine = engine
 M.build = request.build
@@ -31,6 +31,7 @@ local meta_of, redact_meta, outcome_error, decode_body = outcome.meta_of, outcom
                                                          outcome.outcome_error, outcome.decode_body
 local json_body_error, stream_opened, open_error = outcome.json_body_error, outcome.stream_opened,
                                                    outcome.open_error
+local new_meta = outcome.meta
 
 -- closed transfers of plain calls, used again by the next calls (their
 -- userdata and buffers), at most POOL_MAX
@@ -136,19 +137,18 @@ end
 -- one call, one stream
 -- ==================================================================
 
--- run one call to its end: result, nil, meta | nil, err, meta
-function M.perform(client, spec)
-  local req = M.build(client, spec)
-  local debug = spec.debug or client.debug
-  local started
-  if debug then
-    started = core.now()
-    M.log_request(client, req)
-  end
-  local t = submit_for(client, req, true, spec.fn)
-  local ok, emsg = M.await(t)
+-- the result of a 2xx outcome: its body decoded as spec says
+local function success(spec, status, body, attempts, request_id, head, utf8, arrays, objects)
+  local meta = new_meta(status, request_id, attempts, head)
+  local v, err = decode_body(meta, body, utf8, arrays, objects, spec.response_type, spec.method,
+                             spec.want_object)
+  if v == nil then return nil, err, redact_meta(meta) end
+  return v, nil, meta
+end
+
+-- any outcome of a done (or failed) transfer t: the whole result
+local function settle(client, spec, t, ok, emsg, debug, started, utf8, arrays, objects)
   local r = t:result()
-  if spec.response_type == nil or spec.response_type == "json" then r.utf8 = t:body_utf8() end
   M.finish(t)
   if #pool < POOL_MAX and type(t) == "userdata" then pool[#pool + 1] = t end
   if not ok then r.kind, r.message = "connection", emsg end
@@ -156,9 +156,63 @@ function M.perform(client, spec)
   local meta = meta_of(r)
   if r.kind or r.status >= 300 then return nil, outcome_error(r, redact_meta(meta)), meta end
   if spec.to_path then return { path = spec.to_path, bytes = r.written }, nil, meta end
-  local v, err = decode_body(r, meta, spec.response_type, spec.method, spec.want_object)
+  local v, err = decode_body(meta, r.body, utf8, arrays, objects, spec.response_type, spec.method,
+                             spec.want_object)
   if v == nil then return nil, err, redact_meta(meta) end
   return v, nil, meta
+end
+
+-- a plain call (the client's profile) outside any task: one C call submits,
+-- drives the engine until t is done (what else became ready stays in the
+-- engine's ready list for the next step) and hands a success over as values
+local function run_plain(client, spec, req, scan)
+  refuse_finalizer(spec.fn)
+  local old = pool[#pool]
+  pool[#pool] = nil
+  local t, status, body, _, attempts, request_id, head, utf8, arrays, objects = engine():run(req, old, scan)
+  if status == nil then return settle(client, spec, t, body == nil, body) end
+  if #pool < POOL_MAX then pool[#pool + 1] = t end   -- closed already
+  return success(spec, status, body, attempts, request_id, head, utf8, arrays, objects)
+end
+
+-- a call over nginx's cosockets (a transfer of openai.nginx): its outcome
+-- through t:result(), the body scanned once (UTF-8, empty arrays and
+-- objects) when it is JSON
+local function perform_nginx(client, spec, req, scan, debug, started)
+  local t = submit_for(client, req, true, spec.fn)
+  local ok, emsg = M.await(t)
+  local utf8, arrays, objects
+  if scan and ok then utf8, arrays, objects = core.json_scan(t:result().body or "") end
+  return settle(client, spec, t, ok, emsg, debug, started, utf8, arrays, objects)
+end
+
+-- run one call to its end: result, nil, meta | nil, err, meta
+function M.perform(client, spec)
+  local req = M.build(client, spec)
+  local rtype = spec.response_type
+  local scan = rtype == nil or rtype == "json"
+  local debug = spec.debug or client.debug
+  if not debug and req.profile ~= nil and running_task() == nil then
+    return run_plain(client, spec, req, scan)
+  end
+  local started
+  if debug then
+    started = core.now()
+    M.log_request(client, req)
+  end
+  if client.transport == "nginx" then return perform_nginx(client, spec, req, scan, debug, started) end
+  local t = M.submit(req, true, spec.fn)
+  local ok, emsg
+  if running_task() == nil then ok, emsg = engine():wait(t) else ok, emsg = M.await(t) end
+  -- the outcome as values, the body scanned once in C (UTF-8, empty arrays
+  -- and objects) when it is JSON
+  local status, body, kind, attempts, request_id, head, utf8, arrays, objects = t:outcome(scan)
+  if ok and status and kind == nil and status < 300 and not debug and not spec.to_path then
+    M.finish(t)
+    if #pool < POOL_MAX then pool[#pool + 1] = t end
+    return success(spec, status, body, attempts, request_id, head, utf8, arrays, objects)
+  end
+  return settle(client, spec, t, ok, emsg, debug, started, utf8, arrays, objects)
 end
 
 -- open a stream: the transfer once its first event is queued, or nil, err

@@ -7,6 +7,76 @@
 #include "check.h"
 #include "tap.h"
 
+/* a byte-at-a-time model of check_json_scan: check_utf8 as one walk of the
+** text, the empties as a second walk that skips strings */
+static int ref_utf8(const unsigned char *p, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    unsigned c = p[i], lo = 0x80, hi = 0xBF;
+    size_t n, k;
+    if (c < 0x80) { i++; continue; }
+    if (c >= 0xC2 && c <= 0xDF) n = 1;
+    else if (c >= 0xE0 && c <= 0xEF) { n = 2; if (c == 0xE0) lo = 0xA0; if (c == 0xED) hi = 0x9F; }
+    else if (c >= 0xF0 && c <= 0xF4) { n = 3; if (c == 0xF0) lo = 0x90; if (c == 0xF4) hi = 0x8F; }
+    else return 0;
+    if (len - i <= n || p[i + 1] < lo || p[i + 1] > hi) return 0;
+    for (k = 2; k <= n; k++) if (p[i + k] < 0x80 || p[i + k] > 0xBF) return 0;
+    i += n + 1;
+  }
+  return 1;
+}
+
+static void ref_empties(const unsigned char *s, size_t len, int *arrays, int *objects) {
+  size_t i = 0;
+  *arrays = *objects = 0;
+  while (i < len) {
+    unsigned char c = s[i];
+    if (c == '"') {
+      for (i++; i < len && s[i] != '"'; i++)
+        if (s[i] == '\\') i++;
+      i++;
+    } else if (c == '[' || c == '{') {
+      size_t j = i + 1;
+      while (j < len && (s[j] == ' ' || s[j] == '\n' || s[j] == '\r' || s[j] == '\t')) j++;
+      if (j < len && s[j] == (c == '[' ? ']' : '}')) { if (c == '[') *arrays = 1; else *objects = 1; }
+      i++;
+    } else {
+      i++;
+    }
+  }
+}
+
+/* check_json_plain, byte at a time, as it was before its 8-byte string skip */
+static int ref_plain(const unsigned char *s, size_t len) {
+  size_t i = 0;
+  if (!ref_utf8(s, len)) return 0;
+  while (i < len) {
+    unsigned char c = s[i];
+    if (c == '"') {
+      for (i++; i < len && s[i] != '"'; i++)
+        if (s[i] == '\\') i++;
+      i++;
+    } else if (c == '{') {
+      size_t j = i + 1;
+      while (j < len && (s[j] == ' ' || s[j] == '\n' || s[j] == '\r' || s[j] == '\t')) j++;
+      if (j < len && s[j] == '}') return 0;
+      i++;
+    } else if ((c >= '0' && c <= '9') || c == '-') {
+      int digits = 0;
+      for (; i < len; i++) {
+        c = s[i];
+        if (c >= '0' && c <= '9') digits++;
+        else if (c == 'e' || c == 'E') return 0;
+        else if (c != '.' && c != '-' && c != '+') break;
+      }
+      if (digits >= 14) return 0;
+    } else {
+      i++;
+    }
+  }
+  return 1;
+}
+
 #define R_NOT_PATH    "must be a path starting with '/'"
 #define R_ABSOLUTE    "must not be an absolute or scheme-relative URL"
 #define R_RAW_CTRL    "must not contain control characters, spaces or backslashes"
@@ -385,6 +455,112 @@ int main(void) {
     TAP_OK(a == 0 && o == 0, "empties: inside strings they do not count");
     check_json_empties("{\"a\":\"\\\"[]\"}", strlen("{\"a\":\"\\\"[]\"}"), &a, &o);
     TAP_OK(a == 0 && o == 0, "empties: an escaped quote keeps the string open");
+  }
+  {
+    /* the fused scan, 8 bytes at a time, against the byte-at-a-time model:
+    ** texts made of the bytes that matter, every length and offset of a
+    ** run, and random ones */
+    static const unsigned char alphabet[] = { '"', '\\', '[', ']', '{', '}', ' ', 'a', ',',
+                                              0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xED, 0xA0, 0xF0,
+                                              0x9F, 0x98, 0x80, 0xFF, 0xC0 };
+    static const char *const fixed[] = {
+      "{\"id\":\"chatcmpl-abcdefghijklmnop\",\"choices\":[{\"message\":{\"annotations\":[]}}]}",
+      "{\"a\":\"caf\xc3\xa9 \\\"[]\\\" long enough to pass eight\",\"b\":{ }}",
+      "{\"a\":\"\\\xc3\xa9\",\"b\":[ \n]}",
+      "\"unterminated string with [] and {} inside and \xe2\x82\xac",
+      "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,[],17]",
+      "\xed\xa0\x80 a surrogate, then []",
+      "{\"k\":\"abcdefghijklmnop\\\"[]{}\\\"qrstuvwxyz abcdefgh\",\"z\":1}",
+    };
+    unsigned long seed = 12345;
+    int i, bad = 0;
+    for (i = 0; i < (int)(sizeof fixed / sizeof fixed[0]); i++) {
+      const unsigned char *t = (const unsigned char *)fixed[i];
+      size_t len = strlen(fixed[i]), off;
+      for (off = 0; off <= len; off++) {     /* every suffix: every alignment */
+        int u, a, o, ra, ro;
+        check_json_scan((const char *)t + off, len - off, &u, &a, &o);
+        ref_empties(t + off, len - off, &ra, &ro);
+        if (u != ref_utf8(t + off, len - off) || (a > 0) != ra || o != ro) bad++;
+      }
+    }
+    TAP_OK(bad == 0, "json_scan: agrees with the model on every suffix of the fixed texts");
+    {
+      /* a string's escape, an empty array and a multi-byte character at
+      ** every offset from the string's start (a run scan must stop at each) */
+      static const char *const middles[] = { "\\\"[]{}\\\"", "\\\\", "\xc3\xa9[]", "\\\xc3\xa9", "\xc3" };
+      int pad, m;
+      for (m = 0; m < (int)(sizeof middles / sizeof middles[0]); m++) {
+        for (pad = 0; pad < 24; pad++) {
+          char text[128];
+          int u, a, o, ra, ro;
+          size_t len;
+          snprintf(text, sizeof text, "{\"k\":\"%.*s%s%.*s\",\"z\":[1]}", pad,
+                   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", middles[m], pad, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+          len = strlen(text);
+          check_json_scan(text, len, &u, &a, &o);
+          ref_empties((const unsigned char *)text, len, &ra, &ro);
+          if (u != ref_utf8((const unsigned char *)text, len) || (a > 0) != ra || o != ro) bad++;
+        }
+      }
+    }
+    TAP_OK(bad == 0, "json_scan: an escape or a multi-byte character at every offset of a string");
+    {
+      const char *t3 = "[[],{\"a\":[ \n],\"b\":\"[]\",\"c\":[[\t]]}]";
+      int u, a, o;
+      check_json_scan(t3, strlen(t3), &u, &a, &o);
+      TAP_OK(u == 1 && a == 3 && o == 0, "json_scan: counts the empty arrays outside strings");
+    }
+    for (i = 0; i < 200000 && bad == 0; i++) {
+      unsigned char buf[48];
+      size_t len, k;
+      int u, a, o, ra, ro;
+      seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+      len = (size_t)(seed >> 33) % sizeof buf;
+      for (k = 0; k < len; k++) {
+        seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+        buf[k] = (seed >> 40) % 2 == 0 ? alphabet[(seed >> 45) % sizeof alphabet] : (unsigned char)'x';
+      }
+      check_json_scan((const char *)buf, len, &u, &a, &o);
+      ref_empties(buf, len, &ra, &ro);
+      if (u != ref_utf8(buf, len) || u != check_utf8((const char *)buf, len) || (a > 0) != ra || o != ro) bad++;
+    }
+    TAP_OK(bad == 0, "json_scan: agrees with the model on 200000 random texts");
+  }
+  {
+    /* json_plain's 8-byte string skip against the byte-at-a-time version */
+    static const unsigned char alphabet[] = { '"', '\\', '{', '}', ' ', ',', ':', '1', '9', '0', '-',
+                                              '.', 'e', 0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xFF, 0xED, 0xA0 };
+    unsigned long seed = 777;
+    int i, bad = 0;
+    for (i = 0; i < 200000 && bad == 0; i++) {
+      unsigned char buf[64];
+      size_t len, k;
+      seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+      len = (size_t)(seed >> 33) % sizeof buf;
+      for (k = 0; k < len; k++) {
+        seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+        buf[k] = (seed >> 40) % 2 == 0 ? alphabet[(seed >> 45) % sizeof alphabet] : (unsigned char)'x';
+      }
+      if (check_json_plain((const char *)buf, len) != ref_plain(buf, len)) bad++;
+    }
+    TAP_OK(bad == 0, "json_plain: agrees with the byte-at-a-time version on 200000 random texts");
+    {
+      /* an escaped quote, {} and a long number at every offset of a string */
+      static const char *const middles[] = { "\\\"{}\\\"", "\\\"1e5\\\"", "\\\\", "\xc3\xa9{}",
+                                             "\\\xc3\xa9", "123456789012345" };
+      int pad, m;
+      for (m = 0; m < (int)(sizeof middles / sizeof middles[0]); m++) {
+        for (pad = 0; pad < 24; pad++) {
+          char text[128];
+          snprintf(text, sizeof text, "{\"k\":\"%.*s%s%.*s\",\"z\":[1]}", pad,
+                   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", middles[m], pad, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+          if (check_json_plain(text, strlen(text)) != ref_plain((const unsigned char *)text, strlen(text)))
+            bad++;
+        }
+      }
+      TAP_OK(bad == 0, "json_plain: an escape, {} or a number at every offset of a string");
+    }
   }
   return tap_done("check");
 }
