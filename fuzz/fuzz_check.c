@@ -148,6 +148,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     assert((arrays == 0 || arrays == 1) && (objects == 0 || objects == 1));
     /* plain text has no empty object outside strings */
     if (check_json_plain((const char *)s, size)) assert(!objects);
+    {
+      /* the fused scan is the two checks in one pass: the same answers */
+      int a2, o2;
+      int valid = check_json_scan((const char *)s, size, &a2, &o2);
+      assert(valid == check_utf8((const char *)s, size));
+      if (valid) assert(a2 == arrays && o2 == objects);
+    }
   }
   free(s);
   return 0;

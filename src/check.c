@@ -6,6 +6,9 @@
 */
 #include "check.h"
 
+#include <stdint.h>
+#include <string.h>
+
 #define R_NOT_PATH    "must be a path starting with '/'"
 #define R_ABSOLUTE    "must not be an absolute or scheme-relative URL"
 #define R_RAW_CTRL    "must not contain control characters, spaces or backslashes"
@@ -178,27 +181,36 @@ size_t check_escape_segment(const char *s, size_t len, char *out) {
   return n;
 }
 
+/* the length of the well-formed UTF-8 sequence that starts at p (*p >= 0x80),
+** 0 when it is not one (cut, overlong, a surrogate, above U+10FFFF) */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end) {
+  unsigned c = *p;
+  size_t n, i;
+  unsigned lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) n = 1;
+  else if (c >= 0xE0 && c <= 0xEF) {
+    n = 2;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 3;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else return 0;
+  if ((size_t)(end - p) <= n) return 0;
+  if (p[1] < lo || p[1] > hi) return 0;
+  for (i = 2; i <= n; i++) if (p[i] < 0x80 || p[i] > 0xBF) return 0;
+  return n + 1;
+}
+
 int check_utf8(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s, *end = p + len;
   while (p < end) {
-    unsigned c = *p;
-    size_t n, i;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c < 0x80) { p++; continue; }
-    if (c >= 0xC2 && c <= 0xDF) n = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else return 0;
-    if ((size_t)(end - p) <= n) return 0;
-    if (p[1] < lo || p[1] > hi) return 0;
-    for (i = 2; i <= n; i++) if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-    p += n + 1;
+    size_t n;
+    if (*p < 0x80) { p++; continue; }
+    n = utf8_seq(p, end);
+    if (n == 0) return 0;
+    p += n;
   }
   return 1;
 }
@@ -251,6 +263,74 @@ void check_json_empties(const char *s, size_t len, int *arrays, int *objects) {
       i++;
     } else {
       i++;
+    }
+  }
+}
+
+/* the bytes check_json_scan stops at: in a string '"', '\\' and non-ASCII;
+** outside strings '"', '[', '{' and non-ASCII */
+static int scan_stop(unsigned c, int in_string) {
+  if (c >= 0x80 || c == '"') return 1;
+  return in_string ? c == '\\' : (c == '[' || c == '{');
+}
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+/* the high bit of each byte of w that equals byte b (exact up to the first
+** match, which is all the caller uses) */
+static uint64_t bytes_equal(uint64_t w, unsigned b) {
+  uint64_t x = w ^ (ONES * b);
+  return (x - ONES) & ~x & HIGHS;
+}
+/* the first stop byte at or after p, or end: 8 bytes at a time while whole
+** words hold none (JSON is mostly ASCII between a few quotes) */
+static const unsigned char *next_stop(const unsigned char *p, const unsigned char *end, int in_string) {
+  while (end - p >= 8) {
+    uint64_t w, m;
+    memcpy(&w, p, 8);
+    m = (w & HIGHS) | bytes_equal(w, '"');
+    m |= in_string ? bytes_equal(w, '\\') : (bytes_equal(w, '[') | bytes_equal(w, '{'));
+    if (m != 0) return p + (__builtin_ctzll(m) >> 3);
+    p += 8;
+  }
+  while (p < end && !scan_stop(*p, in_string)) p++;
+  return p;
+}
+#else
+static const unsigned char *next_stop(const unsigned char *p, const unsigned char *end, int in_string) {
+  while (p < end && !scan_stop(*p, in_string)) p++;
+  return p;
+}
+#endif
+
+int check_json_scan(const char *s, size_t len, int *arrays, int *objects) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
+  int in_string = 0;
+  *arrays = *objects = 0;
+  for (;;) {
+    unsigned c;
+    p = next_stop(p, end, in_string);
+    if (p == end) return 1;
+    c = *p;
+    if (c >= 0x80) {
+      size_t n = utf8_seq(p, end);
+      if (n == 0) return 0;
+      p += n;
+    } else if (c == '"') {
+      in_string = !in_string;
+      p++;
+    } else if (in_string) {            /* a backslash: skip the byte it escapes,
+                                          unless that starts a UTF-8 sequence */
+      p++;
+      if (p < end && *p < 0x80) p++;
+    } else {                            /* '[' or '{': empty when its closer follows */
+      const unsigned char *q = p + 1;
+      while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) q++;
+      if (q < end && *q == (c == '[' ? ']' : '}')) {
+        if (c == '[') *arrays = 1; else *objects = 1;
+      }
+      p++;
     }
   }
 }

@@ -53,4 +53,10 @@ int check_json_plain(const char *s, size_t len);
 ** object); a conservative scan, not a parser */
 void check_json_empties(const char *s, size_t len, int *arrays, int *objects);
 
+/* check_utf8 and check_json_empties in one pass (what each SSE event of a
+** stream gets): 1 when s is well-formed UTF-8, with *arrays and *objects set
+** as check_json_empties sets them; 0 when it is not (the flags then mean
+** nothing) */
+int check_json_scan(const char *s, size_t len, int *arrays, int *objects);
+
 #endif

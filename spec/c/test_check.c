@@ -386,5 +386,39 @@ int main(void) {
     check_json_empties("{\"a\":\"\\\"[]\"}", strlen("{\"a\":\"\\\"[]\"}"), &a, &o);
     TAP_OK(a == 0 && o == 0, "empties: an escaped quote keeps the string open");
   }
+  {
+    /* the fused scan: UTF-8 and empties in one pass, words of 8 ASCII bytes
+    ** skipped at once; each case also at every offset of a longer text */
+    static const struct { const char *s; int valid, arrays, objects; } cases[] = {
+      { "{\"a\":[],\"b\":1}", 1, 1, 0 },
+      { "{\"a\":[ ],\"b\":{\n}}", 1, 1, 1 },
+      { "{\"a\":\"[]{}\",\"b\":[1]}", 1, 0, 0 },
+      { "{\"a\":\"\\\"[]\"}", 1, 0, 0 },
+      { "{\"a\":\"\\\\\",\"b\":{}}", 1, 0, 1 },
+      { "{\"content\":\"h\xc3\xa9llo w\xf0\x9f\x98\x80rld\",\"x\":[\t]}", 1, 1, 0 },
+      { "{\"content\":\"\xc3\"}", 0, 0, 0 },
+      { "{\"a\":1}\xed\xa0\x80", 0, 0, 0 },
+      { "{\"a\":\"\\\xc3\xa9\",\"b\":[]}", 1, 1, 0 },
+      { "[", 1, 0, 0 },
+      { "\"unterminated [] {}", 1, 0, 0 },
+    };
+    size_t i, pad;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      for (pad = 0; pad < 17; pad++) {
+        char text[256];
+        int a = -1, o = -1, ok = 1, valid;
+        size_t n = strlen(cases[i].s);
+        memset(text, ' ', pad);                   /* white space before JSON */
+        memcpy(text + pad, cases[i].s, n);
+        valid = check_json_scan(text, pad + n, &a, &o);
+        ok = valid == cases[i].valid && (!valid || (a == cases[i].arrays && o == cases[i].objects));
+        if (!ok) {
+          TAP_OK(0, "scan: case %zu at offset %zu: valid %d arrays %d objects %d", i, pad, valid, a, o);
+          break;
+        }
+        if (pad == 16) TAP_OK(1, "scan: case %zu at offsets 0..16", i);
+      }
+    }
+  }
   return tap_done("check");
 }
