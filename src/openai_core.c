@@ -545,16 +545,24 @@ static int l_transfer_release(lua_State *L) {
   return 0;
 }
 
-/* t:next_event() -> data, name | nil when none is queued */
+/* t:next_event() -> data, name, arrays, objects | nil when none is queued.
+** arrays and objects: whether the data has an empty array / object outside
+** strings (json.decode_flagged's arguments: the data is not scanned again);
+** both missing when the data must go through json.decode (it starts with a
+** byte-order mark) */
 static int l_transfer_next_event(lua_State *L) {
   transfer *t = check_transfer(L, 1);
   const char *name, *data;
   size_t nl, dl;
-  if (t->state == T_CLOSED || !transfer_pop_event(t, &name, &nl, &data, &dl)) return 0;
+  int flags;
+  if (t->state == T_CLOSED || !transfer_pop_event(t, &name, &nl, &data, &dl, &flags)) return 0;
   lua_pushlstring(L, data, dl);
   lua_pushlstring(L, name, nl);
   transfer_resume(t);
-  return 2;
+  if (flags & EVENT_BOM) return 2;
+  lua_pushboolean(L, flags & EVENT_EMPTY_ARRAYS);
+  lua_pushboolean(L, flags & EVENT_EMPTY_OBJECTS);
+  return 4;
 }
 
 static const char *state_name(int s) {

@@ -239,10 +239,9 @@ local json_empties = core.json_empties
 -- Node's decoders do (a 3-byte test; the copy only for texts that have one)
 local BOM = "\239\187\191"
 
-function M.decode(s)
-  if byte(s, 1) == 239 and sub(s, 1, 3) == BOM then s = sub(s, 4) end
-  if native then return decode(s) end
-  local arrays, objects = json_empties(s)
+-- decode s, knowing whether it has an empty array and an empty object
+-- (outside strings; check_json_empties' answers)
+local function decode_known(s, arrays, objects)
   if not arrays then return decode(s) end
   -- there are empty arrays; with no empty object in the text, every empty
   -- table decoded is one of them
@@ -260,6 +259,23 @@ function M.decode(s)
     if type(v) == "table" then restore(v) end
   end
   return v
+end
+
+function M.decode(s)
+  if byte(s, 1) == 239 and sub(s, 1, 3) == BOM then s = sub(s, 4) end
+  if native then return decode(s) end
+  return decode_known(s, json_empties(s))
+end
+
+-- M.decode for a text already scanned (a stream event: the core's
+-- next_event hands over what its UTF-8 pass found, so nothing is scanned
+-- twice): arrays and objects say whether it has an empty array / object;
+-- arrays nil when not known (then M.decode). The text starts with no
+-- byte-order mark (the core hands over no flags for one)
+function M.decode_flagged(s, arrays, objects)
+  if arrays == nil then return M.decode(s) end
+  if native or not arrays then return decode(s) end
+  return decode_known(s, arrays, objects)
 end
 
 -- true when v, a decoded value, is a JSON object: a table that is not an

@@ -36,7 +36,7 @@ local sched = require "openai.scheduler"
 local type, ipairs, pairs, setmetatable, error, tostring = type, ipairs, pairs, setmetatable, error, tostring
 local concat, sort = table.concat, table.sort
 local null = json.null
-local decode, is_object = json.decode, json.is_object
+local decode_flagged, is_object = json.decode_flagged, json.is_object
 local error_fields = transport.error_fields
 
 local _ENV = nil -- luacheck: ignore 211
@@ -151,9 +151,41 @@ local function add_logprobs(lp, field, list)
   for i = 1, #list do out[n + i] = list[i] end
 end
 
--- fold one chunk into the accumulator (hot: one call per event). Fields of
--- the wrong type are left out of the result (the chunk itself reaches the
--- caller as it is); an index that cannot be one returns a message
+-- the choice of index x (a choice's "index" field) at position k, found
+-- or made; nil and a message when x cannot be an index
+local function choice_of(acc, x, k)
+  local index = index_of(x, k - 1)
+  if index == nil then return nil, bad_index("choices[" .. k .. "]", x) end
+  return acc.by_index[index] or chat_choice(acc, index)
+end
+
+-- the rest of a delta: rarer fields (role, refusal, tool calls); a message
+-- when a tool call index is bad
+local function add_delta_rest(c, d, k)
+  local x = d.role
+  if type(x) == "string" then c.role = x end
+  x = d.refusal
+  if type(x) == "string" then append(c.refusal, x) end
+  x = d.tool_calls
+  if type(x) == "table" then return add_tool_calls(c, x, k) end
+  return nil
+end
+
+local function add_choice_logprobs(c, x)
+  local lp = c.logprobs
+  if lp == nil then
+    lp = {}
+    c.logprobs = lp
+  end
+  add_logprobs(lp, "content", x.content)
+  add_logprobs(lp, "refusal", x.refusal)
+end
+
+-- fold one chunk into the accumulator (hot: one call per event; a content
+-- delta takes the short way: a lookup of its choice by index, a store).
+-- Fields of the wrong type are left out of the result (the chunk itself
+-- reaches the caller as it is); an index that cannot be one returns a
+-- message
 local function chat_add(acc, chunk)
   local x
   if acc.id == nil then
@@ -173,35 +205,32 @@ local function chat_add(acc, chunk)
   for k = 1, #choices do
     local ch = choices[k]
     if type(ch) == "table" then
-      local index = index_of(ch.index, k - 1)
-      if index == nil then return bad_index("choices[" .. k .. "]", ch.index) end
-      local c = by_index[index] or chat_choice(acc, index)
+      -- a choice seen before has a valid index as its key: one lookup
+      local c = by_index[ch.index]
+      if c == nil then
+        local why
+        c, why = choice_of(acc, ch.index, k)
+        if c == nil then return why end
+      end
       local d = ch.delta
       if type(d) == "table" then
         x = d.content
-        if type(x) == "string" and x ~= "" then append(c.content, x) end
-        x = d.role
-        if type(x) == "string" then c.role = x end
-        x = d.refusal
-        if type(x) == "string" then append(c.refusal, x) end
-        x = d.tool_calls
-        if type(x) == "table" then
-          local why = add_tool_calls(c, x, k)
+        if type(x) == "string" and x ~= "" then
+          local r = c.content               -- append(c.content, x), inline
+          local n = r.n + 1
+          r[n] = x
+          r.n = n
+          if n == LEAF then flush(r) end
+        end
+        if d.role ~= nil or d.refusal ~= nil or d.tool_calls ~= nil then
+          local why = add_delta_rest(c, d, k)
           if why then return why end
         end
       end
       x = ch.finish_reason
-      if type(x) == "string" then c.finish_reason = x end
+      if x ~= nil and type(x) == "string" then c.finish_reason = x end
       x = ch.logprobs
-      if type(x) == "table" then
-        local lp = c.logprobs
-        if lp == nil then
-          lp = {}
-          c.logprobs = lp
-        end
-        add_logprobs(lp, "content", x.content)
-        add_logprobs(lp, "refusal", x.refusal)
-      end
+      if x ~= nil and type(x) == "table" then add_choice_logprobs(c, x) end
     end
   end
   return nil
@@ -260,10 +289,15 @@ function M.new(client, t, meta, kind, accumulate)
     _client = client, _t = t, _done = false, _closed = false, _err = nil,
     _acc = { by_index = {}, indices = {} }, _text = rope(), _final = nil,
   }, Stream)
+  -- what next() tests per event, decided once
+  s._chat = kind == "chat"
+  s._chat_acc = kind == "chat" and s.accumulate
+  s._next_event = t.next_event
   sched.bind(s, t)   -- returned by its task, it stays open (without a slot)
   return s
 end
 
+-- _done and _err are set only with _closed: next() tests _closed alone
 function Stream:close()
   if not self._closed then
     self._closed = true
@@ -340,48 +374,57 @@ local function stream_end(self, r)
                        or "the stream ended before response.completed" })
 end
 
--- the next decoded event, or nil at the end; raises an error object
--- (hot: one call per event)
-function Stream:next()
+-- next() on a closed stream: nil at its end, else raise why it ended
+local function next_closed(self)
   if self._done then return nil end
   if self._err then error(self._err, 0) end
-  if self._closed then
-    stream_error(self, { kind = "stream", message = "the stream was closed before its end" })
+  stream_error(self, { kind = "stream", message = "the stream was closed before its end" })
+end
+
+local function not_object(self, v, derr)
+  stream_error(self, { kind = "decode", message = v == nil
+    and "an event of the stream is not valid JSON: " .. tostring(derr)
+    or "an event of the stream is not a JSON object: it is " .. json.what(v) })
+end
+
+-- an event that is not a chat chunk's plain self: an error, or a Responses
+-- event (a text delta kept, a terminal one finishing the stream)
+local function other_event(self, v, name)
+  local e = v.error
+  if (e ~= nil and e ~= null and e ~= false) or name == "error" or v.type == "error" then
+    event_error(self, v)
   end
+  if self._chat then return end
+  local ty = v.type
+  if ty == "response.output_text.delta" and type(v.delta) == "string" and self.accumulate then
+    append(self._text, v.delta)
+  elseif TERMINAL[ty] then
+    finish_response(self, ty, v.response)
+  end
+end
+
+-- the next decoded event, or nil at the end; raises an error object
+-- (hot: one call per event; the data comes with what the core's UTF-8 pass
+-- found, so it is decoded without a scan)
+function Stream:next()
+  if self._closed then return next_closed(self) end
   local t = self._t
-  local chat = self.kind == "chat"
   while true do
-    local data, name = t:next_event()
+    local data, name, arrays, objects = self._next_event(t)
     if data ~= nil then
       self.events = self.events + 1
-      if chat and data == "[DONE]" then
+      if data == "[DONE]" and self._chat then
         self._done = true
         self:close()
         return nil
       end
-      local v, derr = decode(data)
-      if not is_object(v) then
-        stream_error(self, { kind = "decode", message = v == nil
-          and "an event of the stream is not valid JSON: " .. tostring(derr)
-          or "an event of the stream is not a JSON object: it is " .. json.what(v) })
-      end
-      local e = v.error
-      if (e ~= nil and e ~= null and e ~= false) or name == "error" or v.type == "error" then
-        event_error(self, v)
-      end
-      if chat then
-        if self.accumulate then
-          local why = chat_add(self._acc, v)
-          if why then
-            stream_error(self, { kind = "decode", message = "event " .. self.events .. ": " .. why })
-          end
-        end
-      else
-        local ty = v.type
-        if ty == "response.output_text.delta" and type(v.delta) == "string" and self.accumulate then
-          append(self._text, v.delta)
-        elseif TERMINAL[ty] then
-          finish_response(self, ty, v.response)
+      local v, derr = decode_flagged(data, arrays, objects)
+      if not is_object(v) then not_object(self, v, derr) end
+      if name ~= "" or v.error ~= nil or v.type ~= nil or not self._chat then other_event(self, v, name) end
+      if self._chat_acc then
+        local why = chat_add(self._acc, v)
+        if why then
+          stream_error(self, { kind = "decode", message = "event " .. self.events .. ": " .. why })
         end
       end
       return v
