@@ -38,6 +38,7 @@ local concat, sort = table.concat, table.sort
 local null = json.null
 local decode_flagged, is_object = json.decode_flagged, json.is_object
 local error_fields = transport.error_fields
+local chat_delta = require("openai.core").chat_delta
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -181,12 +182,12 @@ local function add_choice_logprobs(c, x)
   add_logprobs(lp, "refusal", x.refusal)
 end
 
--- fold one chunk into the accumulator (hot: one call per event; a content
--- delta takes the short way: a lookup of its choice by index, a store).
--- Fields of the wrong type are left out of the result (the chunk itself
--- reaches the caller as it is); an index that cannot be one returns a
--- message
-local function chat_add(acc, chunk)
+-- fold one chunk into the accumulator (hot: one call per event). A plain
+-- content delta (core.chat_delta found its index and content) takes the
+-- short way: a lookup of its choice, a store. Fields of the wrong type are
+-- left out of the result (the chunk itself reaches the caller as it is); an
+-- index that cannot be one returns a message
+local function chat_add(acc, chunk, index, content)
   local x
   if acc.id == nil then
     acc.id, acc.created, acc.model = chunk.id, chunk.created, chunk.model
@@ -196,6 +197,18 @@ local function chat_add(acc, chunk)
   if acc.system_fingerprint == nil then
     x = chunk.system_fingerprint
     if x ~= nil and x ~= null then acc.system_fingerprint = x end
+  end
+  if index ~= nil then
+    if content ~= "" then
+      local r = (acc.by_index[index] or chat_choice(acc, index)).content
+      local n = r.n + 1                   -- append(r, content), inline
+      r[n] = content
+      r.n = n
+      if n == LEAF then flush(r) end
+    elseif acc.by_index[index] == nil then
+      chat_choice(acc, index)
+    end
+    return nil
   end
   x = chunk.usage
   if x ~= nil and x ~= null then acc.usage = x end
@@ -215,13 +228,7 @@ local function chat_add(acc, chunk)
       local d = ch.delta
       if type(d) == "table" then
         x = d.content
-        if type(x) == "string" and x ~= "" then
-          local r = c.content               -- append(c.content, x), inline
-          local n = r.n + 1
-          r[n] = x
-          r.n = n
-          if n == LEAF then flush(r) end
-        end
+        if type(x) == "string" and x ~= "" then append(c.content, x) end
         if d.role ~= nil or d.refusal ~= nil or d.tool_calls ~= nil then
           local why = add_delta_rest(c, d, k)
           if why then return why end
@@ -419,13 +426,20 @@ function Stream:next()
         return nil
       end
       local v, derr = decode_flagged(data, arrays, objects)
-      if not is_object(v) then not_object(self, v, derr) end
-      if name ~= "" or v.error ~= nil or v.type ~= nil or not self._chat then other_event(self, v, name) end
-      if self._chat_acc then
-        local why = chat_add(self._acc, v)
-        if why then
-          stream_error(self, { kind = "decode", message = "event " .. self.events .. ": " .. why })
+      if self._chat then
+        -- a plain content delta is an object: no is_object test for it
+        local index, content = chat_delta(v)
+        if index == nil and not is_object(v) then not_object(self, v, derr) end
+        if name ~= "" or v.error ~= nil or v.type ~= nil then other_event(self, v, name) end
+        if self._chat_acc then
+          local why = chat_add(self._acc, v, index, content)
+          if why then
+            stream_error(self, { kind = "decode", message = "event " .. self.events .. ": " .. why })
+          end
         end
+      else
+        if not is_object(v) then not_object(self, v, derr) end
+        other_event(self, v, name)
       end
       return v
     end
