@@ -267,70 +267,56 @@ void check_json_empties(const char *s, size_t len, int *arrays, int *objects) {
   }
 }
 
-/* the bytes check_json_scan stops at: in a string '"', '\\' and non-ASCII;
-** outside strings '"', '[', '{' and non-ASCII */
-static int scan_stop(unsigned c, int in_string) {
-  if (c >= 0x80 || c == '"') return 1;
-  return in_string ? c == '\\' : (c == '[' || c == '{');
+/* take in the byte at q: a UTF-8 sequence, or an opening bracket (an empty
+** array or object when its closer follows); other bytes pass. Returns where
+** the scan goes on, NULL at invalid UTF-8 */
+static const unsigned char *scan_byte(const unsigned char *q, const unsigned char *end,
+                                      int *arrays, int *objects) {
+  unsigned c = *q;
+  if (c >= 0x80) {
+    size_t n = utf8_seq(q, end);
+    return n == 0 ? NULL : q + n;
+  }
+  if (c == '[' || c == '{') {
+    const unsigned char *r = q + 1;
+    while (r < end && (*r == ' ' || *r == '\n' || *r == '\r' || *r == '\t')) r++;
+    if (r < end && *r == (c == '[' ? ']' : '}')) {
+      if (c == '[') *arrays = 1; else *objects = 1;
+    }
+  }
+  return q + 1;
 }
 
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define ONES  0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
-/* the high bit of each byte of w that equals byte b (exact up to the first
-** match, which is all the caller uses) */
-static uint64_t bytes_equal(uint64_t w, unsigned b) {
-  uint64_t x = w ^ (ONES * b);
-  return (x - ONES) & ~x & HIGHS;
-}
-/* the first stop byte at or after p, or end: 8 bytes at a time while whole
-** words hold none (JSON is mostly ASCII between a few quotes) */
-static const unsigned char *next_stop(const unsigned char *p, const unsigned char *end, int in_string) {
-  while (end - p >= 8) {
-    uint64_t w, m;
-    memcpy(&w, p, 8);
-    m = (w & HIGHS) | bytes_equal(w, '"');
-    m |= in_string ? bytes_equal(w, '\\') : (bytes_equal(w, '[') | bytes_equal(w, '{'));
-    if (m != 0) return p + (__builtin_ctzll(m) >> 3);
-    p += 8;
-  }
-  while (p < end && !scan_stop(*p, in_string)) p++;
-  return p;
-}
-#else
-static const unsigned char *next_stop(const unsigned char *p, const unsigned char *end, int in_string) {
-  while (p < end && !scan_stop(*p, in_string)) p++;
-  return p;
+/* the bytes of word w that scan_byte must see: non-ASCII ones, and '[' and
+** '{' (one test: with 0x20 set, '[' is '{'). Exact up to the first, which
+** is all the caller uses */
+static uint64_t word_stops(uint64_t w) {
+  uint64_t x = (w | (ONES * 0x20)) ^ (ONES * '{');
+  return (w & HIGHS) | ((x - ONES) & ~x & HIGHS);
 }
 #endif
 
 int check_json_scan(const char *s, size_t len, int *arrays, int *objects) {
   const unsigned char *p = (const unsigned char *)s, *end = p + len;
-  int in_string = 0;
   *arrays = *objects = 0;
-  for (;;) {
-    unsigned c;
-    p = next_stop(p, end, in_string);
-    if (p == end) return 1;
-    c = *p;
-    if (c >= 0x80) {
-      size_t n = utf8_seq(p, end);
-      if (n == 0) return 0;
-      p += n;
-    } else if (c == '"') {
-      in_string = !in_string;
-      p++;
-    } else if (in_string) {            /* a backslash: skip the byte it escapes,
-                                          unless that starts a UTF-8 sequence */
-      p++;
-      if (p < end && *p < 0x80) p++;
-    } else {                            /* '[' or '{': empty when its closer follows */
-      const unsigned char *q = p + 1;
-      while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) q++;
-      if (q < end && *q == (c == '[' ? ']' : '}')) {
-        if (c == '[') *arrays = 1; else *objects = 1;
+  while (p < end) {
+#ifdef ONES
+    if (end - p >= 8) {         /* 8 bytes at a time up to the next stop byte */
+      uint64_t w, m;
+      memcpy(&w, p, 8);
+      m = word_stops(w);
+      if (m == 0) {
+        p += 8;
+        continue;
       }
-      p++;
+      p += __builtin_ctzll(m) >> 3;
     }
+#endif
+    p = scan_byte(p, end, arrays, objects);
+    if (p == NULL) return 0;
   }
+  return 1;
 }

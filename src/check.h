@@ -53,10 +53,12 @@ int check_json_plain(const char *s, size_t len);
 ** object); a conservative scan, not a parser */
 void check_json_empties(const char *s, size_t len, int *arrays, int *objects);
 
-/* check_utf8 and check_json_empties in one pass (what each SSE event of a
-** stream gets): 1 when s is well-formed UTF-8, with *arrays and *objects set
-** as check_json_empties sets them; 0 when it is not (the flags then mean
-** nothing) */
+/* check_utf8 and a looser check_json_empties in one pass (what each SSE
+** event of a stream gets), 8 ASCII bytes at a time: 1 when s is well-formed
+** UTF-8, 0 when not (the flags then mean nothing). *arrays = 1 when some "["
+** is followed (after white space) by "]", *objects likewise for "{" "}",
+** strings included: never 0 where check_json_empties says 1 (an empty pair
+** inside a string only sends the caller down its slower exact path) */
 int check_json_scan(const char *s, size_t len, int *arrays, int *objects);
 
 #endif

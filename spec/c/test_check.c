@@ -388,19 +388,23 @@ int main(void) {
   }
   {
     /* the fused scan: UTF-8 and empties in one pass, words of 8 ASCII bytes
-    ** skipped at once; each case also at every offset of a longer text */
+    ** skipped at once (empty pairs in strings count: conservative); each
+    ** case also at every offset of a longer text */
     static const struct { const char *s; int valid, arrays, objects; } cases[] = {
       { "{\"a\":[],\"b\":1}", 1, 1, 0 },
       { "{\"a\":[ ],\"b\":{\n}}", 1, 1, 1 },
-      { "{\"a\":\"[]{}\",\"b\":[1]}", 1, 0, 0 },
-      { "{\"a\":\"\\\"[]\"}", 1, 0, 0 },
+      { "{\"a\":\"[]{}\",\"b\":[1]}", 1, 1, 1 },
+      { "{\"a\":\"\\\"[ ]\"}", 1, 1, 0 },
+      { "{\"a\":\"[x]\",\"b\":{\"c\":[1]}}", 1, 0, 0 },
       { "{\"a\":\"\\\\\",\"b\":{}}", 1, 0, 1 },
       { "{\"content\":\"h\xc3\xa9llo w\xf0\x9f\x98\x80rld\",\"x\":[\t]}", 1, 1, 0 },
       { "{\"content\":\"\xc3\"}", 0, 0, 0 },
       { "{\"a\":1}\xed\xa0\x80", 0, 0, 0 },
       { "{\"a\":\"\\\xc3\xa9\",\"b\":[]}", 1, 1, 0 },
       { "[", 1, 0, 0 },
-      { "\"unterminated [] {}", 1, 0, 0 },
+      { "\"unterminated [] {}", 1, 1, 1 },
+      { "[\xc3\xa9]{\xf0\x9f\x98\x80}", 1, 0, 0 },
+      { "[\xf0\x9f\x98]", 0, 0, 0 },
     };
     size_t i, pad;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
