@@ -230,6 +230,13 @@ static void detach_attempt(transfer *t) {
 ** flags byte), its name, then its data */
 #define EVENT_HEAD 9
 
+/* 1 when JSON text s starts with '{' after white space */
+static int starts_object(const char *s, size_t len) {
+  size_t i = 0;
+  while (i < len && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) i++;
+  return i < len && s[i] == '{';
+}
+
 /* the UTF-8 check and the empties scan of each event in one pass (so the Lua
 ** side decodes it without scanning it again), then queue it */
 static int on_event(void *ud, const sse_event *ev) {
@@ -244,7 +251,8 @@ static int on_event(void *ud, const sse_event *ev) {
     snprintf(t->message, sizeof t->message, "an event of the stream is not valid UTF-8");
     return 1;
   }
-  flags = (unsigned char)((arrays ? EVENT_EMPTY_ARRAYS : 0) | (objects ? EVENT_EMPTY_OBJECTS : 0));
+  flags = (unsigned char)((arrays ? EVENT_EMPTY_ARRAYS : 0) | (objects ? EVENT_EMPTY_OBJECTS : 0) |
+                          (starts_object(ev->data, dl) ? EVENT_OBJECT : 0));
   if (dl >= 3 && memcmp(ev->data, "\xEF\xBB\xBF", 3) == 0) flags |= EVENT_BOM;
   if (obuf_reserve(&t->queue, EVENT_HEAD + ev->event_len + ev->data_len) != 0) return 1;
   p = t->queue.data + t->queue.len;

@@ -545,10 +545,11 @@ static int l_transfer_release(lua_State *L) {
   return 0;
 }
 
-/* t:next_event() -> data, name, arrays, objects | nil when none is queued.
-** arrays and objects: whether the data has an empty array / object outside
-** strings (json.decode_flagged's arguments: the data is not scanned again);
-** both missing when the data must go through json.decode (it starts with a
+/* t:next_event() -> data, name, arrays, objects, object | nil when none is
+** queued. arrays and objects: whether the data may have an empty array /
+** object (json.decode_flagged's arguments: the data is not scanned again);
+** object: it starts with '{' (if it decodes, it is an object). The three
+** are missing when the data must go through json.decode (it starts with a
 ** byte-order mark) */
 static int l_transfer_next_event(lua_State *L) {
   transfer *t = check_transfer(L, 1);
@@ -562,7 +563,8 @@ static int l_transfer_next_event(lua_State *L) {
   if (flags & EVENT_BOM) return 2;
   lua_pushboolean(L, flags & EVENT_EMPTY_ARRAYS);
   lua_pushboolean(L, flags & EVENT_EMPTY_OBJECTS);
-  return 4;
+  lua_pushboolean(L, flags & EVENT_OBJECT);
+  return 5;
 }
 
 static const char *state_name(int s) {

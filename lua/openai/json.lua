@@ -272,6 +272,9 @@ end
 -- twice): arrays and objects say whether it has an empty array / object;
 -- arrays nil when not known (then M.decode). The text starts with no
 -- byte-order mark (the core hands over no flags for one)
+-- decode_flagged(s, false): a text with no empty array, nothing to mark
+M.decode_plain = decode
+
 function M.decode_flagged(s, arrays, objects)
   if arrays == nil then return M.decode(s) end
   if native or not arrays then return decode(s) end

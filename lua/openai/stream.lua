@@ -36,7 +36,7 @@ local sched = require "openai.scheduler"
 local type, ipairs, pairs, setmetatable, error, tostring = type, ipairs, pairs, setmetatable, error, tostring
 local concat, sort = table.concat, table.sort
 local null = json.null
-local decode_flagged, is_object = json.decode_flagged, json.is_object
+local decode_flagged, decode_plain, is_object = json.decode_flagged, json.decode_plain, json.is_object
 local error_fields = transport.error_fields
 local chat_delta = require("openai.core").chat_delta
 
@@ -182,9 +182,9 @@ local function add_choice_logprobs(c, x)
   add_logprobs(lp, "refusal", x.refusal)
 end
 
--- fold one chunk into the accumulator (hot: one call per event). A plain
--- content delta (core.chat_delta found its index and content) takes the
--- short way: a lookup of its choice, a store. Fields of the wrong type are
+-- fold one chunk into the accumulator (next() appends most content deltas
+-- itself). A plain content delta (core.chat_delta found its index and
+-- content) takes the short way: a lookup of its choice, a store. Fields of the wrong type are
 -- left out of the result (the chunk itself reaches the caller as it is); an
 -- index that cannot be one returns a message
 local function chat_add(acc, chunk, index, content)
@@ -198,16 +198,9 @@ local function chat_add(acc, chunk, index, content)
     x = chunk.system_fingerprint
     if x ~= nil and x ~= null then acc.system_fingerprint = x end
   end
-  if index ~= nil then
-    if content ~= "" then
-      local r = (acc.by_index[index] or chat_choice(acc, index)).content
-      local n = r.n + 1                   -- append(r, content), inline
-      r[n] = content
-      r.n = n
-      if n == LEAF then flush(r) end
-    elseif acc.by_index[index] == nil then
-      chat_choice(acc, index)
-    end
+  if index ~= nil then                  -- a plain content delta (core.chat_delta)
+    local c = acc.by_index[index] or chat_choice(acc, index)
+    if content ~= "" then append(c.content, content) end
     return nil
   end
   x = chunk.usage
@@ -394,52 +387,75 @@ local function not_object(self, v, derr)
     or "an event of the stream is not a JSON object: it is " .. json.what(v) })
 end
 
--- an event that is not a chat chunk's plain self: an error, or a Responses
--- event (a text delta kept, a terminal one finishing the stream)
+-- an event that may be an error: raise it (an `error` member, an `error`
+-- event name, or type "error")
 local function other_event(self, v, name)
   local e = v.error
   if (e ~= nil and e ~= null and e ~= false) or name == "error" or v.type == "error" then
     event_error(self, v)
   end
-  if self._chat then return end
+end
+
+-- next() for a Responses stream: decode, raise an error event, keep a text
+-- delta, finish at a terminal event
+local function response_event(self, data, name, arrays, objects)
+  local v, derr = decode_flagged(data, arrays, objects)
+  if not is_object(v) then not_object(self, v, derr) end
+  other_event(self, v, name)
   local ty = v.type
   if ty == "response.output_text.delta" and type(v.delta) == "string" and self.accumulate then
     append(self._text, v.delta)
   elseif TERMINAL[ty] then
     finish_response(self, ty, v.response)
   end
+  return v
 end
 
 -- the next decoded event, or nil at the end; raises an error object
--- (hot: one call per event; the data comes with what the core's UTF-8 pass
--- found, so it is decoded without a scan)
+-- (hot: one call per event, where each Lua call and each type() costs
+-- hundreds of instructions on PUC Lua. The data comes with what the core's
+-- UTF-8 pass found, so it is decoded without a scan; a plain content delta
+-- (core.chat_delta) of a choice already seen is appended here, inline)
 function Stream:next()
   if self._closed then return next_closed(self) end
   local t = self._t
   while true do
-    local data, name, arrays, objects = self._next_event(t)
+    local data, name, arrays, objects, object = self._next_event(t)
     if data ~= nil then
       self.events = self.events + 1
-      if data == "[DONE]" and self._chat then
+      if not self._chat then return response_event(self, data, name, arrays, objects) end
+      if data == "[DONE]" then
         self._done = true
         self:close()
         return nil
       end
-      local v, derr = decode_flagged(data, arrays, objects)
-      if self._chat then
-        -- a plain content delta is an object: no is_object test for it
+      local v, derr
+      if object and not arrays then            -- "{...}": an object if it decodes
+        v, derr = decode_plain(data)
+        if v == nil then not_object(self, v, derr) end
+      else
+        v, derr = decode_flagged(data, arrays, objects)
+        if not is_object(v) then not_object(self, v, derr) end
+      end
+      if name ~= "" or v.error ~= nil or v.type ~= nil then other_event(self, v, name) end
+      if self._chat_acc then
+        local acc = self._acc
         local index, content = chat_delta(v)
-        if index == nil and not is_object(v) then not_object(self, v, derr) end
-        if name ~= "" or v.error ~= nil or v.type ~= nil then other_event(self, v, name) end
-        if self._chat_acc then
-          local why = chat_add(self._acc, v, index, content)
+        local c = index ~= nil and acc.by_index[index]
+        if c and acc.id ~= nil and (acc.system_fingerprint ~= nil or v.system_fingerprint == nil) then
+          if content ~= "" then
+            local r = c.content               -- append(r, content), inline
+            local n = r.n + 1
+            r[n] = content
+            r.n = n
+            if n == LEAF then flush(r) end
+          end
+        else
+          local why = chat_add(acc, v, index, content)
           if why then
             stream_error(self, { kind = "decode", message = "event " .. self.events .. ": " .. why })
           end
         end
-      else
-        if not is_object(v) then not_object(self, v, derr) end
-        other_event(self, v, name)
       end
       return v
     end
