@@ -545,6 +545,18 @@ static int l_transfer_release(lua_State *L) {
   return 0;
 }
 
+/* check_transfer(L, 1) for a method whose upvalue 1 is the transfer
+** metatable: no lookup of the metatable by name (once per stream event) */
+static transfer *quick_transfer(lua_State *L) {
+  void *p = lua_touserdata(L, 1);
+  if (p != NULL && lua_getmetatable(L, 1)) {
+    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
+    lua_pop(L, 1);
+    if (same) return &((ltransfer *)p)->t;
+  }
+  return check_transfer(L, 1);                /* raises the usual error */
+}
+
 /* t:next_event() -> data, name, arrays, objects, object | nil when none is
 ** queued. arrays and objects: whether the data may have an empty array /
 ** object (json.decode_flagged's arguments: the data is not scanned again);
@@ -552,7 +564,7 @@ static int l_transfer_release(lua_State *L) {
 ** are missing when the data must go through json.decode (it starts with a
 ** byte-order mark) */
 static int l_transfer_next_event(lua_State *L) {
-  transfer *t = check_transfer(L, 1);
+  transfer *t = quick_transfer(L);
   const char *name, *data;
   size_t nl, dl;
   int flags;
@@ -915,7 +927,6 @@ static const luaL_Reg engine_methods[] = {
 };
 
 static const luaL_Reg transfer_methods[] = {
-  { "next_event", l_transfer_next_event },
   { "result", l_transfer_result },
   { "ready", l_transfer_ready },
   { "state", l_transfer_state },
@@ -961,6 +972,12 @@ int luaopen_openai_core(lua_State *L);
 int luaopen_openai_core(lua_State *L) {
   new_class(L, ENGINE_MT, engine_methods, l_engine_close);
   new_class(L, TRANSFER_MT, transfer_methods, l_transfer_close);
+  luaL_getmetatable(L, TRANSFER_MT);   /* next_event holds its metatable */
+  lua_getfield(L, -1, "__index");
+  lua_pushvalue(L, -2);
+  lua_pushcclosure(L, l_transfer_next_event, 1);
+  lua_setfield(L, -2, "next_event");
+  lua_pop(L, 2);
   luaL_getmetatable(L, TRANSFER_MT);   /* __gc also frees the kept buffers */
   lua_pushcfunction(L, l_transfer_gc);
   lua_setfield(L, -2, "__gc");
