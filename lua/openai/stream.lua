@@ -53,13 +53,14 @@ M.Stream = Stream
 -- ==================================================================
 
 -- text that grows by small pieces (a delta per event), in O(length) memory:
--- pieces gather in the rope's array part; every 1024 they are joined into
--- one string pushed on a stack kept short by merging (each entry at most half
--- the one below it). Appending is a store and a count on the hot path. The
--- leaves are long because each join allocates a string of a kilobyte or more,
--- which makes glibc's malloc consolidate its free lists (with 64: some 600
--- more instructions per event of a long stream, callgrind)
-local LEAF = 1024
+-- pieces gather in the rope's array part; every 256 they are joined into one
+-- string pushed on a stack kept short by merging (each entry at most half the
+-- one below it). Appending is a store and a count on the hot path. 256, not
+-- 64: each join allocates a string, and one of a kilobyte or more makes
+-- glibc's malloc consolidate its free lists (64: ~400 more instructions per
+-- event, callgrind); not 1024 either: a 100 MB stream's peak RSS grows by 5
+-- MiB (bench/stream_mem.lua: 20.9 MiB at 256, 22.7 at 64, 26.1 at 1024)
+local LEAF = 256
 
 local function rope()
   return { n = 0, stack = {} }
@@ -155,42 +156,12 @@ local function add_logprobs(lp, field, list)
   for i = 1, #list do out[n + i] = list[i] end
 end
 
--- the choice of index x (a choice's "index" field) at position k, found
--- or made; nil and a message when x cannot be an index
-local function choice_of(acc, x, k)
-  local index = index_of(x, k - 1)
-  if index == nil then return nil, bad_index("choices[" .. k .. "]", x) end
-  return acc.by_index[index] or chat_choice(acc, index)
-end
-
--- the rest of a delta: rarer fields (role, refusal, tool calls); a message
--- when a tool call index is bad
-local function add_delta_rest(c, d, k)
-  local x = d.role
-  if type(x) == "string" then c.role = x end
-  x = d.refusal
-  if type(x) == "string" then append(c.refusal, x) end
-  x = d.tool_calls
-  if type(x) == "table" then return add_tool_calls(c, x, k) end
-  return nil
-end
-
-local function add_choice_logprobs(c, x)
-  local lp = c.logprobs
-  if lp == nil then
-    lp = {}
-    c.logprobs = lp
-  end
-  add_logprobs(lp, "content", x.content)
-  add_logprobs(lp, "refusal", x.refusal)
-end
-
 -- fold one chunk into the accumulator (next() appends most content deltas
--- itself). A plain content delta (core.chat_delta found its index and
--- content) takes the short way: a lookup of its choice, a store. Fields of the wrong type are
--- left out of the result (the chunk itself reaches the caller as it is); an
--- index that cannot be one returns a message
-local function chat_add(acc, chunk, index, content)
+-- itself; a plain one, whose index and content core.chat_delta found, takes
+-- the short way here too). Fields of the wrong type are left out of the
+-- result (the chunk itself reaches the caller as it is); an index that
+-- cannot be one returns a message
+local function chat_add(acc, chunk, plain_index, plain_content)
   local x
   if acc.id == nil then
     acc.id, acc.created, acc.model = chunk.id, chunk.created, chunk.model
@@ -201,9 +172,9 @@ local function chat_add(acc, chunk, index, content)
     x = chunk.system_fingerprint
     if x ~= nil and x ~= null then acc.system_fingerprint = x end
   end
-  if index ~= nil then                  -- a plain content delta (core.chat_delta)
-    local c = acc.by_index[index] or chat_choice(acc, index)
-    if content ~= "" then append(c.content, content) end
+  if plain_index ~= nil then            -- a plain content delta (core.chat_delta)
+    local c = acc.by_index[plain_index] or chat_choice(acc, plain_index)
+    if plain_content ~= "" then append(c.content, plain_content) end
     return nil
   end
   x = chunk.usage
@@ -214,26 +185,35 @@ local function chat_add(acc, chunk, index, content)
   for k = 1, #choices do
     local ch = choices[k]
     if type(ch) == "table" then
-      -- a choice seen before has a valid index as its key: one lookup
-      local c = by_index[ch.index]
-      if c == nil then
-        local why
-        c, why = choice_of(acc, ch.index, k)
-        if c == nil then return why end
-      end
+      local index = index_of(ch.index, k - 1)
+      if index == nil then return bad_index("choices[" .. k .. "]", ch.index) end
+      local c = by_index[index] or chat_choice(acc, index)
       local d = ch.delta
       if type(d) == "table" then
         x = d.content
         if type(x) == "string" and x ~= "" then append(c.content, x) end
-        if d.role ~= nil or d.refusal ~= nil or d.tool_calls ~= nil then
-          local why = add_delta_rest(c, d, k)
+        x = d.role
+        if type(x) == "string" then c.role = x end
+        x = d.refusal
+        if type(x) == "string" then append(c.refusal, x) end
+        x = d.tool_calls
+        if type(x) == "table" then
+          local why = add_tool_calls(c, x, k)
           if why then return why end
         end
       end
       x = ch.finish_reason
-      if x ~= nil and type(x) == "string" then c.finish_reason = x end
+      if type(x) == "string" then c.finish_reason = x end
       x = ch.logprobs
-      if x ~= nil and type(x) == "table" then add_choice_logprobs(c, x) end
+      if type(x) == "table" then
+        local lp = c.logprobs
+        if lp == nil then
+          lp = {}
+          c.logprobs = lp
+        end
+        add_logprobs(lp, "content", x.content)
+        add_logprobs(lp, "refusal", x.refusal)
+      end
     end
   end
   return nil
