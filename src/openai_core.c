@@ -790,8 +790,12 @@ enum { U_USAGE = 1, U_CHOICES, U_FINISH, U_LOGPROBS, U_DELTA, U_ROLE, U_REFUSAL,
 /* push t[key] (raw: decoded JSON has no metamethods) and return its type */
 static int raw_field(lua_State *L, int t, int key) {
   lua_pushvalue(L, lua_upvalueindex(key));
+#if LUA_VERSION_NUM >= 503
+  return lua_rawget(L, t);              /* it returns the type */
+#else
   lua_rawget(L, t);
   return lua_type(L, -1);
+#endif
 }
 
 /* JSON null (cjson's is a light userdata) or missing */
