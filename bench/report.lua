@@ -94,9 +94,9 @@ local le, fe = num("lib_stream_eps"), num("floor_stream_eps")
 local function eps(v) return v and string.format("%.0fk/s", v / 1e3) or "n/a" end
 row(string.format("stream, %sk chunks, events/s", R.stream_events and
                   string.format("%g", num("stream_events") / 1e3) or "?"),
-    eps(le), eps(fe), ratio(le, fe), { ">=", 0.75, text = ">= 0.75" })
+    eps(le), eps(fe), ratio(le, fe), { ">=", 0.8, text = ">= 0.8" })
 local lf = num("lib_stream_flat_eps")
-row("  same, accumulate=false (no result())", eps(lf), eps(fe), ratio(lf, fe))
+row("  same, accumulate=false (no result())", eps(lf), eps(fe), ratio(lf, fe), { ">=", 0.9, text = ">= 0.9" })
 
 -- 6. stream memory
 local f1, f2 = mib("sflat_1mb"), mib("sflat_100mb")

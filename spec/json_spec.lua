@@ -103,6 +103,34 @@ describe("json", function()
       assert.equal('a"[]', back.t)
     end)
 
+    it("empty arrays and objects in stream events are sent back as [] and {}, whatever strings hold", function()
+      local ev = '{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,'
+                 .. '"delta":{"content":%s}%s}]}'
+      H.script("/v1/chat/completions", { { sse = {
+        { data = ev:format('"a"', ',"arr":[ ],"obj":{}') },   -- both
+        { data = ev:format('"x = [] {}"', "") },              -- only inside a string
+        { data = ev:format('"[]"', ',"obj":{ }') },           -- "[]" in a string, a real {}
+        { data = ev:format('"{}"', ',"arr":[]') },            -- "{}" in a string, a real []
+        { data = "[DONE]" } } } })
+      local s = assert(c:chat_stream({ messages = MSGS }))
+      local got = {}
+      for chunk in s:each() do got[#got + 1] = chunk.choices[1] end
+      assert.equal(4, #got)
+      local body = echo(got[1])
+      has(body, '"arr":[]')
+      has(body, '"obj":{}')
+      body = echo(got[2])
+      has(body, '"content":"x = [] {}"')
+      assert.falsy(body:find(":[]", 1, true) or body:find(":{}", 1, true), body)
+      body = echo(got[3])
+      has(body, '"content":"[]"')
+      has(body, '"obj":{}')
+      body = echo(got[4])
+      has(body, '"content":"{}"')
+      has(body, '"arr":[]')
+      assert.equal("ax = [] {}[]{}", s:result().choices[1].message.content)
+    end)
+
     it("a top-level [] answer is sent back as []", function()
       H.script("/v1/thing", { { body = "[]" }, { body = " [ ] " } })
       local a = c:request({ url = "/v1/thing" })

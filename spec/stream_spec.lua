@@ -179,6 +179,25 @@ describe("streams", function()
       assert.equal("You said: one two three", s:text())
     end)
 
+    it("assembles thousands of deltas exactly, and text() is right midway", function()
+      local events, want = {}, {}
+      for i = 1, 5000 do
+        local piece = (i % 7 == 0) and "" or (i .. ",")   -- some empty deltas too
+        want[#want + 1] = piece
+        events[#events + 1] = { data = chunk(piece) }
+      end
+      events[#events + 1] = { data = chunk(nil, "stop") }
+      events[#events + 1] = { data = "[DONE]" }
+      H.script(CHAT, { { sse = events } })
+      local s = assert(client:chat_stream { messages = msgs() })
+      for _ = 1, 2500 do assert.is_table(s:next()) end
+      assert.equal(table.concat(want, "", 1, 2500), s:text())
+      local r = s:result()
+      assert.equal(table.concat(want), r.choices[1].message.content)
+      assert.equal("stop", r.choices[1].finish_reason)
+      assert.equal(5002, s.events)          -- the chunks and [DONE]
+    end)
+
     it("assembles each choice of n = 2 on its own", function()
       local s = assert(client:chat_stream { messages = msgs("twice"), n = 2 })
       local r = s:result()

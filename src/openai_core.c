@@ -672,16 +672,38 @@ static int l_transfer_release(lua_State *L) {
   return 0;
 }
 
-/* t:next_event() -> data, name | nil when none is queued */
+/* check_transfer(L, 1) for a method whose upvalue 1 is the transfer
+** metatable: no lookup of the metatable by name (once per stream event) */
+static transfer *quick_transfer(lua_State *L) {
+  void *p = lua_touserdata(L, 1);
+  if (p != NULL && lua_getmetatable(L, 1)) {
+    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
+    lua_pop(L, 1);
+    if (same) return &((ltransfer *)p)->t;
+  }
+  return check_transfer(L, 1);                /* raises the usual error */
+}
+
+/* t:next_event() -> data, name, arrays, objects, object | nil when none is
+** queued. arrays and objects: whether the data may have an empty array /
+** object (json.decode_flagged's arguments: the data is not scanned again);
+** object: it starts with '{' (if it decodes, it is an object). The three
+** are missing when the data must go through json.decode (it starts with a
+** byte-order mark) */
 static int l_transfer_next_event(lua_State *L) {
-  transfer *t = check_transfer(L, 1);
+  transfer *t = quick_transfer(L);
   const char *name, *data;
   size_t nl, dl;
-  if (t->state == T_CLOSED || !transfer_pop_event(t, &name, &nl, &data, &dl)) return 0;
+  int flags;
+  if (t->state == T_CLOSED || !transfer_pop_event(t, &name, &nl, &data, &dl, &flags)) return 0;
   lua_pushlstring(L, data, dl);
   lua_pushlstring(L, name, nl);
   transfer_resume(t);
-  return 2;
+  if (flags & EVENT_BOM) return 2;
+  lua_pushboolean(L, flags & EVENT_EMPTY_ARRAYS);
+  lua_pushboolean(L, flags & EVENT_EMPTY_OBJECTS);
+  lua_pushboolean(L, flags & EVENT_OBJECT);
+  return 5;
 }
 
 static const char *state_name(int s) {
@@ -836,7 +858,6 @@ static const luaL_Reg engine_methods[] = {
 };
 
 static const luaL_Reg transfer_methods[] = {
-  { "next_event", l_transfer_next_event },
   { "result", l_transfer_result },
   { "outcome", l_transfer_outcome },
   { "ready", l_transfer_ready },
@@ -867,6 +888,12 @@ int luaopen_openai_core(lua_State *L) {
   lua_pushstring(L, PROFILE_MT);
   lua_setfield(L, -2, "__name");
   lua_pop(L, 1);
+  luaL_getmetatable(L, TRANSFER_MT);   /* next_event holds its metatable */
+  lua_getfield(L, -1, "__index");
+  lua_pushvalue(L, -2);
+  lua_pushcclosure(L, l_transfer_next_event, 1);
+  lua_setfield(L, -2, "next_event");
+  lua_pop(L, 2);
   luaL_getmetatable(L, TRANSFER_MT);   /* __gc also frees the kept buffers */
   lua_pushcfunction(L, l_transfer_gc);
   lua_setfield(L, -2, "__gc");

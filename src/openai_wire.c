@@ -307,6 +307,75 @@ static int l_now(lua_State *L) {
   return 1;
 }
 
+/* {=================================================================
+** core.chat_delta(chunk): the common chat chunk, read in one C call
+** ================================================================== */
+
+/* the fields it reads, kept as upvalues (a raw get with an interned key) */
+static const char *const chat_keys[] = {
+  "usage", "choices", "finish_reason", "logprobs", "delta", "role", "refusal", "tool_calls",
+  "index", "content", NULL
+};
+enum { U_USAGE = 1, U_CHOICES, U_FINISH, U_LOGPROBS, U_DELTA, U_ROLE, U_REFUSAL, U_TOOL_CALLS,
+       U_INDEX, U_CONTENT };
+
+/* push t[key] (raw: decoded JSON has no metamethods) and return its type */
+static int raw_field(lua_State *L, int t, int key) {
+  lua_pushvalue(L, lua_upvalueindex(key));
+#if LUA_VERSION_NUM >= 503
+  return lua_rawget(L, t);              /* it returns the type */
+#else
+  lua_rawget(L, t);
+  return lua_type(L, -1);
+#endif
+}
+
+/* JSON null (cjson's is a light userdata) or missing */
+static int absent(int type) {
+  return type == LUA_TNIL || type == LUA_TLIGHTUSERDATA;
+}
+
+/* core.chat_delta(chunk) -> index, content when chunk (a decoded JSON
+** value) is a plain content delta: a table whose choices hold one choice
+** with a non-negative integer index (below 2^31) and a delta object, with
+** no usage, finish_reason or logprobs (missing or null) and no role,
+** refusal or tool_calls in the delta; content is the delta's content
+** string, "" when it has none. Nothing otherwise (the caller's full path).
+** A stream's hot path: type tests in Lua cost a function call each. */
+static int l_chat_delta(lua_State *L) {
+  int choices, choice, delta;
+  lua_Number index;
+  if (lua_type(L, 1) != LUA_TTABLE || !absent(raw_field(L, 1, U_USAGE))) return 0;
+  if (raw_field(L, 1, U_CHOICES) != LUA_TTABLE || lua_rawlen(L, -1) != 1) return 0;
+  choices = lua_gettop(L);
+  lua_rawgeti(L, choices, 1);
+  if (lua_type(L, -1) != LUA_TTABLE) return 0;
+  choice = lua_gettop(L);
+  if (!absent(raw_field(L, choice, U_FINISH)) || !absent(raw_field(L, choice, U_LOGPROBS))) return 0;
+  if (raw_field(L, choice, U_DELTA) != LUA_TTABLE) return 0;
+  delta = lua_gettop(L);
+  if (raw_field(L, delta, U_ROLE) != LUA_TNIL || raw_field(L, delta, U_REFUSAL) != LUA_TNIL ||
+      raw_field(L, delta, U_TOOL_CALLS) != LUA_TNIL)
+    return 0;
+  if (raw_field(L, choice, U_INDEX) != LUA_TNUMBER) return 0;
+  index = lua_tonumber(L, -1);
+  if (!(index >= 0 && index <= 2147483647.0 && index == (lua_Number)(long)index)) return 0;
+  if (raw_field(L, delta, U_CONTENT) != LUA_TSTRING) {
+    lua_pop(L, 1);
+    lua_pushliteral(L, "");
+  }
+  return 2;
+}
+
+static void open_chat_delta(lua_State *L) {
+  int n = 0;
+  while (chat_keys[n] != NULL) lua_pushstring(L, chat_keys[n++]);
+  lua_pushcclosure(L, l_chat_delta, n);
+  lua_setfield(L, -2, "chat_delta");
+}
+
+/* }================================================================== */
+
 static const luaL_Reg wire_funcs[] = {
   { "check_path", l_check_path },
   { "check_header", l_check_header },
@@ -330,6 +399,7 @@ int luaopen_openai_wire(lua_State *L);
 int luaopen_openai_wire(lua_State *L) {
   lua_newtable(L);
   lcompat_setfuncs(L, wire_funcs);
+  open_chat_delta(L);
   lhttp1_open(L);
   lua_pushliteral(L, OPENAI_WIRE_VERSION);
   lua_setfield(L, -2, "version");
