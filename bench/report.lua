@@ -156,6 +156,13 @@ gap("love", "stream", "LÖVE frame gap, 200-event stream", 20)
 gap("nvim", "call", "Neovim 50 ms timer gap, 2 s call", 70)
 gap("nvim", "stream", "Neovim 50 ms timer gap, 200-event stream", 70)
 
+-- 9. inside nginx
+local nc, ncc = num("nginx_calls_s"), num("nginx_curl_calls_s")
+row("nginx, 10 x 1 s calls on one worker", fmt(nc and nc * 1000, "ms"), fmt(ncc and ncc * 1000, "ms") .. " curl",
+    ratio(nc, ncc), { "<=", 1500, text = "~1 s, not 10" }, nc and nc * 1000)
+local nf, nfc = num("nginx_fast_ms"), num("nginx_curl_fast_ms")
+row("  a fast location meanwhile", fmt(nf, "ms"), fmt(nfc, "ms") .. " curl", ratio(nf, nfc), nil)
+
 -- the table
 local W = { 44, 15, 18, 7, 15 }
 local function line(c)

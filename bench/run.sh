@@ -23,6 +23,8 @@
 #   8. host loops: the longest LÖVE frame gap and Neovim timer gap during a
 #      2 s call and a 200-event stream (bench/hosts.sh), beside the blocking
 #      baseline
+#   9. inside nginx: 10 calls of 1 s on one worker through cosockets, and a
+#      fast location meanwhile (bench/nginx.sh), beside libcurl in nginx
 #
 # Servers bind 127.0.0.1 on free ports and are stopped on exit (trap); every
 # step runs under `timeout`. Generated files: bench/out/ (floors, results)
@@ -290,6 +292,10 @@ step soak 400 $CLIENT $LUA "$BENCH/soak.lua" "$NGINX_URL/soak/v1" "http://127.0.
 # ---- 8. host loops: LÖVE frames and a Neovim timer during calls ----------------
 log "hosts: LÖVE and Neovim, headless, a 2 s call and a 200-event stream, pumped and blocking"
 step hosts 180 sh "$BENCH/hosts.sh"
+
+# ---- 9. inside nginx: 10 calls of 1 s on one worker, a fast location meanwhile --
+log "nginx: 10 x 1 s calls on one worker through cosockets, a fast location meanwhile; libcurl as the baseline"
+step nginx 120 sh "$BENCH/nginx.sh"
 
 put failed "$FAILED"
 echo
