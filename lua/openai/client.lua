@@ -291,15 +291,20 @@ local function typed_retry(self, max_retries, max_retry_after)
 end
 
 -- the spec of a typed action's call; its answer must be a JSON object.
--- o: the call's options (call_opts: the client itself when the call has none)
+-- o: the call's options (call_opts: the client itself when the call has none).
+-- A call without options leaves its limits and debug flag out: the
+-- transport reads an absent one as the client's own (fewer fields to fill
+-- and to compare)
 local function typed_spec(fn, self, o, method, path, body, is_stream)
-  local headers = nil
-  if o ~= self then headers = o.headers end
+  if o == self then
+    return { fn = fn, method = method, path = api_path(self, path), json = body, stream = is_stream,
+             want_object = true, retry = typed_retry(self, self.max_retries, self.max_retry_after) }
+  end
   return {
     fn = fn, method = method, path = api_path(self, path), json = body, stream = is_stream,
     want_object = true,
     timeout = o.timeout, idle_timeout = o.idle_timeout, deadline = o.deadline,
-    headers = headers, debug = o.debug,
+    headers = o.headers, debug = o.debug,
     max_response_bytes = o.max_response_bytes, max_event_bytes = o.max_event_bytes,
     retry = typed_retry(self, o.max_retries, o.max_retry_after),
   }
