@@ -7,6 +7,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+#define SCAN_SSE2 1             /* x86-64 always has it: 16 bytes per step */
+#endif
+
 #include "check.h"
 
 #define R_NOT_PATH    "must be a path starting with '/'"
@@ -262,6 +267,49 @@ static uint64_t stops_between(uint64_t x) {
   return (x & HIGHS) | bytes_eq(x, '"') | bytes_eq(x, '[') | bytes_eq(x, '{');
 }
 
+/* the '[' or '{' at p, outside strings: counted when its closer follows
+** (after whitespace only) */
+static void count_empty(const unsigned char *p, const unsigned char *end, int *arrays, int *objects) {
+  const unsigned char *q = p + 1;
+  while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) q++;
+  if (q < end && *q == (*p == '[' ? ']' : '}')) {
+    if (*p == '[') (*arrays)++; else *objects = 1;
+  }
+}
+
+#ifdef SCAN_SSE2
+/* the 16 bytes at p (end - p >= 16) in one step, up to the first backslash
+** or byte >= 0x80 (the one-byte steps take those): quotes flip *in_string
+** (their parity, as a prefix XOR of the quote bits), and each '[' or '{'
+** outside strings is looked at. Returns how many bytes it took */
+static size_t scan16(const unsigned char *p, const unsigned char *end, int *in_string,
+                     int *arrays, int *objects) {
+  __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+  unsigned quotes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')));
+  unsigned opens = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('[')),
+                                                            _mm_cmpeq_epi8(x, _mm_set1_epi8('{'))));
+  unsigned slow = (unsigned)_mm_movemask_epi8(x)
+                | (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+  size_t n = slow ? (size_t)__builtin_ctz(slow) : 16;
+  unsigned keep = (1u << n) - 1, inside;
+  quotes &= keep;
+  opens &= keep;
+  /* bit i: inside a string after byte i */
+  inside = quotes ^ (quotes << 1);
+  inside ^= inside << 2;
+  inside ^= inside << 4;
+  inside ^= inside << 8;
+  if (*in_string) inside = ~inside;
+  opens &= ~inside;
+  while (opens != 0) {
+    count_empty(p + __builtin_ctz(opens), end, arrays, objects);
+    opens &= opens - 1;
+  }
+  if (n > 0) *in_string = (int)((inside >> (n - 1)) & 1);
+  return n;
+}
+#endif
+
 void check_json_scan(const char *s, size_t len, int *utf8, int *arrays, int *objects) {
   const unsigned char *p = (const unsigned char *)s, *end = p + len;
   int in_string = 0;
@@ -269,6 +317,13 @@ void check_json_scan(const char *s, size_t len, int *utf8, int *arrays, int *obj
   *arrays = *objects = 0;
   while (p < end) {
     unsigned c;
+#ifdef SCAN_SSE2
+    while (end - p >= 16) {
+      size_t n = scan16(p, end, &in_string, arrays, objects);
+      if (n == 0) break;
+      p += n;
+    }
+#endif
     /* 8 bytes at a time to the next byte that matters */
     while (end - p >= 8) {
       uint64_t x = load8(p), m = in_string ? stops_in_string(x) : stops_between(x);
@@ -289,11 +344,7 @@ void check_json_scan(const char *s, size_t len, int *utf8, int *arrays, int *obj
       ** sequence (a quote it is not; its bytes are checked as such) */
       p += (c == '\\' && end - p >= 2 && p[1] < 0x80) ? 2 : 1;
     } else if (c == '[' || c == '{') {
-      const unsigned char *q = p + 1;
-      while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) q++;
-      if (q < end && *q == (c == '[' ? ']' : '}')) {
-        if (c == '[') (*arrays)++; else *objects = 1;
-      }
+      count_empty(p, end, arrays, objects);
       p++;
     } else {
       p++;

@@ -291,15 +291,20 @@ local function typed_retry(self, max_retries, max_retry_after)
 end
 
 -- the spec of a typed action's call; its answer must be a JSON object.
--- o: the call's options (call_opts: the client itself when the call has none)
+-- o: the call's options (call_opts: the client itself when the call has none).
+-- A call without options leaves its limits and debug flag out: the
+-- transport reads an absent one as the client's own (fewer fields to fill
+-- and to compare)
 local function typed_spec(fn, self, o, method, path, body, is_stream)
-  local headers = nil
-  if o ~= self then headers = o.headers end
+  if o == self then
+    return { fn = fn, method = method, path = api_path(self, path), json = body, stream = is_stream,
+             want_object = true, retry = typed_retry(self, self.max_retries, self.max_retry_after) }
+  end
   return {
     fn = fn, method = method, path = api_path(self, path), json = body, stream = is_stream,
     want_object = true,
     timeout = o.timeout, idle_timeout = o.idle_timeout, deadline = o.deadline,
-    headers = headers, debug = o.debug,
+    headers = o.headers, debug = o.debug,
     max_response_bytes = o.max_response_bytes, max_event_bytes = o.max_event_bytes,
     retry = typed_retry(self, o.max_retries, o.max_retry_after),
   }
@@ -376,21 +381,37 @@ local function check_messages(fn, messages)
   end
 end
 
+-- the fields of p that chat_request always puts in the body itself
+local CHAT_OWN = set_of({ "messages", "model", "temperature", "top_p", "n" })
+
+-- one look at p's few keys: whether it holds call options, and whether it
+-- holds fields other than `own` (those the action always sets itself)
+local function param_keys(p, own)
+  local opts, other = false, false
+  for k in next, p do
+    if CALL_OPTS[k] then opts = true elseif not own[k] then other = true end
+  end
+  return opts, other
+end
+
 local function chat_request(fn, self, p, is_stream)
   check_self(fn, self)
   check.table(fn, p, "params")
-  local o = call_opts(fn, self, p)
+  local has_opts, other = param_keys(p, CHAT_OWN)
+  local o = has_opts and call_opts(fn, self, p) or self
   check_messages(fn, p.messages)
   local model, temperature, top_p, n = p.model, p.temperature, p.top_p, p.n
-  -- the body made whole in one constructor (no growth), then p's other fields
-  local b, more = body_of(p, {
+  -- the body made whole in one constructor (no growth), then p's other
+  -- fields (when it has any)
+  local b, more = {
     messages = p.messages,
     model = model == nil and "gpt-3.5-turbo" or check.name(fn, model, "model"),
     temperature = temperature == nil and 1 or check.number_in(fn, temperature, "temperature", 0, 2),
     top_p = top_p == nil and 1 or check.number_in(fn, top_p, "top_p", 0, 1),
     n = n == nil and 1 or check.integer_in(fn, n, "n", 1, 128),
     stream = is_stream or nil,
-  })
+  }, false
+  if other then b, more = body_of(p, b) end
   if p.stream ~= nil and p.stream ~= is_stream then
     check.fail(fn, "stream", is_stream and "must be true or absent here"
                              or "is not taken here: use chat_stream for a stream", p.stream)

@@ -127,8 +127,11 @@ end
 -- headers (name -> value, already checked), stream, timeout, idle_timeout,
 -- deadline, retry, max_response_bytes, max_event_bytes, to_path (a 2xx body
 -- goes to that file). A plain call (nothing of its own but method, url and
--- body) is a request of the client's profile: the engine reads three fields
-function M.build(client, spec)
+-- body) is a request of the client's profile: the engine reads three fields.
+-- into: a table the caller lends for a plain call's request (filled in place
+-- instead of a new table: the caller hands it to the engine, which copies
+-- what it reads, before anything else can build into it)
+function M.build(client, spec, into)
   local path = spec.path
   local url = client._last_url              -- the URL of the last path, kept
   if path ~= client._last_path then
@@ -155,8 +158,13 @@ function M.build(client, spec)
   if q == nil and plain(client, spec) then
     local lines = header_lines(client, "json", body and ctype or nil, nil)
     -- headers: the lines the profile sends, for readers (a debug log)
-    return { profile = profile_of(client, lines, spec.retry), method = spec.method or "GET",
-             url = url, body = body, headers = lines }
+    if into == nil then
+      return { profile = profile_of(client, lines, spec.retry), method = spec.method or "GET",
+               url = url, body = body, headers = lines }
+    end
+    into.profile, into.method, into.url = profile_of(client, lines, spec.retry), spec.method or "GET", url
+    into.body, into.headers = body, lines
+    return into
   end
   return {
     method = spec.method or "GET",

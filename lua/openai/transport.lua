@@ -12,7 +12,7 @@ local sched = require "openai.scheduler"
 local request = require "openai.request"
 local outcome = require "openai.outcome"
 
-local type, ipairs, tostring, require = type, ipairs, tostring, require
+local type, ipairs, tostring, require, setmetatable = type, ipairs, tostring, require, setmetatable
 local format, sub, gsub, find = string.format, string.sub, string.gsub, string.find
 local stderr = io.stderr
 
@@ -166,10 +166,10 @@ end
 -- drives the engine until t is done (what else became ready stays in the
 -- engine's ready list for the next step) and hands a success over as values
 local function run_plain(client, spec, req, scan)
-  refuse_finalizer(spec.fn)
   local old = pool[#pool]
   pool[#pool] = nil
   local t, status, body, _, attempts, request_id, head, utf8, arrays, objects = engine():run(req, old, scan)
+  req.body = ""            -- the lent request keeps no body alive (a string, not nil: no rehash)
   if status == nil then return settle(client, spec, t, body == nil, body) end
   if #pool < POOL_MAX then pool[#pool + 1] = t end   -- closed already
   return success(spec, status, body, attempts, request_id, head, utf8, arrays, objects)
@@ -186,13 +186,22 @@ local function perform_nginx(client, spec, req, scan, debug, started)
   return settle(client, spec, t, ok, emsg, debug, started, utf8, arrays, objects)
 end
 
+-- the request of a call that runs as one C call (run_plain): one table,
+-- filled in place per call (nothing can build into it between its build and
+-- the engine's copy: no debug log, no task, no Lua in the C call, and a
+-- finalizer's call is refused before it builds). Weak values: it keeps no
+-- client's profile or header lines alive
+local lent_req = setmetatable({}, { __mode = "v" })
+
 -- run one call to its end: result, nil, meta | nil, err, meta
 function M.perform(client, spec)
-  local req = M.build(client, spec)
+  local debug = spec.debug or client.debug
+  local alone = not debug and running_task() == nil and client.transport ~= "nginx"
+  if alone then refuse_finalizer(spec.fn) end
+  local req = M.build(client, spec, alone and lent_req or nil)
   local rtype = spec.response_type
   local scan = rtype == nil or rtype == "json"
-  local debug = spec.debug or client.debug
-  if not debug and req.profile ~= nil and running_task() == nil then
+  if alone and req.profile ~= nil then
     return run_plain(client, spec, req, scan)
   end
   local started
