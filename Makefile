@@ -79,7 +79,7 @@ endif
 
 # the pure-C parts, tested alone (no Lua, no curl)
 C_TESTS = $(patsubst spec/c/%.c,build/c/%,$(wildcard spec/c/test_*.c))
-build/c/%: spec/c/%.c $(PURE_SRC) $(CORE_HDR) spec/c/tap.h
+build/c/%: spec/c/%.c $(PURE_SRC) $(CORE_HDR) spec/c/tap.h spec/c/ref_check.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -Isrc -o $@ $< $(PURE_SRC) -lm
 
@@ -107,7 +107,7 @@ $(ASAN_WIRE): $(WIRE_SRC) $(CORE_HDR)
 	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(ASAN_FLAGS) $(LUA_INC) \
 	  -shared -o $@ $(WIRE_SRC) -lm
 
-build-asan/c/%: spec/c/%.c $(PURE_SRC) $(CORE_HDR) spec/c/tap.h
+build-asan/c/%: spec/c/%.c $(PURE_SRC) $(CORE_HDR) spec/c/tap.h spec/c/ref_check.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(ASAN_FLAGS) -Isrc -o $@ $< $(PURE_SRC) -lm
 
@@ -137,7 +137,7 @@ valgrind: all $(C_TESTS)
 FUZZ_RUNS ?= 300000
 FUZZ_CC   ?= clang
 FUZZ_BINS = $(patsubst fuzz/%.c,build/fuzz/%,$(wildcard fuzz/fuzz_*.c))
-build/fuzz/%: fuzz/%.c $(PURE_SRC) $(CORE_HDR)
+build/fuzz/%: fuzz/%.c $(PURE_SRC) $(CORE_HDR) spec/c/ref_check.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc \
 	  -o $@ $< $(PURE_SRC) -lm

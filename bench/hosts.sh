@@ -22,17 +22,7 @@ ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd) || exit 1
 cd "$ROOT" || exit 1
 [ -f build/luajit/openai/core.so ] || { echo "bench/hosts.sh: build/luajit/openai/core.so is missing (make bench-hosts)" >&2; exit 1; }
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/openai-hosts.XXXXXX") || exit 1
-python3 spec/support/standin.py --host 127.0.0.1 --port 0 --port-file "$TMP/port" > "$TMP/standin.log" 2>&1 &
-STANDIN=$!
-trap 'kill $STANDIN 2>/dev/null; rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM HUP
-i=0
-while [ ! -s "$TMP/port" ]; do
-  i=$((i + 1))
-  if [ $i -gt 100 ]; then echo "bench/hosts.sh: the stand-in did not start" >&2; cat "$TMP/standin.log" >&2; exit 1; fi
-  sleep 0.1
-done
+BENCH_NAME=hosts; . bench/standin.sh
 
 status=0
 # run NAME CMD...: one host in each mode; its key=value lines to stdout
@@ -40,7 +30,7 @@ run() {
   name=$1; shift
   for mode in pump block; do
     runs=$([ $mode = pump ] && echo "$RUNS" || echo 1)
-    env -u DISPLAY -u WAYLAND_DISPLAY -u LUA_PATH -u LUA_CPATH OPENAI_ROOT="$ROOT" OPENAI_STANDIN_URL="http://127.0.0.1:$(cat "$TMP/port")" \
+    env -u DISPLAY -u WAYLAND_DISPLAY -u LUA_PATH -u LUA_CPATH OPENAI_ROOT="$ROOT" OPENAI_STANDIN_URL="$STANDIN_URL" \
       OPENAI_HOST_MODE=$mode OPENAI_HOST_SCENARIOS="call stream" OPENAI_HOST_RUNS=$runs \
       OPENAI_HOST_LIMIT_S=60 timeout -k 5 70 "$@" < /dev/null > "$TMP/out" 2> "$TMP/err"
     rc=$?

@@ -7,17 +7,7 @@ set -u
 LUA=${LUA:-lua5.4}
 ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd) || exit 1
 cd "$ROOT" || exit 1
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/openai-nginx.XXXXXX") || exit 1
-python3 spec/support/standin.py --host 127.0.0.1 --port 0 --port-file "$TMP/port" > "$TMP/standin.log" 2>&1 &
-STANDIN=$!
-trap 'kill $STANDIN 2>/dev/null; rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM HUP
-i=0
-while [ ! -s "$TMP/port" ]; do
-  i=$((i + 1))
-  if [ $i -gt 100 ]; then echo "bench/nginx.sh: the stand-in did not start" >&2; exit 1; fi
-  sleep 0.1
-done
-OPENAI_STANDIN_URL="http://127.0.0.1:$(cat "$TMP/port")" \
+BENCH_NAME=nginx; . bench/standin.sh
+OPENAI_STANDIN_URL="$STANDIN_URL" \
 LUA_PATH="$ROOT/lua/?.lua;$ROOT/spec/?.lua;${LUA_PATH:-;;}" \
   $LUA bench/nginx_block.lua

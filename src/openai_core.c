@@ -875,19 +875,14 @@ static const luaL_Reg core_funcs[] = {
   { NULL, NULL }
 };
 
+static const luaL_Reg no_methods[] = { { NULL, NULL } };
+
 int luaopen_openai_core(lua_State *L);
 
 int luaopen_openai_core(lua_State *L) {
   lcompat_new_class(L, ENGINE_MT, engine_methods, l_engine_close, NULL);
   lcompat_new_class(L, TRANSFER_MT, transfer_methods, l_transfer_close, NULL);
-  luaL_newmetatable(L, PROFILE_MT);    /* no methods: a handle for engine:submit */
-  lua_pushcfunction(L, l_profile_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, l_profile_gc);
-  lua_setfield(L, -2, "__close");
-  lua_pushstring(L, PROFILE_MT);
-  lua_setfield(L, -2, "__name");
-  lua_pop(L, 1);
+  lcompat_new_class(L, PROFILE_MT, no_methods, l_profile_gc, NULL);   /* a handle for engine:submit */
   luaL_getmetatable(L, TRANSFER_MT);   /* next_event holds its metatable */
   lua_getfield(L, -1, "__index");
   lua_pushvalue(L, -2);

@@ -1,0 +1,50 @@
+/*
+** ref_check.h: byte-at-a-time models of check.c's fast scans, for the C
+** unit tests (spec/c/test_check.c) and the fuzz target (fuzz/fuzz_check.c),
+** which compare the 8- and 16-byte paths with them. Plain C, no Lua.
+*/
+#ifndef OPENAI_REF_CHECK_H
+#define OPENAI_REF_CHECK_H
+
+#include <stddef.h>
+
+/* a byte-at-a-time model of check_json_scan: check_utf8 as one walk of the
+** text, the empties as a second walk that skips strings */
+static int ref_utf8(const unsigned char *p, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    unsigned c = p[i], lo = 0x80, hi = 0xBF;
+    size_t n, k;
+    if (c < 0x80) { i++; continue; }
+    if (c >= 0xC2 && c <= 0xDF) n = 1;
+    else if (c >= 0xE0 && c <= 0xEF) { n = 2; if (c == 0xE0) lo = 0xA0; if (c == 0xED) hi = 0x9F; }
+    else if (c >= 0xF0 && c <= 0xF4) { n = 3; if (c == 0xF0) lo = 0x90; if (c == 0xF4) hi = 0x8F; }
+    else return 0;
+    if (len - i <= n || p[i + 1] < lo || p[i + 1] > hi) return 0;
+    for (k = 2; k <= n; k++) if (p[i + k] < 0x80 || p[i + k] > 0xBF) return 0;
+    i += n + 1;
+  }
+  return 1;
+}
+
+static void ref_empties(const unsigned char *s, size_t len, int *arrays, int *objects) {
+  size_t i = 0;
+  *arrays = *objects = 0;
+  while (i < len) {
+    unsigned char c = s[i];
+    if (c == '"') {
+      for (i++; i < len && s[i] != '"'; i++)
+        if (s[i] == '\\') i++;
+      i++;
+    } else if (c == '[' || c == '{') {
+      size_t j = i + 1;
+      while (j < len && (s[j] == ' ' || s[j] == '\n' || s[j] == '\r' || s[j] == '\t')) j++;
+      if (j < len && s[j] == (c == '[' ? ']' : '}')) { if (c == '[') *arrays = 1; else *objects = 1; }
+      i++;
+    } else {
+      i++;
+    }
+  }
+}
+
+#endif
