@@ -12,13 +12,20 @@ local client = B.client(base_url)
 local engine = transport.engine()
 local methods = getmetatable(engine).__index
 local submit, run = methods.submit, methods.run   -- run: submit, wait and outcome in one call
+-- a copy of what was handed over: a plain call's request table is lent
+-- (filled in place and emptied after the call)
 local captured
+local function keep(req)
+  local headers = {}
+  for i, line in ipairs(req.headers) do headers[i] = line end
+  captured = { url = req.url, body = req.body, headers = headers }
+end
 methods.submit = function(self, req, ...)
-  captured = req
+  keep(req)
   return submit(self, req, ...)
 end
 methods.run = function(self, req, ...)
-  captured = req
+  keep(req)
   return run(self, req, ...)
 end
 local res = B.check(client:chat{ messages = B.MESSAGES })
