@@ -103,4 +103,29 @@ describe("a reused easy handle", function()
     assert.equal(idle, openai.stats().idle_handles)
     assert.equal(1, H.stats().connections)
   end)
+  it("sends each action of a client to its own path and method, each model id to its own", function()
+    local c = H.client {}
+    for _ = 1, 2 do
+      assert(chat(c))
+      assert.equal("POST " .. CHAT, H.last().method .. " " .. H.last().target)
+      assert(c:model("gpt-4.1"))
+      assert.equal("GET /v1/models/gpt-4.1", H.last().method .. " " .. H.last().target)
+      assert(c:model("dall-e-3"))
+      assert.equal("GET /v1/models/dall-e-3", H.last().method .. " " .. H.last().target)
+      assert(c:image { prompt = "a lighthouse" })
+      assert.equal("POST /v1/images/generations", H.last().method .. " " .. H.last().target)
+      assert.equal("a lighthouse", H.last().json.prompt)
+    end
+  end)
+
+  it("sends the body of each call, not the one of the call before", function()
+    local c = H.client {}
+    for i = 1, 3 do
+      assert(c:chat { messages = { { role = "user", content = "question " .. i } } })
+      assert.equal("question " .. i, H.last().json.messages[1].content)
+      assert.is_nil(H.last().json.max_tokens)
+      assert(c:chat { messages = MSGS, max_tokens = i })
+      assert.equal(i, H.last().json.max_tokens)
+    end
+  end)
 end)

@@ -398,14 +398,36 @@ static int l_engine_configure(lua_State *L) {
 }
 
 /* submit t, whose userdata is on the top of the stack, and register it */
-static int submit_transfer(lua_State *L, engine *e, transfer *t) {
-  if (transfer_submit(e, t) != 0) return luaL_error(L, "openai.core: cannot submit");
+/* remember the userdata at idx as transfer t's (weakly) */
+static void register_transfer(lua_State *L, transfer *t, int idx) {
+  if (idx < 0) idx = lua_gettop(L) + idx + 1;
   push_weak(L);
   lua_pushlightuserdata(L, (void *)t);
-  lua_pushvalue(L, -3);
+  lua_pushvalue(L, idx);
   lua_rawset(L, -3);
   lua_pop(L, 1);
+}
+
+static int submit_transfer(lua_State *L, engine *e, transfer *t) {
+  if (transfer_submit(e, t) != 0) return luaL_error(L, "openai.core: cannot submit");
+  register_transfer(L, t, -1);
   return 1;
+}
+
+/* the transfer of a new request, pushed: the closed transfer at idx used
+** again (its buffers' memory too) when there is one, else a new one */
+static transfer *fresh_transfer(lua_State *L, int idx) {
+  ltransfer *lt = lua_isnoneornil(L, idx) ? NULL : (ltransfer *)luaL_checkudata(L, idx, TRANSFER_MT);
+  if (lt != NULL && lt->t.state == T_CLOSED) {
+    transfer_reuse(&lt->t);
+    lua_pushvalue(L, idx);
+    return &lt->t;
+  }
+  lt = (ltransfer *)lua_newuserdata(L, sizeof *lt);
+  transfer_init(&lt->t);
+  luaL_getmetatable(L, TRANSFER_MT);
+  lua_setmetatable(L, -2);  /* from here on __gc frees whatever is filled in */
+  return &lt->t;
 }
 
 /* engine:submit(req [, closed_transfer]) -> transfer; a closed transfer
@@ -414,25 +436,14 @@ static int submit_transfer(lua_State *L, engine *e, transfer *t) {
 ** holds only method, url, body (and headers, unread) */
 static int l_engine_submit(lua_State *L) {
   engine *e = check_engine(L, 1);
-  ltransfer *lt;
   lprofile *prof;
   transfer *t;
   const char *s;
   size_t len;
   luaL_checktype(L, 2, LUA_TTABLE);
-  lt = lua_isnoneornil(L, 3) ? NULL : (ltransfer *)luaL_checkudata(L, 3, TRANSFER_MT);
-  if (lt != NULL && lt->t.state == T_CLOSED) {
-    t = &lt->t;
-    transfer_reuse(t);
-    lua_settop(L, 3);
-  } else {
-    lua_settop(L, 2);
-    lt = (ltransfer *)lua_newuserdata(L, sizeof *lt);
-    t = &lt->t;
-    transfer_init(t);
-    luaL_getmetatable(L, TRANSFER_MT);
-    lua_setmetatable(L, -2);  /* from here on __gc frees whatever is filled in */
-  }
+  lua_settop(L, 3);
+  t = fresh_transfer(L, 3);
+  lua_replace(L, 3);
   lua_getfield(L, 2, "profile");
   prof = lua_isnil(L, -1) ? NULL : (lprofile *)luaL_checkudata(L, -1, PROFILE_MT);
   lua_pop(L, 1);              /* the request table anchors it */
@@ -477,35 +488,52 @@ static int l_engine_submit(lua_State *L) {
 /* push t's outcome as values (see t:outcome); returns their number */
 static int push_outcome(lua_State *L, transfer *t, int scan);
 
-/* engine:run(req [, closed_transfer [, scan]]) -> t, status, body, kind,
-** attempts, request_id, head [, utf8, arrays, objects]: engine:submit,
-** engine:wait and t:outcome in one call, for a plain call made outside any
-** task. When it ended as a success (a 2xx, no failure) t is closed (its
-** values are all out) and kind is nil; otherwise t is left as it is for
-** t:result(), and what follows t is nil and, when the engine itself failed
-** (t not done), a message */
+/* engine:run(profile, method, url, body [, closed_transfer [, scan]]) ->
+** t, status, body, kind, attempts, request_id, head [, utf8, arrays,
+** objects]: a plain call of a profile (core.profile) submitted, waited for
+** and its outcome handed over in one call, made outside any task; body nil
+** for none. When it ended as a success (a 2xx, no failure) t is closed
+** (its values are all out) and kind is nil; otherwise t is left as it is
+** for t:result(), and what follows t is nil and, when the engine itself
+** failed (t not done), a message. No Lua runs until it returns, so t joins
+** the registry of transfers (for engine:step's ready lists) only when it
+** is handed back open. */
 static int l_engine_run(lua_State *L) {
   engine *e = check_engine(L, 1);
-  int scan = lua_toboolean(L, 4), n;
+  lprofile *prof = (lprofile *)luaL_checkudata(L, 2, PROFILE_MT);
+  size_t mlen, ulen, blen = 0;
+  const char *method = luaL_checklstring(L, 3, &mlen);
+  const char *url = luaL_checklstring(L, 4, &ulen);
+  const char *body = lua_isnoneornil(L, 5) ? NULL : luaL_checklstring(L, 5, &blen);
+  int scan = lua_toboolean(L, 7), n;
   transfer *t;
-  lua_settop(L, 3);
-  l_engine_submit(L);             /* the transfer is at 3 */
-  lua_settop(L, 3);
-  t = &((ltransfer *)lua_touserdata(L, 3))->t;
+  if (prof->p == NULL) return luaL_error(L, "openai.core: the profile is closed");
+  lua_settop(L, 6);
+  t = fresh_transfer(L, 6);       /* at 7 */
+  t->method = dup_lstring(L, method, mlen);
+  t->url = dup_lstring(L, url, ulen);
+  if (body != NULL) {
+    t->body = dup_lstring(L, body, blen);
+    t->body_len = blen;
+    t->has_body = 1;
+  }
+  transfer_use_profile(t, prof->p);
+  if (transfer_submit(e, t) != 0) return luaL_error(L, "openai.core: cannot submit");
   while (!transfer_ready(t)) {
     if (engine_step_for(e, -1, t) < 0) {
+      register_transfer(L, t, 7);
       lua_pushnil(L);
       lua_pushliteral(L, "openai.core: the curl multi handle failed");
       return 3;
     }
   }
   if (t->state != T_DONE || t->kind != K_NONE || t->status >= 300) {
+    register_transfer(L, t, 7);
     lua_pushnil(L);
     return 2;
   }
   n = push_outcome(L, t, scan);
   transfer_close(t);
-  unregister(L, t);
   return 1 + n;
 }
 

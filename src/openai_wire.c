@@ -307,6 +307,20 @@ static int l_now(lua_State *L) {
   return 1;
 }
 
+/* wire.gc_running() -> true | false | nil: whether the collector runs
+** (collectgarbage("isrunning") without its option lookup); nil where the
+** collector refuses the question: inside a finalizer (5.4). Lua 5.1 cannot
+** tell: true */
+static int l_gc_running(lua_State *L) {
+#ifdef LUA_GCISRUNNING
+  int r = lua_gc(L, LUA_GCISRUNNING, 0);
+  if (r < 0) lua_pushnil(L); else lua_pushboolean(L, r);
+#else
+  lua_pushboolean(L, 1);
+#endif
+  return 1;
+}
+
 /* {=================================================================
 ** core.chat_delta(chunk): the common chat chunk, read in one C call
 ** ================================================================== */
@@ -391,6 +405,7 @@ static const luaL_Reg wire_funcs[] = {
   { "escape_segment", l_escape_segment },
   { "f32_base64", l_f32_base64 },
   { "now", l_now },
+  { "gc_running", l_gc_running },
   { NULL, NULL }
 };
 

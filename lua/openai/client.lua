@@ -218,6 +218,7 @@ function M.new(opts)
   end
   self._header_lines = lines
   self._header_cache = {}
+  self._kept_specs = {}
   return self
 end
 
@@ -310,6 +311,30 @@ local function typed_spec(fn, self, o, method, path, body, is_stream)
   }
 end
 
+-- the spec of a typed call made without options (no stream): one per
+-- client and action, kept and used again while its path and retry policy
+-- stay (nothing else in it changes between calls; the body goes beside it),
+-- so that the transport can keep what it derives from it: its profile and url
+local function kept_spec(fn, self, method, path)
+  local spec = self._kept_specs[fn]
+  if spec ~= nil and spec.path == path and spec.method == method and self.azure_deployment == nil then
+    local r = spec.retry        -- still the client's policy
+    if r.max_retries == self.max_retries and r.max_retry_after == self.max_retry_after then
+      return spec
+    end
+  end
+  spec = { fn = fn, method = method, path = api_path(self, path), want_object = true, kept = true,
+           retry = typed_retry(self, self.max_retries, self.max_retry_after) }
+  self._kept_specs[fn] = spec
+  return spec
+end
+
+-- a typed call (no stream) run to its end: result, nil, meta | nil, err, meta
+local function typed_call(fn, self, o, method, path, body)
+  if o == self then return transport.perform(self, kept_spec(fn, self, method, path), body) end
+  return transport.perform(self, typed_spec(fn, self, o, method, path, body, false))
+end
+
 local function open_stream(self, spec, kind, p)
   local accumulate = true
   if p.accumulate ~= nil then accumulate = p.accumulate end
@@ -343,12 +368,13 @@ local function check_message_keys(fn, messages, n)
   end
 end
 
--- the success path builds no string and runs no pattern: the field's name
--- (messages[3].content) is made only to raise
+-- the success path builds no string and runs no pattern: one C call says
+-- all pass (messages_ok); when it says no, check_messages looks again and
+-- raises naming the field (messages[3].content), or passes what the C
+-- call is too strict to pass
 local messages_ok = core.messages_ok
 
 local function check_messages(fn, messages)
-  if messages_ok(messages) then return end     -- all pass: one C call
   check.nonempty_array(fn, messages, "messages")
   local n = #messages
   local keys = 0
@@ -381,7 +407,7 @@ local function check_messages(fn, messages)
   end
 end
 
--- the fields of p that chat_request always puts in the body itself
+-- the fields of p that chat_body always puts in the body itself
 local CHAT_OWN = set_of({ "messages", "model", "temperature", "top_p", "n" })
 
 -- one look at p's few keys: whether it holds call options, and whether it
@@ -394,12 +420,14 @@ local function param_keys(p, own)
   return opts, other
 end
 
-local function chat_request(fn, self, p, is_stream)
-  check_self(fn, self)
-  check.table(fn, p, "params")
+-- the checked body of a chat call, and its options (the client itself when
+-- it has none)
+local function chat_body(fn, self, p, is_stream)
+  if getmetatable(self) ~= Client then check_self(fn, self) end
+  if type(p) ~= "table" then check.table(fn, p, "params") end
   local has_opts, other = param_keys(p, CHAT_OWN)
   local o = has_opts and call_opts(fn, self, p) or self
-  check_messages(fn, p.messages)
+  if not messages_ok(p.messages) then check_messages(fn, p.messages) end
   local model, temperature, top_p, n = p.model, p.temperature, p.top_p, p.n
   -- the body made whole in one constructor (no growth), then p's other
   -- fields (when it has any)
@@ -423,15 +451,18 @@ local function chat_request(fn, self, p, is_stream)
     end
     if p.tools ~= nil then check.table(fn, p.tools, "tools") end
   end
-  return typed_spec(fn, self, o, "POST", "/chat/completions", b, is_stream)
+  return o, b
 end
 
 function Client:chat(p)
-  return transport.perform(self, chat_request("openai.chat", self, p, false))
+  local o, b = chat_body("openai.chat", self, p, false)
+  return typed_call("openai.chat", self, o, "POST", "/chat/completions", b)
 end
 
 function Client:chat_stream(p)
-  return open_stream(self, chat_request("openai.chat_stream", self, p, true), "chat", p)
+  local fn = "openai.chat_stream"
+  local o, b = chat_body(fn, self, p, true)
+  return open_stream(self, typed_spec(fn, self, o, "POST", "/chat/completions", b, true), "chat", p)
 end
 
 -- }==================================================================
@@ -478,7 +509,7 @@ function Client:image(p)
   if rules and not rules.size_set[b.size] then
     check.fail(fn, "size", "must be one of " .. rules.size_list, b.size)
   end
-  return transport.perform(self, typed_spec(fn, self, o, "POST", "/images/generations", b, false))
+  return typed_call(fn, self, o, "POST", "/images/generations", b)
 end
 
 -- }==================================================================
@@ -488,7 +519,8 @@ end
 -- Create Response
 -- ==================================================================
 
-local function response_request(fn, self, p, is_stream)
+-- the checked body of a responses call, and its options
+local function response_body(fn, self, p, is_stream)
   check_self(fn, self)
   check.table(fn, p, "params")
   local o = call_opts(fn, self, p)
@@ -508,15 +540,18 @@ local function response_request(fn, self, p, is_stream)
                              or "is not taken here: use response_stream for a stream", p.stream)
   end
   if is_stream then b.stream = true end
-  return typed_spec(fn, self, o, "POST", "/responses", b, is_stream)
+  return o, b
 end
 
 function Client:response(p)
-  return transport.perform(self, response_request("openai.response", self, p, false))
+  local o, b = response_body("openai.response", self, p, false)
+  return typed_call("openai.response", self, o, "POST", "/responses", b)
 end
 
 function Client:response_stream(p)
-  return open_stream(self, response_request("openai.response_stream", self, p, true), "response", p)
+  local fn = "openai.response_stream"
+  local o, b = response_body(fn, self, p, true)
+  return open_stream(self, typed_spec(fn, self, o, "POST", "/responses", b, true), "response", p)
 end
 
 -- }==================================================================
@@ -538,7 +573,7 @@ function Client:model(id, p)
   local ok, why = core.check_segment(id)
   if not ok then check.fail(fn, "model", why, id) end
   local o = call_opts(fn, self, p)
-  return transport.perform(self, typed_spec(fn, self, o, "GET", "/models/" .. core.escape_segment(id)))
+  return typed_call(fn, self, o, "GET", "/models/" .. core.escape_segment(id))
 end
 
 -- }==================================================================

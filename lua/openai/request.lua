@@ -123,15 +123,39 @@ end
 
 -- }==================================================================
 
+-- the body of a call as text, and its content type: spec.json encoded (or
+-- json, a body given beside a kept spec), else spec.body as it is
+local function body_text(spec, json_body)
+  if json_body == nil then json_body = spec.json end
+  if json_body ~= nil then
+    return json.encode(json_body, spec.fn, spec.json_root), spec.content_type or "application/json"
+  end
+  return spec.body, spec.content_type
+end
+M.body_text = body_text
+
+-- the profile and url of a plain call (nothing of its own but method, url
+-- and body), or nil when spec's calls are not plain. ctype: its body's
+-- content type (nil without a body). A kept spec (client.lua: one per
+-- client and action, used again) keeps them
+function M.plain_target(client, spec, ctype)
+  local profile = spec.profile
+  if profile ~= nil and spec.profile_ctype == ctype then return profile, spec.url end
+  if spec.query ~= nil or client.azure_api_version or not plain(client, spec) then return nil end
+  local url = client.base_url .. spec.path
+  profile = profile_of(client, header_lines(client, "json", ctype, nil), spec.retry)
+  if spec.kept then spec.profile, spec.profile_ctype, spec.url = profile, ctype, url end
+  return profile, url
+end
+
 -- spec: fn, method, path, query, json | body | parts, content_type,
 -- headers (name -> value, already checked), stream, timeout, idle_timeout,
 -- deadline, retry, max_response_bytes, max_event_bytes, to_path (a 2xx body
--- goes to that file). A plain call (nothing of its own but method, url and
--- body) is a request of the client's profile: the engine reads three fields.
--- into: a table the caller lends for a plain call's request (filled in place
--- instead of a new table: the caller hands it to the engine, which copies
--- what it reads, before anything else can build into it)
-function M.build(client, spec, into)
+-- goes to that file). body, ctype: the body's text and content type
+-- (body_text), made here when both are nil. A plain call (nothing of its
+-- own but method, url and body) is a request of the client's profile: the
+-- engine reads three fields.
+function M.build(client, spec, body, ctype)
   local path = spec.path
   local url = client._last_url              -- the URL of the last path, kept
   if path ~= client._last_path then
@@ -150,21 +174,12 @@ function M.build(client, spec, into)
   if q and next(q) ~= nil then
     url = url .. (find(spec.path, "?", 1, true) and "&" or "?") .. query_string(q)
   end
-  local body, ctype = spec.body, spec.content_type
-  if spec.json ~= nil then
-    body = json.encode(spec.json, spec.fn, spec.json_root)
-    ctype = ctype or "application/json"
-  end
+  if body == nil and ctype == nil then body, ctype = body_text(spec) end
   if q == nil and plain(client, spec) then
     local lines = header_lines(client, "json", body and ctype or nil, nil)
     -- headers: the lines the profile sends, for readers (a debug log)
-    if into == nil then
-      return { profile = profile_of(client, lines, spec.retry), method = spec.method or "GET",
-               url = url, body = body, headers = lines }
-    end
-    into.profile, into.method, into.url = profile_of(client, lines, spec.retry), spec.method or "GET", url
-    into.body, into.headers = body, lines
-    return into
+    return { profile = profile_of(client, lines, spec.retry), method = spec.method or "GET",
+             url = url, body = body, headers = lines }
   end
   return {
     method = spec.method or "GET",

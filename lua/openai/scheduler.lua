@@ -32,7 +32,6 @@ local getinfo = debug.getinfo
 local xpcall = xpcall
 local require = require
 local ngx = ngx -- luacheck: ignore 113 (set by nginx's lua module)
-local collectgarbage = collectgarbage
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 local VERSION = _VERSION
 
@@ -99,10 +98,9 @@ end
 -- not running there (5.4: nil; 5.2, 5.3, LuaJIT: false); 5.3 and 5.4 name
 -- the finalizer's frame "__gc"; where no frame is named (5.2, LuaJIT), a
 -- task that cannot yield while the collector is off is taken for one
-local HAS_ISRUNNING = pcall(collectgarbage, "isrunning")
+local gc_running = wire.gc_running   -- collectgarbage("isrunning"), one C call
 local function in_finalizer()
-  if not HAS_ISRUNNING then return false end
-  local r = collectgarbage("isrunning")
+  local r = gc_running()
   if r == true then return false end
   if r == nil then return true end
   local level = 2

@@ -12,7 +12,7 @@ local sched = require "openai.scheduler"
 local request = require "openai.request"
 local outcome = require "openai.outcome"
 
-local type, ipairs, tostring, require, setmetatable = type, ipairs, tostring, require, setmetatable
+local type, ipairs, tostring, require = type, ipairs, tostring, require
 local format, sub, gsub, find = string.format, string.sub, string.gsub, string.find
 local stderr = io.stderr
 
@@ -25,6 +25,8 @@ local refuse_finalizer, running_task = sched.refuse_finalizer, sched.running_tas
 
 M.engine = engine
 M.build = request.build
+local body_text, plain_target = request.body_text, request.plain_target
+local gc_running = core.gc_running       -- not true: maybe inside a finalizer
 M.error_fields, M.redact_meta = outcome.error_fields, outcome.redact_meta
 
 local meta_of, redact_meta, outcome_error, decode_body = outcome.meta_of, outcome.redact_meta,
@@ -165,14 +167,14 @@ end
 -- a plain call (the client's profile) outside any task: one C call submits,
 -- drives the engine until t is done (what else became ready stays in the
 -- engine's ready list for the next step) and hands a success over as values
-local function run_plain(client, spec, req, scan)
+local function run_plain(client, spec, profile, url, body, scan)
   local old = pool[#pool]
   pool[#pool] = nil
-  local t, status, body, _, attempts, request_id, head, utf8, arrays, objects = engine():run(req, old, scan)
-  req.body = ""            -- the lent request keeps no body alive (a string, not nil: no rehash)
-  if status == nil then return settle(client, spec, t, body == nil, body) end
+  local t, status, rbody, _, attempts, request_id, head, utf8, arrays, objects =
+    engine():run(profile, spec.method or "GET", url, body, old, scan)
+  if status == nil then return settle(client, spec, t, rbody == nil, rbody) end
   if #pool < POOL_MAX then pool[#pool + 1] = t end   -- closed already
-  return success(spec, status, body, attempts, request_id, head, utf8, arrays, objects)
+  return success(spec, status, rbody, attempts, request_id, head, utf8, arrays, objects)
 end
 
 -- a call over nginx's cosockets (a transfer of openai.nginx): its outcome
@@ -186,24 +188,24 @@ local function perform_nginx(client, spec, req, scan, debug, started)
   return settle(client, spec, t, ok, emsg, debug, started, utf8, arrays, objects)
 end
 
--- the request of a call that runs as one C call (run_plain): one table,
--- filled in place per call (nothing can build into it between its build and
--- the engine's copy: no debug log, no task, no Lua in the C call, and a
--- finalizer's call is refused before it builds). Weak values: it keeps no
--- client's profile or header lines alive
-local lent_req = setmetatable({}, { __mode = "v" })
-
--- run one call to its end: result, nil, meta | nil, err, meta
-function M.perform(client, spec)
+-- run one call to its end: result, nil, meta | nil, err, meta. json_body:
+-- the body beside a kept spec (client.lua), else spec.json is sent
+function M.perform(client, spec, json_body)
   local debug = spec.debug or client.debug
-  local alone = not debug and running_task() == nil and client.transport ~= "nginx"
-  if alone then refuse_finalizer(spec.fn) end
-  local req = M.build(client, spec, alone and lent_req or nil)
   local rtype = spec.response_type
   local scan = rtype == nil or rtype == "json"
-  if alone and req.profile ~= nil then
-    return run_plain(client, spec, req, scan)
+  local alone = not debug and running_task() == nil and client.transport ~= "nginx"
+  if alone and gc_running() ~= true then refuse_finalizer(spec.fn) end
+  local body, ctype = body_text(spec, json_body)
+  if alone then
+    if not body then ctype = nil end
+    local profile, url = spec.profile, spec.url          -- a kept spec's, when it has them
+    if profile == nil or spec.profile_ctype ~= ctype then
+      profile, url = plain_target(client, spec, ctype)
+    end
+    if profile ~= nil then return run_plain(client, spec, profile, url, body, scan) end
   end
+  local req = M.build(client, spec, body, ctype)
   local started
   if debug then
     started = core.now()
@@ -215,11 +217,11 @@ function M.perform(client, spec)
   if running_task() == nil then ok, emsg = engine():wait(t) else ok, emsg = M.await(t) end
   -- the outcome as values, the body scanned once in C (UTF-8, empty arrays
   -- and objects) when it is JSON
-  local status, body, kind, attempts, request_id, head, utf8, arrays, objects = t:outcome(scan)
+  local status, rbody, kind, attempts, request_id, head, utf8, arrays, objects = t:outcome(scan)
   if ok and status and kind == nil and status < 300 and not debug and not spec.to_path then
     M.finish(t)
     if #pool < POOL_MAX then pool[#pool + 1] = t end
-    return success(spec, status, body, attempts, request_id, head, utf8, arrays, objects)
+    return success(spec, status, rbody, attempts, request_id, head, utf8, arrays, objects)
   end
   return settle(client, spec, t, ok, emsg, debug, started, utf8, arrays, objects)
 end
