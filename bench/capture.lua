@@ -1,35 +1,31 @@
 -- bench/capture.lua BASE_URL OUTDIR: make one client:chat{} call and write
 -- the exact request the library hands to its C core: OUTDIR/req_body.json
 -- (the JSON body) and OUTDIR/req_headers.txt (its header lines), for the C
--- floors to send the same bytes. The engine's submit and run are wrapped
--- for this one call only (nothing in the library is changed).
+-- floors to send the same bytes. The call runs inside a task, where it is
+-- handed over as a request table (engine:submit; outside tasks a plain call
+-- is one engine:run with the client's prebuilt profile, whose header lines
+-- stay in C); submit is wrapped for this one call only (nothing in the
+-- library is changed).
 local dir = arg[0]:match("^(.*)/[^/]*$") or "."
 local B = dofile(dir .. "/common.lua")
+local openai = require "openai"
 local transport = require "openai.transport"
 
 local base_url, outdir = arg[1], arg[2]
 local client = B.client(base_url)
 local engine = transport.engine()
 local methods = getmetatable(engine).__index
-local submit, run = methods.submit, methods.run   -- run: submit, wait and outcome in one call
--- a copy of what was handed over: a plain call's request table is lent
--- (filled in place and emptied after the call)
+local submit = methods.submit
 local captured
-local function keep(req)
+methods.submit = function(self, req, ...)
   local headers = {}
   for i, line in ipairs(req.headers) do headers[i] = line end
   captured = { url = req.url, body = req.body, headers = headers }
-end
-methods.submit = function(self, req, ...)
-  keep(req)
   return submit(self, req, ...)
 end
-methods.run = function(self, req, ...)
-  keep(req)
-  return run(self, req, ...)
-end
-local res = B.check(client:chat{ messages = B.MESSAGES })
-methods.submit, methods.run = submit, run
+local out = openai.parallel({ function() return client:chat{ messages = B.MESSAGES } end })[1]
+methods.submit = submit
+local res = B.check(out[1], out[2])
 assert(captured and captured.body, "capture.lua: no request seen")
 assert(res.choices[1].message.content, "capture.lua: unexpected response")
 
