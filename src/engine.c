@@ -25,6 +25,11 @@
 #define QUEUE_PAUSE      (256 * 1024)       /* queued SSE bytes before curl pauses */
 #define MAX_POLL_MS      1000               /* never sleep longer than this at once */
 #define KEEP_BUF         (64 * 1024)        /* larger buffers are freed at close */
+#define STREAM_RECV_BUF  (128 * 1024)       /* curl's receive buffer for a stream (its
+                                               default is 16 KiB): a stream that falls
+                                               behind catches up in 8x fewer recv and poll
+                                               calls and engine steps; curl frees it when
+                                               the transfer ends */
 #define MAX_IDLE         64                 /* pooled easy handles, as CURLMOPT_MAXCONNECTS */
 
 /* {=================================================================
@@ -553,6 +558,9 @@ static void set_call_options(transfer *t, CURL *h, long timeout, long left) {
   ** deadline (its header wait and idle gaps are our own timers); 0: none */
   if (!t->stream) curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout > 0 ? timeout : 0L);
   else curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, t->deadline_ms > 0 ? left : 0L);
+  /* a stream's handle is always reset before its attempt (options_key 0), so
+  ** this never reaches a plain call */
+  if (t->stream) curl_easy_setopt(h, CURLOPT_BUFFERSIZE, (long)STREAM_RECV_BUF);
 }
 
 /* start one attempt: 0, or -1 when curl could not take it (t is then DONE) */
