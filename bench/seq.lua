@@ -52,7 +52,10 @@ assert(first.choices[1].message.content == "It was played at Globe Life Field in
 for _ = 2, warm do call() end
 local rss_warm = B.vm_hwm_kib()
 
+-- each timed block starts from a collected heap (library and floor blocks
+-- alternate: neither pays for the other's garbage)
 local function block(f)
+  collectgarbage("collect")
   local c0, w0 = clock(), now()
   for _ = 1, block_n do f() end
   return (clock() - c0) * 1e6 / block_n, (now() - w0) * 1e3 / block_n

@@ -18,7 +18,10 @@ local bytes = f:read("a")
 f:close()
 
 -- flat: accumulate = false (no result()), to show what assembling costs
+-- every timed run starts from a collected heap, so that none pays for the
+-- garbage of the run before it (library and floor runs alternate)
 local function lib_run(flat)
+  collectgarbage("collect")
   local w0, c0 = now(), clock()
   local stream, err = client:chat_stream{ messages = messages, accumulate = not flat }
   if not stream then error("bench: chat_stream failed: " .. tostring(err), 0) end
@@ -31,6 +34,7 @@ local function lib_run(flat)
 end
 
 local function floor_run()
+  collectgarbage("collect")
   local w0, c0 = now(), clock()
   local decode, find, sub = cjson.decode, string.find, string.sub
   local n, pos = 0, 1
