@@ -369,11 +369,85 @@ static int plain_number(const unsigned char **pp, const unsigned char *end) {
   return digits < 14;
 }
 
+/* the '{' at p, outside strings: 1 when its '}' follows (after white
+** space only) */
+static int empty_object(const unsigned char *p, const unsigned char *end) {
+  const unsigned char *q = p + 1;
+  while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) q++;
+  return q < end && *q == '}';
+}
+
+#ifdef SCAN_SSE2
+#define PLAIN_LOADS 4                   /* 16-byte loads per block */
+#define PLAIN_BLOCK (16 * PLAIN_LOADS)
+
+/* the bytes of the 16 at p equal to b, one bit each */
+static uint64_t eq16(__m128i x, char b) {
+  return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(b)));
+}
+
+/* check_json_plain over the PLAIN_BLOCK bytes at p (end - p >= PLAIN_BLOCK)
+** in one step, up to the first backslash or byte >= 0x80 (the one-byte
+** steps take those): quotes flip *in_string (their parity, as a prefix XOR
+** of the quote bits), each '{' outside strings is looked at, and each number
+** outside strings is read by plain_number. Returns how many bytes it took
+** (more than the block when a number runs on past it), 0 with *bad set when
+** the text is not plain */
+static size_t plain_block(const unsigned char *p, const unsigned char *end, int *in_string, int *bad) {
+  uint64_t quotes = 0, braces = 0, numbers = 0, slow = 0, keep, inside;
+  size_t n, k;
+  for (k = 0; k < PLAIN_LOADS; k++) {
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+    /* '0'..'9' (bytes >= 0x80 are negative here, so not digits) */
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+                                  _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+    quotes |= eq16(x, '"') << (16 * k);
+    braces |= eq16(x, '{') << (16 * k);
+    numbers |= ((uint64_t)(unsigned)_mm_movemask_epi8(digit) | eq16(x, '-')) << (16 * k);
+    slow |= ((uint64_t)(unsigned)_mm_movemask_epi8(x) | eq16(x, '\\')) << (16 * k);
+  }
+  n = slow ? (size_t)__builtin_ctzll(slow) : PLAIN_BLOCK;
+  keep = n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+  quotes &= keep;                 /* before the first backslash: all real quotes */
+  inside = quotes ^ (quotes << 1);  /* bit i: inside a string after byte i */
+  inside ^= inside << 2;
+  inside ^= inside << 4;
+  inside ^= inside << 8;
+  inside ^= inside << 16;
+  inside ^= inside << 32;
+  if (*in_string) inside = ~inside;
+  braces &= ~inside & keep;
+  for (; braces != 0; braces &= braces - 1)
+    if (empty_object(p + __builtin_ctzll(braces), end)) { *bad = 1; return 0; }
+  numbers &= ~inside & keep;
+  while (numbers != 0) {          /* each read to its end, the bits it covered dropped */
+    const unsigned char *q = p + __builtin_ctzll(numbers);
+    size_t took;
+    if (!plain_number(&q, end)) { *bad = 1; return 0; }
+    took = (size_t)(q - p);
+    if (took >= n) { *in_string = 0; return took; }   /* it ran on past the block */
+    numbers &= ~(uint64_t)0 << took;
+  }
+  if (n > 0) *in_string = (int)((inside >> (n - 1)) & 1);
+  return n;
+}
+#endif
+
 int check_json_plain(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s, *end = p + len;
   int in_string = 0;
   while (p < end) {
     unsigned c;
+#ifdef SCAN_SSE2
+    int bad = 0;
+    while (end - p >= PLAIN_BLOCK) {
+      size_t n = plain_block(p, end, &in_string, &bad);
+      if (n == 0) break;
+      p += n;
+    }
+    if (bad) return 0;
+    if (p == end) break;
+#endif
     if (in_string) {                  /* 8 bytes at a time to the string's next stop */
       while (end - p >= 8) {
         uint64_t m = stops_in_string(load8(p));
@@ -393,9 +467,7 @@ int check_json_plain(const char *s, size_t len) {
     } else if (in_string) {
       p += (c == '\\' && end - p >= 2 && p[1] < 0x80) ? 2 : 1;
     } else if (c == '{') {
-      const unsigned char *q = p + 1;
-      while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) q++;
-      if (q < end && *q == '}') return 0;
+      if (empty_object(p, end)) return 0;
       p++;
     } else if ((c >= '0' && c <= '9') || c == '-') {
       if (!plain_number(&p, end)) return 0;
