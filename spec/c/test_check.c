@@ -504,7 +504,9 @@ int main(void) {
       static const char *const outsides[] = {
         ",\"n\":12345678901234", ",\"n\":1234567890123", ",\"o\":{}", ",\"o\":{ \n}",
         ",\"o\":{\"a\":[{\"b\":1}]}", ",\"e\":1e5", ",\"x\":-0.5", ",\"x\":-", ",\"u\":\"\xc3\xa9\"",
-        ",\"q\":\"\\\"{}\"", ",\"b\":\"\xff\"", ",\"t\":[true,false,null]"
+        ",\"q\":\"\\\"{}\"", ",\"b\":\"\xff\"", ",\"t\":[true,false,null]",
+        ",\"w\":\\\"{}\"",   /* a backslash outside strings escapes nothing */
+        ",\"v\":\"\\\\\"{}"     /* an escaped backslash, then the string ends */
       };
       static const char as[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
       static const char bs[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
