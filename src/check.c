@@ -356,7 +356,7 @@ void check_json_scan(const char *s, size_t len, int *utf8, int *arrays, int *obj
 
 /* the number at p (a digit or '-'): whether 14 significant digits keep it
 ** (no exponent, fewer than 14 digits); *pp moves past it */
-static int plain_number(const unsigned char **pp, const unsigned char *end) {
+static inline int plain_number(const unsigned char **pp, const unsigned char *end) {
   const unsigned char *p = *pp;
   int digits = 0;
   for (; p < end; p++) {
@@ -369,14 +369,108 @@ static int plain_number(const unsigned char **pp, const unsigned char *end) {
   return digits < 14;
 }
 
+/* the '{' at p, outside strings: 1 when its '}' follows (after white
+** space only) */
+static inline int empty_object(const unsigned char *p, const unsigned char *end) {
+  const unsigned char *q = p + 1;
+  while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) q++;
+  return q < end && *q == '}';
+}
+
+#ifdef SCAN_SSE2
+/* the bytes of the 16 in x equal to b, one bit each */
+static uint64_t eq16(__m128i x, char b) {
+  return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(b)));
+}
+
+/* the structure of check_json_plain over the 64 bytes at p (end - p >= 64)
+** in one step: an escape is a backslash and the byte after it (pairs taken from
+** the left), the other quotes flip *in_string (their parity, as a prefix
+** XOR), each '{' and each number outside strings is looked at. It stops
+** before a backslash outside strings or a backslash whose byte is in the
+** next block (the one-byte steps take those). Returns how many bytes it
+** took (more when a number runs on past the block), 0 with *bad set when
+** the text is not plain; *high set when a byte >= 0x80 was seen */
+static inline __attribute__((always_inline))
+size_t plain_block(const unsigned char *p, const unsigned char *end, int *in_string, int *bad,
+                   int *high) {
+  uint64_t quotes = 0, braces = 0, numbers = 0, slashes = 0, highs = 0;
+  uint64_t escaped = 0, escapers = 0, keep, inside, m;
+  size_t n = 64, k;
+  for (k = 0; k < 4; k++) {
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+    /* '0'..'9' (bytes >= 0x80 are negative here, so not digits) */
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+                                  _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+    quotes |= eq16(x, '"') << (16 * k);
+    braces |= eq16(x, '{') << (16 * k);
+    numbers |= ((uint64_t)(unsigned)_mm_movemask_epi8(digit) | eq16(x, '-')) << (16 * k);
+    slashes |= eq16(x, '\\') << (16 * k);
+    highs |= (uint64_t)(unsigned)_mm_movemask_epi8(x);
+  }
+  *high |= highs != 0;
+  for (m = slashes; m != 0; m &= ~((uint64_t)3 << k)) {
+    k = (size_t)__builtin_ctzll(m);
+    if (k + 1 >= n) { n = k; break; }   /* its byte is in the next block */
+    escapers |= (uint64_t)1 << k;
+    escaped |= (uint64_t)2 << k;
+  }
+  keep = n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+  quotes &= ~escaped & keep;
+  inside = quotes ^ (quotes << 1);  /* bit i: inside a string after byte i */
+  inside ^= inside << 2;
+  inside ^= inside << 4;
+  inside ^= inside << 8;
+  inside ^= inside << 16;
+  inside ^= inside << 32;
+  if (*in_string) inside = ~inside;
+  /* a backslash outside strings escapes nothing: up to there all is right */
+  m = escapers & ~inside & keep;
+  if (m != 0) {
+    n = (size_t)__builtin_ctzll(m);
+    keep = ((uint64_t)1 << n) - 1;
+  }
+  braces &= ~inside & keep;
+  for (; braces != 0; braces &= braces - 1)
+    if (empty_object(p + __builtin_ctzll(braces), end)) { *bad = 1; return 0; }
+  numbers &= ~inside & keep;
+  while (numbers != 0) {          /* each read to its end, the bits it covered dropped */
+    const unsigned char *q = p + __builtin_ctzll(numbers);
+    size_t took;
+    if (!plain_number(&q, end)) { *bad = 1; return 0; }
+    took = (size_t)(q - p);
+    if (took >= n) { *in_string = 0; return took; }   /* it ran on past the block */
+    numbers &= ~(uint64_t)0 << took;
+  }
+  if (n > 0) *in_string = (int)((inside >> (n - 1)) & 1);
+  return n;
+}
+#endif
+
+/* the bytes the one-byte steps in a string stop at: '"', '\\' */
+static uint64_t stops_in_plain(uint64_t x) {
+  return bytes_eq(x, '"') | bytes_eq(x, '\\');
+}
+
+/* the structure is checked here, UTF-8 at the end when a byte >= 0x80 was
+** seen (neither rule depends on the other: no byte of a multi-byte
+** character is a quote, a backslash, '{', a digit or '-') */
 int check_json_plain(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s, *end = p + len;
-  int in_string = 0;
+  int in_string = 0, high = 0;
   while (p < end) {
     unsigned c;
+#ifdef SCAN_SSE2
+    int bad = 0;
+    size_t n;
+    while (end - p >= 64 && (n = plain_block(p, end, &in_string, &bad, &high)) != 0) p += n;
+    if (bad) return 0;
+    if (p >= end) break;
+#endif
     if (in_string) {                  /* 8 bytes at a time to the string's next stop */
       while (end - p >= 8) {
-        uint64_t m = stops_in_string(load8(p));
+        uint64_t x = load8(p), m = stops_in_plain(x);
+        high |= (x & HIGHS) != 0;
         if (m != 0) { p += first_flag(m); break; }
         p += 8;
       }
@@ -384,18 +478,15 @@ int check_json_plain(const char *s, size_t len) {
     }
     c = *p;
     if (c >= 0x80) {
-      size_t n = utf8_seq(p, end);
-      if (n == 0) return 0;
-      p += n;
+      high = 1;
+      p++;
     } else if (c == '"') {
       in_string = !in_string;
       p++;
     } else if (in_string) {
-      p += (c == '\\' && end - p >= 2 && p[1] < 0x80) ? 2 : 1;
+      if (c == '\\' && end - p >= 2) { high |= p[1] >= 0x80; p += 2; } else p++;
     } else if (c == '{') {
-      const unsigned char *q = p + 1;
-      while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) q++;
-      if (q < end && *q == '}') return 0;
+      if (empty_object(p, end)) return 0;
       p++;
     } else if ((c >= '0' && c <= '9') || c == '-') {
       if (!plain_number(&p, end)) return 0;
@@ -403,7 +494,7 @@ int check_json_plain(const char *s, size_t len) {
       p++;
     }
   }
-  return 1;
+  return !high || check_utf8(s, len);
 }
 
 void check_json_empties(const char *s, size_t len, int *arrays, int *objects) {

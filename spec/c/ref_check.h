@@ -47,4 +47,37 @@ static void ref_empties(const unsigned char *s, size_t len, int *arrays, int *ob
   }
 }
 
+/* a byte-at-a-time model of check_json_plain: valid UTF-8, and outside
+** strings no empty object and no number that 14 significant digits may
+** not keep (an exponent, or 14 digits or more) */
+static int ref_plain(const unsigned char *s, size_t len) {
+  size_t i = 0;
+  if (!ref_utf8(s, len)) return 0;
+  while (i < len) {
+    unsigned char c = s[i];
+    if (c == '"') {
+      for (i++; i < len && s[i] != '"'; i++)
+        if (s[i] == '\\') i++;
+      i++;
+    } else if (c == '{') {
+      size_t j = i + 1;
+      while (j < len && (s[j] == ' ' || s[j] == '\n' || s[j] == '\r' || s[j] == '\t')) j++;
+      if (j < len && s[j] == '}') return 0;
+      i++;
+    } else if ((c >= '0' && c <= '9') || c == '-') {
+      int digits = 0;
+      for (; i < len; i++) {
+        c = s[i];
+        if (c >= '0' && c <= '9') digits++;
+        else if (c == 'e' || c == 'E') return 0;
+        else if (c != '.' && c != '-' && c != '+') break;
+      }
+      if (digits >= 14) return 0;
+    } else {
+      i++;
+    }
+  }
+  return 1;
+}
+
 #endif

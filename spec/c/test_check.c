@@ -9,37 +9,6 @@
 
 #include "ref_check.h"
 
-/* check_json_plain, byte at a time, as it was before its 8-byte string skip */
-static int ref_plain(const unsigned char *s, size_t len) {
-  size_t i = 0;
-  if (!ref_utf8(s, len)) return 0;
-  while (i < len) {
-    unsigned char c = s[i];
-    if (c == '"') {
-      for (i++; i < len && s[i] != '"'; i++)
-        if (s[i] == '\\') i++;
-      i++;
-    } else if (c == '{') {
-      size_t j = i + 1;
-      while (j < len && (s[j] == ' ' || s[j] == '\n' || s[j] == '\r' || s[j] == '\t')) j++;
-      if (j < len && s[j] == '}') return 0;
-      i++;
-    } else if ((c >= '0' && c <= '9') || c == '-') {
-      int digits = 0;
-      for (; i < len; i++) {
-        c = s[i];
-        if (c >= '0' && c <= '9') digits++;
-        else if (c == 'e' || c == 'E') return 0;
-        else if (c != '.' && c != '-' && c != '+') break;
-      }
-      if (digits >= 14) return 0;
-    } else {
-      i++;
-    }
-  }
-  return 1;
-}
-
 #define R_NOT_PATH    "must be a path starting with '/'"
 #define R_ABSOLUTE    "must not be an absolute or scheme-relative URL"
 #define R_RAW_CTRL    "must not contain control characters, spaces or backslashes"
@@ -491,23 +460,26 @@ int main(void) {
     TAP_OK(bad == 0, "json_scan: agrees with the model on 200000 random texts");
   }
   {
-    /* json_plain's 8-byte string skip against the byte-at-a-time version */
+    /* json_plain's block and 8-byte steps against the byte-at-a-time model:
+    ** random texts where one byte in 2, 8 or 32 is one that matters (rare
+    ** backslashes and high bytes let the block steps run) */
     static const unsigned char alphabet[] = { '"', '\\', '{', '}', ' ', ',', ':', '1', '9', '0', '-',
                                               '.', 'e', 0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xFF, 0xED, 0xA0 };
     unsigned long seed = 777;
     int i, bad = 0;
     for (i = 0; i < 200000 && bad == 0; i++) {
-      unsigned char buf[64];
+      unsigned char buf[200];
       size_t len, k;
+      unsigned long density = 2UL << (2 * (i % 3));
       seed = seed * 6364136223846793005UL + 1442695040888963407UL;
       len = (size_t)(seed >> 33) % sizeof buf;
       for (k = 0; k < len; k++) {
         seed = seed * 6364136223846793005UL + 1442695040888963407UL;
-        buf[k] = (seed >> 40) % 2 == 0 ? alphabet[(seed >> 45) % sizeof alphabet] : (unsigned char)'x';
+        buf[k] = (seed >> 40) % density == 0 ? alphabet[(seed >> 45) % sizeof alphabet] : (unsigned char)'x';
       }
       if (check_json_plain((const char *)buf, len) != ref_plain(buf, len)) bad++;
     }
-    TAP_OK(bad == 0, "json_plain: agrees with the byte-at-a-time version on 200000 random texts");
+    TAP_OK(bad == 0, "json_plain: agrees with the byte-at-a-time model on 200000 random texts");
     {
       /* an escaped quote, {} and a long number at every offset of a string */
       static const char *const middles[] = { "\\\"{}\\\"", "\\\"1e5\\\"", "\\\\", "\xc3\xa9{}",
@@ -523,6 +495,55 @@ int main(void) {
         }
       }
       TAP_OK(bad == 0, "json_plain: an escape, {} or a number at every offset of a string");
+    }
+    {
+      /* the block steps: a string ending, then a number, an empty object
+      ** or a nested one outside strings, at every offset around the 16-,
+      ** 32- and 64-byte marks, with a second string ending at every offset
+      ** after */
+      static const char *const outsides[] = {
+        ",\"n\":12345678901234", ",\"n\":1234567890123", ",\"o\":{}", ",\"o\":{ \n}",
+        ",\"o\":{\"a\":[{\"b\":1}]}", ",\"e\":1e5", ",\"x\":-0.5", ",\"x\":-", ",\"u\":\"\xc3\xa9\"",
+        ",\"q\":\"\\\"{}\"", ",\"b\":\"\xff\"", ",\"t\":[true,false,null]",
+        ",\"w\":\\\"{}\"",   /* a backslash outside strings escapes nothing */
+        ",\"v\":\"\\\\\"{}"     /* an escaped backslash, then the string ends */
+      };
+      static const char as[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+      static const char bs[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+      int pad, pad2, m, checked = 0;
+      for (m = 0; m < (int)(sizeof outsides / sizeof outsides[0]); m++) {
+        for (pad = 0; pad < 80; pad++) {
+          for (pad2 = 0; pad2 < 72; pad2++) {
+            char text[256];
+            size_t len;
+            snprintf(text, sizeof text, "{\"k\":\"%.*s\"%s,\"z\":\"%.*s\"}", pad, as, outsides[m], pad2, bs);
+            len = strlen(text);
+            if (check_json_plain(text, len) != ref_plain((const unsigned char *)text, len)) bad++;
+            checked++;
+          }
+        }
+      }
+      TAP_OK(bad == 0 && checked > 0, "json_plain: strings ending around the block steps, then a number or {}");
+    }
+    {
+      /* every suffix of a few texts: every alignment of the 16-byte steps */
+      static const char *const fixed[] = {
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"You are a helpful assistant.\"},"
+        "{\"role\":\"user\",\"content\":\"Who won the world series in 2020?\"}],\"model\":\"gpt-4o-mini\","
+        "\"temperature\":0.7,\"n\":1,\"tools\":{},\"seed\":-12345678901234}",
+        "[{\"a\":\"caf\xc3\xa9 \\\"{}\\\" long enough to pass sixteen bytes\",\"b\":{ \t}}]",
+        "{\"k\":\"abcdefghijklmnop\\\"{}\\\"qrstuvwxyz abcdefgh\",\"z\":1.5e3}",
+        "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,{},17,-18,12345678901234]",
+      };
+      int f, nfixed = (int)(sizeof fixed / sizeof fixed[0]);
+      for (f = 0; f < nfixed; f++) {
+        const unsigned char *t = (const unsigned char *)fixed[f];
+        size_t len = strlen(fixed[f]), off, cut;
+        for (off = 0; off <= len; off++)
+          for (cut = off; cut <= len; cut += 7)
+            if (check_json_plain((const char *)t + off, cut - off) != ref_plain(t + off, cut - off)) bad++;
+      }
+      TAP_OK(bad == 0, "json_plain: agrees with the model on every suffix and many slices of the fixed texts");
     }
   }
   return tap_done("check");
