@@ -182,10 +182,15 @@ static int l_check_name(lua_State *L) {
 /* the role of a message passes check.name: a non-empty string, no NUL, CR
 ** or LF, valid UTF-8 */
 static int good_role(lua_State *L, int idx) {
-  size_t len;
+  static const char *const known[] = { "user", "assistant", "system", "developer", "tool",
+                                       "function" };
+  size_t len, i;
   const char *s;
   if (lua_type(L, idx) != LUA_TSTRING) return 0;
   s = lua_tolstring(L, idx, &len);
+  for (i = 0; i < sizeof known / sizeof known[0]; i++) {   /* the roles the API knows */
+    if (strlen(known[i]) == len && memcmp(known[i], s, len) == 0) return 1;
+  }
   return len > 0 && check_header_value(s, len) == NULL && check_utf8(s, len);
 }
 
@@ -228,8 +233,10 @@ static int l_messages_ok(lua_State *L) {
     lua_settop(L, 1);
     lua_rawgeti(L, 1, (int)i);
     if (lua_type(L, 2) != LUA_TTABLE || lua_getmetatable(L, 2)) { ok = 0; break; }
-    lua_getfield(L, 2, "role");
-    lua_getfield(L, 2, "content");
+    lua_pushvalue(L, lua_upvalueindex(1));    /* "role", made once */
+    lua_rawget(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(2));    /* "content" */
+    lua_rawget(L, 2);
     ok = good_role(L, 3) && good_content(L, 4);
   }
   lua_settop(L, 1);
@@ -400,7 +407,6 @@ static const luaL_Reg wire_funcs[] = {
   { "json_scan", l_json_scan },
   { "json_mark_arrays", l_json_mark_arrays },
   { "check_name", l_check_name },
-  { "messages_ok", l_messages_ok },
   { "valid_utf8", l_valid_utf8 },
   { "escape_segment", l_escape_segment },
   { "f32_base64", l_f32_base64 },
@@ -414,6 +420,10 @@ int luaopen_openai_wire(lua_State *L);
 int luaopen_openai_wire(lua_State *L) {
   lua_newtable(L);
   lcompat_setfuncs(L, wire_funcs);
+  lua_pushliteral(L, "role");
+  lua_pushliteral(L, "content");
+  lua_pushcclosure(L, l_messages_ok, 2);
+  lua_setfield(L, -2, "messages_ok");
   open_chat_delta(L);
   lhttp1_open(L);
   lua_pushliteral(L, OPENAI_WIRE_VERSION);
