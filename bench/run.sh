@@ -55,7 +55,7 @@ PAR_DELAY_MS=50
 PAR_REPS=${PAR_REPS:-3}
 CAP_N=5000                          # slow_server.py capacity check, no delay
 STREAM_EVENTS=${STREAM_EVENTS:-20000}
-STREAM_REPS=${STREAM_REPS:-5}
+STREAM_REPS=${STREAM_REPS:-9}
 REQ_RUNS=${REQ_RUNS:-50}
 
 BENCH=$ROOT/bench

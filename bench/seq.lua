@@ -76,6 +76,11 @@ if floor_call then
   B.put("jfloor_seq_cpu_us_blocks", B.list(fcpu))
   B.put("jfloor_seq_wall_us_blocks", B.list(fwall))
   B.put("jfloor_seq_cpu_us", string.format("%.3f", B.median(fcpu)))
+  -- each library block against the floor block right after it
+  local ratios = {}
+  for b = 1, blocks do ratios[b] = cpu[b] / fcpu[b] end
+  B.put("seq_cpu_ratio_blocks", B.list(ratios, "%.3f"))
+  B.put("seq_cpu_ratio", string.format("%.3f", B.median(ratios)))
   B.put("jfloor_seq_wall_us", string.format("%.3f", B.median(fwall)))
 end
 B.put("lib_rss_warm_kib", rss_warm)

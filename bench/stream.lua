@@ -70,6 +70,16 @@ B.put("stream_events", nl)
 B.put("stream_bytes", #bytes)
 B.put("lib_stream_eps_reps", B.list(lib_eps, "%.0f"))
 B.put("floor_stream_eps_reps", B.list(floor_eps, "%.0f"))
+-- the ratios pair each library run with the floor run next to it (the
+-- machine's speed drifts between runs more than within a pair)
+local ratios, flat_ratios = {}, {}
+for r = 1, reps do
+  ratios[r], flat_ratios[r] = lib_eps[r] / floor_eps[r], flat_eps[r] / floor_eps[r]
+end
+B.put("stream_ratio_reps", B.list(ratios, "%.3f"))
+B.put("stream_ratio", string.format("%.3f", B.median(ratios)))
+B.put("stream_flat_ratio_reps", B.list(flat_ratios, "%.3f"))
+B.put("stream_flat_ratio", string.format("%.3f", B.median(flat_ratios)))
 B.put("lib_stream_eps", string.format("%.0f", B.median(lib_eps)))
 B.put("floor_stream_eps", string.format("%.0f", B.median(floor_eps)))
 B.put("lib_stream_cpu_eps", string.format("%.0f", B.median(lib_cpu_eps)))
