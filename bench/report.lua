@@ -49,6 +49,10 @@ row("sequential chat, CPU per call", fmt(lc, "us"), fmt(jc, "us") .. " +cjson",
     num("seq_cpu_ratio") or ratio(lc, jc), { "<=", 1.25, text = "<= 1.25" })
 row("  same, raw libcurl C as the floor", fmt(lc, "us"), fmt(fc, "us") .. " C", ratio(lc, fc))
 row("  libcurl + cjson floor vs raw C", fmt(jc, "us"), fmt(fc, "us") .. " C", ratio(jc, fc))
+local li, fi = num("instr_lib"), num("instr_floor")
+local function kinstr(v) return v and string.format("%.1fk instr", v / 1e3) or "n/a" end
+row("sequential chat, instructions per call", kinstr(li), kinstr(fi) .. " +cjson", ratio(li, fi),
+    { "<=", 1.25, text = "<= 1.25" })
 row("sequential chat, wall per call", fmt(lw, "us"), fmt(jw, "us") .. " +cjson", ratio(lw, jw))
 row("  same, raw libcurl C as the floor", fmt(lw, "us"), fmt(fw, "us") .. " C", ratio(lw, fw))
 
@@ -194,6 +198,8 @@ print("  CPU us/call per block: library " .. list("lib_seq_cpu_us_blocks") ..
       " | libcurl + cjson (same process, interleaved) " .. list("jfloor_seq_cpu_us_blocks") ..
       " | raw C " .. list("floor_seq_cpu_us_blocks"))
 print("  CPU ratio per block pair (the table's ratio is their median): " .. list("seq_cpu_ratio_blocks"))
+print("  instructions per call (callgrind, 200 and 2200 calls subtracted; medians of the runs): library " ..
+      list("instr_lib_reps") .. " | libcurl + cjson " .. list("instr_floor_reps"))
 if ideal then
   print(string.format("parallel: ideal = ceil(%d/%d) * %d ms + floor wall per call %.1f us * %d/%d = %.1f ms;" ..
                       " %s timed batches after a warm-up of %d, median",

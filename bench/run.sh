@@ -7,6 +7,8 @@
 #      CPU and wall per call, beside bench/floor.c (raw libcurl, one easy handle)
 #      and beside the JSON-aware floor in the same process (bench/floor_lua.c:
 #      that easy handle called from Lua, plus cjson encode and decode per call)
+#   1b. the same call in instructions (callgrind, bench/instr.sh), beside the
+#      JSON-aware floor's: the figure that does not swing with the machine
 #   2. 1000 calls through openai.parallel, concurrency 64, against
 #      bench/slow_server.py (answers after 50 ms): wall beside the ideal, and
 #      beside bench/floor_multi.c (raw curl-multi, 64 in flight)
@@ -57,6 +59,7 @@ CAP_N=5000                          # slow_server.py capacity check, no delay
 STREAM_EVENTS=${STREAM_EVENTS:-20000}
 STREAM_REPS=${STREAM_REPS:-9}
 REQ_RUNS=${REQ_RUNS:-50}
+INSTR_RUNS=${INSTR_RUNS:-5}         # callgrind runs of each (INSTR=0: none)
 
 BENCH=$ROOT/bench
 OUT=$BENCH/out
@@ -233,6 +236,12 @@ step seq-floor 120 $CLIENT "$OUT/floor" "$NGINX_URL/v1/chat/completions" "$TMP/r
 log "sequential: library and the libcurl + cjson floor, interleaved, $SEQ_WARM + $SEQ_BLOCKS x $SEQ_BLOCK_N calls each"
 step seq-lib 300 $CLIENT $LUA "$BENCH/seq.lua" "$NGINX_URL/v1" "$SEQ_WARM" "$SEQ_BLOCKS" "$SEQ_BLOCK_N" \
   "$TMP/req_headers.txt"
+
+# ---- 1b. sequential calls in instructions (callgrind): the stable figure ------
+if [ "${INSTR:-1}" != 0 ] && command -v valgrind > /dev/null 2>&1; then
+  log "sequential: instructions per call (callgrind), library and the libcurl + cjson floor, $INSTR_RUNS runs each"
+  step instr 300 $CLIENT env LUA="$LUA" sh "$BENCH/instr.sh" "$NGINX_URL/v1" "$TMP/req_headers.txt" "$INSTR_RUNS"
+fi
 
 # ---- 2. parallel ------------------------------------------------------------------
 log "parallel: library, $PAR_REPS x $PAR_N calls, concurrency $PAR_CONC, ${PAR_DELAY_MS} ms each"
