@@ -9,7 +9,8 @@
 #include <stddef.h>
 
 /* a byte-at-a-time model of check_json_scan: check_utf8 as one walk of the
-** text, the empties as a second walk that skips strings */
+** text, the empties as a second walk that skips strings (*arrays: how many
+** empty arrays, *objects: whether an empty object) */
 static int ref_utf8(const unsigned char *p, size_t len) {
   size_t i = 0;
   while (i < len) {
@@ -39,7 +40,7 @@ static void ref_empties(const unsigned char *s, size_t len, int *arrays, int *ob
     } else if (c == '[' || c == '{') {
       size_t j = i + 1;
       while (j < len && (s[j] == ' ' || s[j] == '\n' || s[j] == '\r' || s[j] == '\t')) j++;
-      if (j < len && s[j] == (c == '[' ? ']' : '}')) { if (c == '[') *arrays = 1; else *objects = 1; }
+      if (j < len && s[j] == (c == '[' ? ']' : '}')) { if (c == '[') (*arrays)++; else *objects = 1; }
       i++;
     } else {
       i++;
