@@ -187,7 +187,8 @@ size_t check_escape_segment(const char *s, size_t len, char *out) {
 }
 
 /* {=================================================================
-** UTF-8 and JSON scans, 8 bytes at a time over plain ASCII
+** UTF-8 and JSON scans: 64 bytes a step under SSE2, else 8 at a time over
+** plain ASCII
 ** ================================================================== */
 
 #define ONES  0x0101010101010101ULL

@@ -1,7 +1,7 @@
 /*
 ** ref_check.h: byte-at-a-time models of check.c's fast scans, for the C
 ** unit tests (spec/c/test_check.c) and the fuzz target (fuzz/fuzz_check.c),
-** which compare the 8- and 16-byte paths with them. Plain C, no Lua.
+** which compare the 64-byte (SSE2) and 8-byte paths with them. Plain C, no Lua.
 */
 #ifndef OPENAI_REF_CHECK_H
 #define OPENAI_REF_CHECK_H
