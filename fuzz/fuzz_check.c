@@ -139,9 +139,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   assert((r == NULL) == (size > 0 && !crlfnul && !(size == 1 && s[0] == '.') &&
                          !(size == 2 && s[0] == '.' && s[1] == '.')));
   check_escape(s, size);
-  /* the JSON scans never read past the text; json_plain (8 and 16 bytes a
-  ** step) gives the byte-at-a-time model's verdict, and plain text is valid
-  ** UTF-8 */
+  /* the JSON scans never read past the text; json_plain (64 bytes a step
+  ** under SSE2, 8 elsewhere) gives the byte-at-a-time model's verdict, and
+  ** plain text is valid UTF-8 */
   assert(check_json_plain((const char *)s, size) == ref_plain(s, size));
   if (check_json_plain((const char *)s, size)) assert(check_utf8((const char *)s, size));
   {
@@ -152,12 +152,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (check_json_plain((const char *)s, size)) assert(!objects);
   }
   {
-    /* the fused scan (8 bytes at a time) agrees with the byte-at-a-time model */
+    /* the fused scan (64 bytes a step under SSE2, 8 elsewhere) agrees with the
+    ** byte-at-a-time model, to the number of empty arrays */
     int utf8, arrays, objects, ra, ro;
     check_json_scan((const char *)s, size, &utf8, &arrays, &objects);
     ref_empties(s, size, &ra, &ro);
     assert(utf8 == ref_utf8(s, size) && utf8 == check_utf8((const char *)s, size));
-    assert((arrays > 0) == ra && objects == ro);
+    assert(arrays == ra && objects == ro);
   }
   free(s);
   return 0;

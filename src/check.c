@@ -9,7 +9,7 @@
 
 #if defined(__SSE2__) && defined(__GNUC__)
 #include <emmintrin.h>
-#define SCAN_SSE2 1             /* x86-64 always has it: 16 bytes per step */
+#define SCAN_SSE2 1             /* x86-64 always has it: 64 bytes per step */
 #endif
 
 #include "check.h"
@@ -187,7 +187,8 @@ size_t check_escape_segment(const char *s, size_t len, char *out) {
 }
 
 /* {=================================================================
-** UTF-8 and JSON scans, 8 bytes at a time over plain ASCII
+** UTF-8 and JSON scans: 64 bytes a step under SSE2, else 8 at a time over
+** plain ASCII
 ** ================================================================== */
 
 #define ONES  0x0101010101010101ULL
@@ -257,6 +258,188 @@ int check_utf8(const char *s, size_t len) {
   return 1;
 }
 
+/* the '[' or '{' at p, outside strings: 1 when its closer (the opener
+** plus 2 in ASCII) follows, after white space only */
+static inline int empty_after(const unsigned char *p, const unsigned char *end) {
+  const unsigned char *q = p + 1;
+  while (q < end && *q <= ' ' && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) q++;
+  return q < end && *q == *p + 2;
+}
+
+/* the '[' or '{' at p, outside strings: counted when it opens an empty one */
+static inline void count_empty(const unsigned char *p, const unsigned char *end, int *arrays,
+                               int *objects) {
+  if (empty_after(p, end)) {
+    if (*p == '[') (*arrays)++; else *objects = 1;
+  }
+}
+
+#ifdef SCAN_SSE2
+/* the high bits of the 16-byte lanes x[0..3] as 64 bits, lane k in bits
+** 16k to 16k + 15 (the loops over lanes are unrolled by hand or by pragma:
+** GCC -O2 keeps them rolled, with the lanes in memory) */
+static inline __attribute__((always_inline)) uint64_t mask64(const __m128i *x) {
+  return (uint64_t)(unsigned)_mm_movemask_epi8(x[0])
+       | (uint64_t)(unsigned)_mm_movemask_epi8(x[1]) << 16
+       | (uint64_t)(unsigned)_mm_movemask_epi8(x[2]) << 32
+       | (uint64_t)(unsigned)_mm_movemask_epi8(x[3]) << 48;
+}
+
+/* the bytes of the 64 at p (readable) that the JSON scans look at, one bit
+** each: quotes, backslashes, each '{' (and '[' when brackets is set), each
+** digit or '-' when numbers is set; high: whether any byte is >= 0x80.
+** Backslashes and high bytes are rare in API JSON, so one test of the whole
+** block answers for them most of the time */
+struct block_bits {
+  uint64_t quotes, slashes, opens, numbers;
+  int high;
+};
+
+/* the lanes of x equal to b once or_bits are set in them, as 64 bits */
+static inline __attribute__((always_inline))
+uint64_t lanes_eq(const __m128i *x, char or_bits, char b) {
+  __m128i eq[4];
+  size_t k;
+#pragma GCC unroll 4
+  for (k = 0; k < 4; k++)
+    eq[k] = _mm_cmpeq_epi8(_mm_or_si128(x[k], _mm_set1_epi8(or_bits)), _mm_set1_epi8(b));
+  return mask64(eq);
+}
+
+/* whether some lane of x has a high bit */
+static inline __attribute__((always_inline)) int lanes_high(const __m128i *x) {
+  return _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(x[0], x[1]), _mm_or_si128(x[2], x[3]))) != 0;
+}
+
+static inline __attribute__((always_inline))
+void block_bits(const unsigned char *p, int brackets, int numbers, struct block_bits *b) {
+  __m128i x[4], eq[4];
+  size_t k;
+#pragma GCC unroll 4
+  for (k = 0; k < 4; k++) x[k] = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+  b->high = lanes_high(x);
+#pragma GCC unroll 4
+  for (k = 0; k < 4; k++) eq[k] = _mm_cmpeq_epi8(x[k], _mm_set1_epi8('\\'));
+  b->slashes = lanes_high(eq) ? mask64(eq) : 0;
+  b->quotes = lanes_eq(x, 0, '"');
+  /* '[' is '{' less 0x20 (and no other byte is either once 0x20 is set) */
+  b->opens = lanes_eq(x, brackets ? 0x20 : 0, '{');
+  b->numbers = 0;
+  if (numbers) {
+#pragma GCC unroll 4
+    for (k = 0; k < 4; k++) {
+      /* '0'..'9' (bytes >= 0x80 are negative here, so not digits), '-' */
+      __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x[k], _mm_set1_epi8('0' - 1)),
+                                    _mm_cmplt_epi8(x[k], _mm_set1_epi8('9' + 1)));
+      eq[k] = _mm_or_si128(digit, _mm_cmpeq_epi8(x[k], _mm_set1_epi8('-')));
+    }
+    b->numbers = mask64(eq);
+  }
+}
+
+/* the strings of a block: an escape is a backslash and the byte after it
+** (pairs taken from the left), the other quotes flip *in_string (their
+** parity, as a prefix XOR). The block step stops before a backslash outside
+** strings (it escapes nothing, but the pairs taken from the left do not know
+** that) or a backslash whose byte is in the next block: the one-byte steps
+** or the next block take those. Returns how many bytes the step takes, with
+** *outside the bytes among them that are outside strings and *in_string the
+** state after them */
+static inline __attribute__((always_inline))
+size_t block_strings(const struct block_bits *b, int *in_string, uint64_t *outside) {
+  uint64_t escaped = 0, escapers = 0, quotes, keep, inside, m;
+  size_t n = 64, k;
+  for (m = b->slashes; m != 0; m &= ~((uint64_t)3 << k)) {
+    k = (size_t)__builtin_ctzll(m);
+    if (k + 1 >= n) { n = k; break; }   /* its byte is in the next block */
+    escapers |= (uint64_t)1 << k;
+    escaped |= (uint64_t)2 << k;
+  }
+  keep = n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+  quotes = b->quotes & ~escaped & keep;
+  inside = quotes ^ (quotes << 1);  /* bit i: inside a string after byte i */
+  inside ^= inside << 2;
+  inside ^= inside << 4;
+  inside ^= inside << 8;
+  inside ^= inside << 16;
+  inside ^= inside << 32;
+  if (*in_string) inside = ~inside;
+  /* up to the first backslash outside strings all is right */
+  m = escapers & ~inside & keep;
+  if (m != 0) {
+    n = (size_t)__builtin_ctzll(m);
+    keep = ((uint64_t)1 << n) - 1;
+  }
+  *outside = ~inside & keep;
+  if (n > 0) *in_string = (int)((inside >> (n - 1)) & 1);
+  return n;
+}
+
+/* check_json_scan's structure over the 64 bytes at p in one step, from
+** p + skip on (the bytes before were taken by an earlier step; the text ends
+** at end, which may come sooner): each '[' or '{' outside strings is looked
+** at. Returns how many bytes from p on it took (block_strings); *high points
+** at the first byte >= 0x80 once one is seen */
+static inline __attribute__((always_inline))
+size_t scan_block(const unsigned char *p, size_t skip, const unsigned char *end, int *in_string,
+                  int *arrays, int *objects, const unsigned char **high) {
+  struct block_bits b;
+  uint64_t outside, opens, from = ~(uint64_t)0 << skip;
+  size_t n;
+  block_bits(p, 1, 0, &b);
+  if (b.high && *high == NULL) {      /* once per text: no high byte was before p */
+    const unsigned char *q = p;
+    while (*q < 0x80) q++;
+    *high = q;
+  }
+  b.quotes &= from;
+  b.slashes &= from;
+  n = block_strings(&b, in_string, &outside);
+  for (opens = b.opens & outside & from; opens != 0; opens &= opens - 1)
+    count_empty(p + __builtin_ctzll(opens), end, arrays, objects);
+  return n;
+}
+
+/* the structure of [p, end) in 64-byte steps; the bytes up to limit (>= end,
+** >= p + 64) can be read: a step that would pass it reads the last 64 bytes
+** before it instead, skipping those already taken. Returns the first byte
+** >= 0x80, or NULL */
+static const unsigned char *scan_structure(const unsigned char *p, const unsigned char *end,
+                                           const unsigned char *limit, int *arrays, int *objects) {
+  const unsigned char *high = NULL;
+  int in_string = 0;
+  while (p < end) {
+    size_t n;
+    if (limit - p >= 64) {
+      n = scan_block(p, 0, end, &in_string, arrays, objects, &high);
+    } else {
+      size_t skip = (size_t)(p - (limit - 64));
+      n = scan_block(limit - 64, skip, end, &in_string, arrays, objects, &high) - skip;
+    }
+    p += n > 0 ? n : 1;     /* 0: a backslash outside strings, a plain byte */
+  }
+  return high;
+}
+
+/* the structure first, UTF-8 at the end from the first byte >= 0x80 on (no
+** byte of a multi-byte character is a quote, a backslash, '[' or '{', so
+** neither depends on the other). A text shorter than a step is scanned in
+** a copy padded with NUL bytes, which match nothing */
+void check_json_scan(const char *s, size_t len, int *utf8, int *arrays, int *objects) {
+  const unsigned char *p = (const unsigned char *)s, *high;
+  *arrays = *objects = 0;
+  if (len >= 64) {
+    high = scan_structure(p, p + len, p + len, arrays, objects);
+  } else {
+    unsigned char copy[64];
+    memset(copy, 0, sizeof copy);
+    memcpy(copy, p, len);
+    high = scan_structure(copy, copy + len, copy + sizeof copy, arrays, objects);
+    if (high != NULL) high = p + (high - copy);
+  }
+  *utf8 = high == NULL || check_utf8((const char *)high, len - (size_t)(high - p));
+}
+#else
 /* the bytes a string scan stops at: '"', '\\', >= 0x80 */
 static uint64_t stops_in_string(uint64_t x) {
   return (x & HIGHS) | bytes_eq(x, '"') | bytes_eq(x, '\\');
@@ -267,49 +450,6 @@ static uint64_t stops_between(uint64_t x) {
   return (x & HIGHS) | bytes_eq(x, '"') | bytes_eq(x, '[') | bytes_eq(x, '{');
 }
 
-/* the '[' or '{' at p, outside strings: counted when its closer follows
-** (after whitespace only) */
-static void count_empty(const unsigned char *p, const unsigned char *end, int *arrays, int *objects) {
-  const unsigned char *q = p + 1;
-  while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) q++;
-  if (q < end && *q == (*p == '[' ? ']' : '}')) {
-    if (*p == '[') (*arrays)++; else *objects = 1;
-  }
-}
-
-#ifdef SCAN_SSE2
-/* the 16 bytes at p (end - p >= 16) in one step, up to the first backslash
-** or byte >= 0x80 (the one-byte steps take those): quotes flip *in_string
-** (their parity, as a prefix XOR of the quote bits), and each '[' or '{'
-** outside strings is looked at. Returns how many bytes it took */
-static size_t scan16(const unsigned char *p, const unsigned char *end, int *in_string,
-                     int *arrays, int *objects) {
-  __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-  unsigned quotes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')));
-  unsigned opens = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('[')),
-                                                            _mm_cmpeq_epi8(x, _mm_set1_epi8('{'))));
-  unsigned slow = (unsigned)_mm_movemask_epi8(x)
-                | (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
-  size_t n = slow ? (size_t)__builtin_ctz(slow) : 16;
-  unsigned keep = (1u << n) - 1, inside;
-  quotes &= keep;
-  opens &= keep;
-  /* bit i: inside a string after byte i */
-  inside = quotes ^ (quotes << 1);
-  inside ^= inside << 2;
-  inside ^= inside << 4;
-  inside ^= inside << 8;
-  if (*in_string) inside = ~inside;
-  opens &= ~inside;
-  while (opens != 0) {
-    count_empty(p + __builtin_ctz(opens), end, arrays, objects);
-    opens &= opens - 1;
-  }
-  if (n > 0) *in_string = (int)((inside >> (n - 1)) & 1);
-  return n;
-}
-#endif
-
 void check_json_scan(const char *s, size_t len, int *utf8, int *arrays, int *objects) {
   const unsigned char *p = (const unsigned char *)s, *end = p + len;
   int in_string = 0;
@@ -317,13 +457,6 @@ void check_json_scan(const char *s, size_t len, int *utf8, int *arrays, int *obj
   *arrays = *objects = 0;
   while (p < end) {
     unsigned c;
-#ifdef SCAN_SSE2
-    while (end - p >= 16) {
-      size_t n = scan16(p, end, &in_string, arrays, objects);
-      if (n == 0) break;
-      p += n;
-    }
-#endif
     /* 8 bytes at a time to the next byte that matters */
     while (end - p >= 8) {
       uint64_t x = load8(p), m = in_string ? stops_in_string(x) : stops_between(x);
@@ -351,6 +484,7 @@ void check_json_scan(const char *s, size_t len, int *utf8, int *arrays, int *obj
     }
   }
 }
+#endif
 
 /* }================================================================== */
 
@@ -369,71 +503,24 @@ static inline int plain_number(const unsigned char **pp, const unsigned char *en
   return digits < 14;
 }
 
-/* the '{' at p, outside strings: 1 when its '}' follows (after white
-** space only) */
-static inline int empty_object(const unsigned char *p, const unsigned char *end) {
-  const unsigned char *q = p + 1;
-  while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) q++;
-  return q < end && *q == '}';
-}
-
 #ifdef SCAN_SSE2
-/* the bytes of the 16 in x equal to b, one bit each */
-static uint64_t eq16(__m128i x, char b) {
-  return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(b)));
-}
-
 /* the structure of check_json_plain over the 64 bytes at p (end - p >= 64)
-** in one step: an escape is a backslash and the byte after it (pairs taken from
-** the left), the other quotes flip *in_string (their parity, as a prefix
-** XOR), each '{' and each number outside strings is looked at. It stops
-** before a backslash outside strings or a backslash whose byte is in the
-** next block (the one-byte steps take those). Returns how many bytes it
-** took (more when a number runs on past the block), 0 with *bad set when
-** the text is not plain; *high set when a byte >= 0x80 was seen */
+** in one step: each '{' and each number outside strings is looked at.
+** Returns how many bytes it took (block_strings; more when a number runs on
+** past the block), 0 with *bad set when the text is not plain; *high set
+** when a byte >= 0x80 was seen */
 static inline __attribute__((always_inline))
 size_t plain_block(const unsigned char *p, const unsigned char *end, int *in_string, int *bad,
                    int *high) {
-  uint64_t quotes = 0, braces = 0, numbers = 0, slashes = 0, highs = 0;
-  uint64_t escaped = 0, escapers = 0, keep, inside, m;
-  size_t n = 64, k;
-  for (k = 0; k < 4; k++) {
-    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
-    /* '0'..'9' (bytes >= 0x80 are negative here, so not digits) */
-    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
-                                  _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
-    quotes |= eq16(x, '"') << (16 * k);
-    braces |= eq16(x, '{') << (16 * k);
-    numbers |= ((uint64_t)(unsigned)_mm_movemask_epi8(digit) | eq16(x, '-')) << (16 * k);
-    slashes |= eq16(x, '\\') << (16 * k);
-    highs |= (uint64_t)(unsigned)_mm_movemask_epi8(x);
-  }
-  *high |= highs != 0;
-  for (m = slashes; m != 0; m &= ~((uint64_t)3 << k)) {
-    k = (size_t)__builtin_ctzll(m);
-    if (k + 1 >= n) { n = k; break; }   /* its byte is in the next block */
-    escapers |= (uint64_t)1 << k;
-    escaped |= (uint64_t)2 << k;
-  }
-  keep = n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
-  quotes &= ~escaped & keep;
-  inside = quotes ^ (quotes << 1);  /* bit i: inside a string after byte i */
-  inside ^= inside << 2;
-  inside ^= inside << 4;
-  inside ^= inside << 8;
-  inside ^= inside << 16;
-  inside ^= inside << 32;
-  if (*in_string) inside = ~inside;
-  /* a backslash outside strings escapes nothing: up to there all is right */
-  m = escapers & ~inside & keep;
-  if (m != 0) {
-    n = (size_t)__builtin_ctzll(m);
-    keep = ((uint64_t)1 << n) - 1;
-  }
-  braces &= ~inside & keep;
-  for (; braces != 0; braces &= braces - 1)
-    if (empty_object(p + __builtin_ctzll(braces), end)) { *bad = 1; return 0; }
-  numbers &= ~inside & keep;
+  struct block_bits b;
+  uint64_t outside, braces, numbers;
+  size_t n;
+  block_bits(p, 0, 1, &b);
+  *high |= b.high;
+  n = block_strings(&b, in_string, &outside);
+  for (braces = b.opens & outside; braces != 0; braces &= braces - 1)
+    if (empty_after(p + __builtin_ctzll(braces), end)) { *bad = 1; return 0; }
+  numbers = b.numbers & outside;
   while (numbers != 0) {          /* each read to its end, the bits it covered dropped */
     const unsigned char *q = p + __builtin_ctzll(numbers);
     size_t took;
@@ -442,7 +529,6 @@ size_t plain_block(const unsigned char *p, const unsigned char *end, int *in_str
     if (took >= n) { *in_string = 0; return took; }   /* it ran on past the block */
     numbers &= ~(uint64_t)0 << took;
   }
-  if (n > 0) *in_string = (int)((inside >> (n - 1)) & 1);
   return n;
 }
 #endif
@@ -486,7 +572,7 @@ int check_json_plain(const char *s, size_t len) {
     } else if (in_string) {
       if (c == '\\' && end - p >= 2) { high |= p[1] >= 0x80; p += 2; } else p++;
     } else if (c == '{') {
-      if (empty_object(p, end)) return 0;
+      if (empty_after(p, end)) return 0;
       p++;
     } else if ((c >= '0' && c <= '9') || c == '-') {
       if (!plain_number(&p, end)) return 0;
