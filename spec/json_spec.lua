@@ -103,6 +103,21 @@ describe("json", function()
       assert.equal('a"[]', back.t)
     end)
 
+    it("empty arrays in a typed action's answer are sent back as [], however many", function()
+      H.script("/v1/chat/completions", { { body = '{"id":"c1","object":"chat.completion","created":1,'
+        .. '"model":"m","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant",'
+        .. '"content":"[]","annotations":[],"tool_calls":[ ]}}],"x_list":[[],[1,[]]],"x_deep":'
+        .. '{"a":{"b":{"c":[]}}}}' } })
+      local res = assert(c:chat { messages = MSGS })
+      assert.equal("[]", res.choices[1].message.content)
+      local body = echo({ message = res.choices[1].message, x_list = res.x_list, x_deep = res.x_deep })
+      has(body, '"annotations":[]')
+      has(body, '"tool_calls":[]')
+      has(body, '"x_list":[[],[1,[]]]')
+      has(body, '"c":[]')
+      has(body, '"content":"[]"')
+    end)
+
     it("empty arrays and objects in stream events are sent back as [] and {}, whatever strings hold", function()
       local ev = '{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,'
                  .. '"delta":{"content":%s}%s}]}'

@@ -170,6 +170,51 @@ static int l_json_mark_arrays(lua_State *L) {
   return 1;
 }
 
+/* the decoder core.json_object_decoder makes: decoder(s [, arrays]) -> v,
+** or nothing. s is a response body the engine's scan found valid UTF-8,
+** with `arrays` empty arrays and no empty object outside strings (or no
+** empty array); v is s decoded by the cjson decode function (upvalue 1, a
+** cjson.safe one), its empty tables given the array metatable (upvalue 2;
+** not when upvalue 3 says cjson marks them itself), when v is a JSON
+** object. Nothing when s is not valid JSON or is no object: the caller's
+** full path says why. A UTF-8 byte-order mark at the start is skipped. */
+static int l_object_decoder(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lua_Integer arrays;
+  if (lua_type(L, 2) == LUA_TNUMBER) arrays = luaL_checkinteger(L, 2);
+  else arrays = lua_toboolean(L, 2) ? (lua_Integer)2147483647 : 0;   /* true: some, not counted */
+  lua_settop(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) lua_pushlstring(L, s + 3, len - 3);
+  else lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);                            /* v at 2 */
+  if (lua_type(L, 2) != LUA_TTABLE) return 0;
+  lua_pushvalue(L, lua_upvalueindex(2));        /* the array metatable at 3 */
+  if (arrays > 0 && !lua_toboolean(L, lua_upvalueindex(3))) mark_arrays(L, 2, 3, 0, &arrays);
+  lua_settop(L, 3);
+  if (lua_getmetatable(L, 2)) {                 /* an empty array, now marked */
+    if (lua_rawequal(L, -1, 3)) return 0;
+    lua_pop(L, 1);
+  }
+  lua_rawgeti(L, 2, 1);                          /* an array with an element */
+  if (!lua_isnil(L, -1)) return 0;
+  lua_settop(L, 2);
+  return 1;
+}
+
+/* core.json_object_decoder(decode, array_mt, cjson_marks) -> decoder (see
+** l_object_decoder): a typed action's success, decoded in one C call */
+static int l_json_object_decoder(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 3);
+  lua_pushboolean(L, lua_toboolean(L, 3));
+  lua_replace(L, 3);
+  lua_pushcclosure(L, l_object_decoder, 3);
+  return 1;
+}
+
 /* core.check_name(s) -> true | nil, reason: no NUL, CR or LF, and valid
 ** UTF-8 (check.name's byte rules, the first that fails named) */
 static int l_check_name(lua_State *L) {
@@ -406,6 +451,7 @@ static const luaL_Reg wire_funcs[] = {
   { "json_empties", l_json_empties },
   { "json_scan", l_json_scan },
   { "json_mark_arrays", l_json_mark_arrays },
+  { "json_object_decoder", l_json_object_decoder },
   { "check_name", l_check_name },
   { "valid_utf8", l_valid_utf8 },
   { "escape_segment", l_escape_segment },

@@ -259,6 +259,13 @@ local function decode_scanned(s, arrays, objects)
 end
 M.decode_scanned = decode_scanned
 
+-- decode_object(s, arrays): a typed action's answer in one C call: s
+-- decoded (a byte-order mark skipped), its empty arrays marked, when it is
+-- a JSON object; else nothing (decode_scanned and is_object say why). Only
+-- for a text the scan found valid UTF-8 with no empty object, or no empty
+-- array, outside strings
+M.decode_object = core.json_object_decoder(decode, ARRAY_MT, native)
+
 function M.decode(s)
   if native then return decode_scanned(s) end
   return decode_scanned(s, json_empties(s))

@@ -11,6 +11,7 @@ local secret = require "openai.secret"
 local sched = require "openai.scheduler"
 local request = require "openai.request"
 local outcome = require "openai.outcome"
+local json = require "openai.json"
 
 local type, ipairs, tostring, require = type, ipairs, tostring, require
 local format, sub, gsub, find = string.format, string.sub, string.gsub, string.find
@@ -34,6 +35,7 @@ local meta_of, redact_meta, outcome_error, decode_body = outcome.meta_of, outcom
 local json_body_error, stream_opened, open_error = outcome.json_body_error, outcome.stream_opened,
                                                    outcome.open_error
 local new_meta = outcome.meta
+local decode_object = json.decode_object
 
 -- closed transfers of plain calls, used again by the next calls (their
 -- userdata and buffers), at most POOL_MAX
@@ -142,6 +144,10 @@ end
 -- the result of a 2xx outcome: its body decoded as spec says
 local function success(spec, status, body, attempts, request_id, head, utf8, arrays, objects)
   local meta = new_meta(status, request_id, attempts, head)
+  if utf8 and spec.want_object and spec.response_type == nil and not (arrays and objects) then
+    local v = decode_object(body, arrays)     -- the common answer: one C call
+    if v ~= nil then return v, nil, meta end
+  end
   local v, err = decode_body(meta, body, utf8, arrays, objects, spec.response_type, spec.method,
                              spec.want_object)
   if v == nil then return nil, err, redact_meta(meta) end
