@@ -19,6 +19,27 @@ function M.client(base_url)
   return openai.new{ api_key = "sk-bench", base_url = base_url, max_retries = 0 }
 end
 
+-- the libcurl + cjson floor: one reused libcurl easy handle called from Lua
+-- (bench/floor_lua.c, found on LUA_CPATH) sending the header lines of
+-- headers_file (the library's, bench/capture.lua), with the body the library
+-- sends (its defaults filled in) cjson-encoded and the answer cjson-decoded
+-- per call; returns that call
+function M.json_floor(base_url, headers_file)
+  local cjson = require "cjson"
+  local floor = require "floor_lua"
+  local lines = {}
+  for l in io.lines(headers_file) do if l ~= "" then lines[#lines + 1] = l end end
+  local h = floor.easy(lines)
+  local url = base_url .. "/chat/completions"
+  local encode, decode, messages = cjson.encode, cjson.decode, M.MESSAGES
+  return function()
+    local body = encode({ messages = messages, model = "gpt-3.5-turbo", temperature = 1, top_p = 1, n = 1 })
+    local status, response = h:post(url, body)
+    if status ~= 200 then error("bench: floor call failed: " .. tostring(status), 0) end
+    return decode(response)
+  end
+end
+
 -- VmHWM (peak resident set) of this process, KiB
 function M.vm_hwm_kib()
   local f = assert(io.open("/proc/self/status", "r"))

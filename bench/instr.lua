@@ -14,18 +14,6 @@ if mode == "lib" then
   local client = B.client(base_url)
   call = function() return B.check(client:chat{ messages = messages }) end
 else
-  local cjson = require "cjson"
-  local floor = require "floor_lua"
-  local lines = {}
-  for l in io.lines(headers_file) do if l ~= "" then lines[#lines + 1] = l end end
-  local h = floor.easy(lines)
-  local url = base_url .. "/chat/completions"
-  local encode, decode = cjson.encode, cjson.decode
-  call = function()
-    local body = encode({ messages = messages, model = "gpt-3.5-turbo", temperature = 1, top_p = 1, n = 1 })
-    local status, response = h:post(url, body)
-    if status ~= 200 then error("bench: floor call failed: " .. tostring(status), 0) end
-    return decode(response)
-  end
+  call = B.json_floor(base_url, headers_file)
 end
 for _ = 1, n do call() end

@@ -25,23 +25,10 @@ local function call()
   return res
 end
 
--- the JSON-aware floor: the body the library sends (its defaults filled in),
--- encoded, posted, the answer decoded
+-- the JSON-aware floor (bench/common.lua)
 local floor_call
 if headers_file then
-  local cjson = require "cjson"
-  local floor = require "floor_lua"
-  local lines = {}
-  for l in io.lines(headers_file) do if l ~= "" then lines[#lines + 1] = l end end
-  local h = floor.easy(lines)
-  local url = base_url .. "/chat/completions"
-  local encode, decode = cjson.encode, cjson.decode
-  floor_call = function()
-    local body = encode({ messages = messages, model = "gpt-3.5-turbo", temperature = 1, top_p = 1, n = 1 })
-    local status, response = h:post(url, body)
-    if status ~= 200 then error("bench: floor call failed: " .. tostring(status), 0) end
-    return decode(response)
-  end
+  floor_call = B.json_floor(base_url, headers_file)
   local v = floor_call()
   assert(v.choices[1].message.content == "It was played at Globe Life Field in Arlington, Texas.")
   for _ = 2, warm do floor_call() end

@@ -28,19 +28,30 @@ static int ref_utf8(const unsigned char *p, size_t len) {
   return 1;
 }
 
+/* the index after the string whose opening quote is at i (a backslash
+** skips the byte after it) */
+static size_t ref_skip_string(const unsigned char *s, size_t len, size_t i) {
+  for (i++; i < len && s[i] != '"'; i++)
+    if (s[i] == '\\') i++;
+  return i + 1;
+}
+
+/* whether the byte at i (an opener) is followed, after white space, by close */
+static int ref_empty_at(const unsigned char *s, size_t len, size_t i, unsigned char close) {
+  size_t j = i + 1;
+  while (j < len && (s[j] == ' ' || s[j] == '\n' || s[j] == '\r' || s[j] == '\t')) j++;
+  return j < len && s[j] == close;
+}
+
 static void ref_empties(const unsigned char *s, size_t len, int *arrays, int *objects) {
   size_t i = 0;
   *arrays = *objects = 0;
   while (i < len) {
     unsigned char c = s[i];
     if (c == '"') {
-      for (i++; i < len && s[i] != '"'; i++)
-        if (s[i] == '\\') i++;
-      i++;
+      i = ref_skip_string(s, len, i);
     } else if (c == '[' || c == '{') {
-      size_t j = i + 1;
-      while (j < len && (s[j] == ' ' || s[j] == '\n' || s[j] == '\r' || s[j] == '\t')) j++;
-      if (j < len && s[j] == (c == '[' ? ']' : '}')) { if (c == '[') (*arrays)++; else *objects = 1; }
+      if (ref_empty_at(s, len, i, c == '[' ? ']' : '}')) { if (c == '[') (*arrays)++; else *objects = 1; }
       i++;
     } else {
       i++;
@@ -57,13 +68,9 @@ static int ref_plain(const unsigned char *s, size_t len) {
   while (i < len) {
     unsigned char c = s[i];
     if (c == '"') {
-      for (i++; i < len && s[i] != '"'; i++)
-        if (s[i] == '\\') i++;
-      i++;
+      i = ref_skip_string(s, len, i);
     } else if (c == '{') {
-      size_t j = i + 1;
-      while (j < len && (s[j] == ' ' || s[j] == '\n' || s[j] == '\r' || s[j] == '\t')) j++;
-      if (j < len && s[j] == '}') return 0;
+      if (ref_empty_at(s, len, i, '}')) return 0;
       i++;
     } else if ((c >= '0' && c <= '9') || c == '-') {
       int digits = 0;

@@ -366,6 +366,58 @@ static int scan_agrees(const unsigned char *t, size_t len) {
   return same;
 }
 
+/* check_json_plain on an exact-size copy of t agrees with its model */
+static int plain_agrees(const unsigned char *t, size_t len) {
+  unsigned char *copy = malloc(len ? len : 1);
+  int same;
+  if (copy == NULL) return 0;
+  memcpy(copy, t, len);
+  same = check_json_plain((const char *)copy, len) == ref_plain(copy, len);
+  free(copy);
+  return same;
+}
+
+/* a string ending, then each of outsides[] outside strings, at every
+** offset around the 16-, 32- and 64-byte marks, then a second string
+** ending at every step-th offset after (its last bytes: end); how many
+** texts `agrees` refused, and *checked how many there were */
+static int around_steps(const char *const *outsides, int n, const char *end, int step,
+                        int (*agrees)(const unsigned char *, size_t), int *checked) {
+  static const char as[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  static const char bs[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+  int pad, pad2, m, bad = 0;
+  *checked = 0;
+  for (m = 0; m < n; m++) {
+    for (pad = 0; pad < 80; pad++) {
+      for (pad2 = 0; pad2 < 72; pad2 += step) {
+        char text[256];
+        snprintf(text, sizeof text, "{\"k\":\"%.*s\"%s,\"z\":\"%.*s%s\"}", pad, as, outsides[m], pad2, bs,
+                 end);
+        if (!agrees((const unsigned char *)text, strlen(text))) bad++;
+        (*checked)++;
+      }
+    }
+  }
+  return bad;
+}
+
+/* every suffix of the texts fixed[0..n), and slices of them (every
+** alignment of the block steps, many lengths of the last one): how many
+** `agrees` refused */
+static int slices_disagree(const char *const *fixed, int n, int (*agrees)(const unsigned char *, size_t)) {
+  int f, bad = 0;
+  for (f = 0; f < n; f++) {
+    const unsigned char *t = (const unsigned char *)fixed[f];
+    size_t len = strlen(fixed[f]), off, cut;
+    for (off = 0; off <= len; off++)
+      for (cut = len; cut >= off; cut -= cut - off > 5 ? 5 : 1) {
+        if (!agrees(t + off, cut - off)) bad++;
+        if (cut == off) break;
+      }
+  }
+  return bad;
+}
+
 /* check_json_scan's 64-byte steps (the last one read back from the text's
 ** end, or from a padded copy under 64 bytes) against the byte-at-a-time
 ** model */
@@ -403,19 +455,9 @@ static void test_json_scan_blocks(void) {
       ",\"b\":\"\\\\\"[]", ",\"w\":\\\"[]\"", ",\"x\":\"\xff\"[]", ",\"s\":\"\\\xc3\xa9\"{}",
       "\\\\[]"
     };
-    static const char as[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-    static const char bs[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-    int pad, pad2, m, checked = 0;
-    for (m = 0; m < (int)(sizeof outsides / sizeof outsides[0]); m++) {
-      for (pad = 0; pad < 80; pad++) {
-        for (pad2 = 0; pad2 < 72; pad2 += 3) {
-          char text[256];
-          snprintf(text, sizeof text, "{\"k\":\"%.*s\"%s,\"z\":\"%.*s\\\\\"}", pad, as, outsides[m], pad2, bs);
-          if (!scan_agrees((const unsigned char *)text, strlen(text))) bad++;
-          checked++;
-        }
-      }
-    }
+    int checked;
+    bad += around_steps(outsides, (int)(sizeof outsides / sizeof outsides[0]),
+                        "\\\\", 3, scan_agrees, &checked);
     TAP_OK(bad == 0 && checked > 0, "json_scan: strings ending around the block steps, then empties or escapes");
   }
   {
@@ -430,16 +472,7 @@ static void test_json_scan_blocks(void) {
       "\xe3\x81\xaf[]\",\"x\":[],\"e\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\",\"y\":{}}",
       "[[],[],[ ],[\t],{},[1],\"[]\",\"\\\"[]\",[\"\\\\\"],[]]",
     };
-    int f;
-    for (f = 0; f < (int)(sizeof fixed / sizeof fixed[0]); f++) {
-      const unsigned char *t = (const unsigned char *)fixed[f];
-      size_t len = strlen(fixed[f]), off, cut;
-      for (off = 0; off <= len; off++)
-        for (cut = len; cut >= off; cut -= cut - off > 5 ? 5 : 1) {
-          if (!scan_agrees(t + off, cut - off)) bad++;
-          if (cut == off) break;
-        }
-    }
+    bad += slices_disagree(fixed, (int)(sizeof fixed / sizeof fixed[0]), scan_agrees);
     TAP_OK(bad == 0, "json_scan: agrees with the model on every suffix and many slices of the fixed texts");
   }
   {
@@ -617,21 +650,9 @@ int main(void) {
         ",\"w\":\\\"{}\"",   /* a backslash outside strings escapes nothing */
         ",\"v\":\"\\\\\"{}"     /* an escaped backslash, then the string ends */
       };
-      static const char as[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-      static const char bs[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-      int pad, pad2, m, checked = 0;
-      for (m = 0; m < (int)(sizeof outsides / sizeof outsides[0]); m++) {
-        for (pad = 0; pad < 80; pad++) {
-          for (pad2 = 0; pad2 < 72; pad2++) {
-            char text[256];
-            size_t len;
-            snprintf(text, sizeof text, "{\"k\":\"%.*s\"%s,\"z\":\"%.*s\"}", pad, as, outsides[m], pad2, bs);
-            len = strlen(text);
-            if (check_json_plain(text, len) != ref_plain((const unsigned char *)text, len)) bad++;
-            checked++;
-          }
-        }
-      }
+      int checked;
+      bad += around_steps(outsides, (int)(sizeof outsides / sizeof outsides[0]),
+                          "", 1, plain_agrees, &checked);
       TAP_OK(bad == 0 && checked > 0, "json_plain: strings ending around the block steps, then a number or {}");
     }
     {
@@ -644,14 +665,7 @@ int main(void) {
         "{\"k\":\"abcdefghijklmnop\\\"{}\\\"qrstuvwxyz abcdefgh\",\"z\":1.5e3}",
         "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,{},17,-18,12345678901234]",
       };
-      int f, nfixed = (int)(sizeof fixed / sizeof fixed[0]);
-      for (f = 0; f < nfixed; f++) {
-        const unsigned char *t = (const unsigned char *)fixed[f];
-        size_t len = strlen(fixed[f]), off, cut;
-        for (off = 0; off <= len; off++)
-          for (cut = off; cut <= len; cut += 7)
-            if (check_json_plain((const char *)t + off, cut - off) != ref_plain(t + off, cut - off)) bad++;
-      }
+      bad += slices_disagree(fixed, (int)(sizeof fixed / sizeof fixed[0]), plain_agrees);
       TAP_OK(bad == 0, "json_plain: agrees with the model on every suffix and many slices of the fixed texts");
     }
   }
