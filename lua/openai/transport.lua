@@ -204,11 +204,7 @@ function M.perform(client, spec, json_body)
   if alone and gc_running() ~= true then refuse_finalizer(spec.fn) end
   local body, ctype = body_text(spec, json_body)
   if alone then
-    if not body then ctype = nil end
-    local profile, url = spec.profile, spec.url          -- a kept spec's, when it has them
-    if profile == nil or spec.profile_ctype ~= ctype then
-      profile, url = plain_target(client, spec, ctype)
-    end
+    local profile, url = plain_target(client, spec, body and ctype or nil)
     if profile ~= nil then return run_plain(client, spec, profile, url, body, scan) end
   end
   local req = M.build(client, spec, body, ctype)
