@@ -8,7 +8,8 @@
 #   make check      the same specs with the core under ASan + UBSan
 #   make valgrind   a spec subset under valgrind memcheck
 #   make fuzz       libFuzzer targets, a fixed number of runs each
-#   make bench      benchmarks beside a raw libcurl floor
+#   make bench      benchmarks beside raw libcurl and libcurl + cjson floors (with
+#                   callgrind instruction counts; INSTR=0 skips them)
 #   make bench-hosts  only its host-loop part: LÖVE / Neovim gaps during calls
 #   make lint       luacheck
 #   make rockspec   luarocks make for every Lua into a temporary tree, then load it
