@@ -436,4 +436,17 @@ describe("the transport option outside nginx", function()
     p:close()
     assert.equal("false true", out)
   end)
+
+  it("compiles openai.stream and openai.batch_job only when a stream or a batch first needs them", function()
+    local cmd = H.lua .. [[ -e 'local o = require "openai"; local function has(m) ]]
+      .. [[io.write(tostring(package.loaded[m] ~= nil), " ") end; has("openai.stream"); ]]
+      .. [[has("openai.batch_job"); local c = o.new{ api_key = "]] .. KEY .. [[", base_url = "]]
+      .. H.url .. [[/v1" }; assert(c:chat{ messages = { { role = "user", content = "hi" } } }); ]]
+      .. [[has("openai.stream"); local s = assert(c:chat_stream{ messages = { { role = "user", ]]
+      .. [[content = "hi" } } }); s:close(); has("openai.stream"); has("openai.batch_job")' 2>&1]]
+    local p = assert(io.popen(cmd))
+    local out = p:read("*a")
+    p:close()
+    assert.equal("false false false true false ", out)
+  end)
 end)

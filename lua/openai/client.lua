@@ -10,10 +10,11 @@ local json = require "openai.json"
 local check = require "openai.check"
 local secret = require "openai.secret"
 local transport = require "openai.transport"
-local stream = require "openai.stream"
 local options = require "openai.options"
 local endpoints = require "openai.endpoints"
-local batch_job = require "openai.batch_job"
+-- openai.stream and openai.batch_job are loaded with the first stream and
+-- the first run_batch: a script that never streams does not compile them
+-- at require time
 
 local type, pairs, ipairs, next, tostring, setmetatable, getmetatable, error =
       type, pairs, ipairs, next, tostring, setmetatable, getmetatable, error
@@ -340,7 +341,7 @@ local function open_stream(self, spec, kind, p)
   if p.accumulate ~= nil then accumulate = p.accumulate end
   local t, err, meta = transport.open(self, spec)
   if not t then return nil, err, meta end
-  return stream.new(self, t, meta, kind, accumulate), nil, meta
+  return require("openai.stream").new(self, t, meta, kind, accumulate), nil, meta
 end
 
 -- }==================================================================
@@ -834,7 +835,7 @@ end
 -- deadline?, completion_window?, metadata? }: results keyed by custom_id
 function Client:run_batch(p)
   check_self("openai.run_batch", self)
-  return batch_job.run(self, p)
+  return require("openai.batch_job").run(self, p)
 end
 
 -- client:pages{ url = "/v1/...", query = ..., ... }: a raw request{} on any
