@@ -18,6 +18,7 @@
 #include "check.h"
 #include "lcompat.h"
 #include "lhttp1.h"
+#include "ljson.h"
 
 #define OPENAI_WIRE_VERSION "0.1.0"
 
@@ -170,36 +171,37 @@ static int l_json_mark_arrays(lua_State *L) {
   return 1;
 }
 
-/* the decoder core.json_object_decoder makes: decoder(s [, arrays]) -> v,
-** or nothing. s is a response body the engine's scan found valid UTF-8,
-** with `arrays` empty arrays and no empty object outside strings (or no
-** empty array); v is s decoded by the cjson decode function (upvalue 1, a
-** cjson.safe one), its empty tables given the array metatable (upvalue 2;
-** not when upvalue 3 says cjson marks them itself), when v is a JSON
-** object. Nothing when s is not valid JSON or is no object: the caller's
-** full path says why. A UTF-8 byte-order mark at the start is skipped. */
+/* the decoder core.json_object_decoder makes: decoder(s) -> v, or nothing.
+** v is s decoded, when it is a JSON object (a UTF-8 byte-order mark at the
+** start skipped): by ljson_decode, its empty arrays given the array
+** metatable (upvalue 2), or, when upvalue 3 says cjson marks arrays itself
+** (a newer cjson), by that cjson decode function (upvalue 1, a cjson.safe
+** one). Nothing when s is not an object, not valid JSON, or outside what
+** ljson decodes: the caller's full path decides, and says why. */
 static int l_object_decoder(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
-  lua_Integer arrays;
-  if (lua_type(L, 2) == LUA_TNUMBER) arrays = luaL_checkinteger(L, 2);
-  else arrays = lua_toboolean(L, 2) ? (lua_Integer)2147483647 : 0;   /* true: some, not counted */
   lua_settop(L, 1);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) lua_pushlstring(L, s + 3, len - 3);
-  else lua_pushvalue(L, 1);
-  lua_call(L, 1, 1);                            /* v at 2 */
-  if (lua_type(L, 2) != LUA_TTABLE) return 0;
-  lua_pushvalue(L, lua_upvalueindex(2));        /* the array metatable at 3 */
-  if (arrays > 0 && !lua_toboolean(L, lua_upvalueindex(3))) mark_arrays(L, 2, 3, 0, &arrays);
-  lua_settop(L, 3);
-  if (lua_getmetatable(L, 2)) {                 /* an empty array, now marked */
-    if (lua_rawequal(L, -1, 3)) return 0;
+  lua_pushvalue(L, lua_upvalueindex(2));        /* the array metatable at 2 */
+  if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+    s += 3;
+    len -= 3;
+  }
+  if (!lua_toboolean(L, lua_upvalueindex(3))) {
+    if (!ljson_decode(L, s, len, 2)) return 0;
+  } else {
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushlstring(L, s, len);
+    lua_call(L, 1, 1);
+  }
+  if (lua_type(L, 3) != LUA_TTABLE) return 0;   /* v at 3 */
+  if (lua_getmetatable(L, 3)) {                  /* an array, marked */
+    if (lua_rawequal(L, -1, 2)) return 0;
     lua_pop(L, 1);
   }
-  lua_rawgeti(L, 2, 1);                          /* an array with an element */
+  lua_rawgeti(L, 3, 1);                          /* an array with an element */
   if (!lua_isnil(L, -1)) return 0;
-  lua_settop(L, 2);
+  lua_settop(L, 3);
   return 1;
 }
 
@@ -212,6 +214,25 @@ static int l_json_object_decoder(lua_State *L) {
   lua_pushboolean(L, lua_toboolean(L, 3));
   lua_replace(L, 3);
   lua_pushcclosure(L, l_object_decoder, 3);
+  return 1;
+}
+
+/* the decoder core.json_decoder makes: decoder(s) -> v, or nothing when
+** ljson declines s (then cjson decides); empty arrays get the metatable
+** (upvalue 1) */
+static int l_decoder(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lua_settop(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  return ljson_decode(L, s, len, 2);
+}
+
+/* core.json_decoder(array_mt) -> decoder (see l_decoder) */
+static int l_json_decoder(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_pushcclosure(L, l_decoder, 1);
   return 1;
 }
 
@@ -452,6 +473,7 @@ static const luaL_Reg wire_funcs[] = {
   { "json_scan", l_json_scan },
   { "json_mark_arrays", l_json_mark_arrays },
   { "json_object_decoder", l_json_object_decoder },
+  { "json_decoder", l_json_decoder },
   { "check_name", l_check_name },
   { "valid_utf8", l_valid_utf8 },
   { "escape_segment", l_escape_segment },

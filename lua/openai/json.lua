@@ -234,10 +234,20 @@ local json_empties = core.json_empties
 -- Node's decoders do (a 3-byte test; the copy only for texts that have one)
 local BOM = "\239\187\191"
 
+-- the C decoder (src/ljson.c): the common texts, exactly as cjson 2.1.0
+-- decodes them, with their empty arrays marked as it goes; nil when it
+-- leaves a text to cjson (nil is no JSON value: null is cjson.null). Not
+-- with a newer cjson, which marks every array itself
+local fast_decode = not native and core.json_decoder(ARRAY_MT) or nil
+
 -- decode_scanned(s, arrays, objects): decode, where a scan of s already
 -- said whether it has empty arrays (how many, or true) and empty objects
 -- outside strings (core.json_scan, t:outcome(true)): nothing scanned again
 local function decode_scanned(s, arrays, objects)
+  if fast_decode then
+    local v = fast_decode(s)
+    if v ~= nil then return v end
+  end
   if byte(s, 1) == 239 and sub(s, 1, 3) == BOM then s = sub(s, 4) end
   if native or not arrays then return decode(s) end
   -- there are empty arrays; with no empty object in the text, every empty
@@ -259,15 +269,18 @@ local function decode_scanned(s, arrays, objects)
 end
 M.decode_scanned = decode_scanned
 
--- decode_object(s, arrays): a typed action's answer in one C call: s
--- decoded (a byte-order mark skipped), its empty arrays marked, when it is
--- a JSON object; else nothing (decode_scanned and is_object say why). Only
--- for a text the scan found valid UTF-8 with no empty object, or no empty
--- array, outside strings
+-- decode_object(s): a typed action's answer or a stream event in one C
+-- call: s decoded (a byte-order mark skipped), its empty arrays marked,
+-- when it is a JSON object; else nothing (decode_scanned and is_object say
+-- why, and decode whatever the C decoder left to cjson)
 M.decode_object = core.json_object_decoder(decode, ARRAY_MT, native)
 
 function M.decode(s)
   if native then return decode_scanned(s) end
+  if fast_decode then
+    local v = fast_decode(s)
+    if v ~= nil then return v end
+  end
   return decode_scanned(s, json_empties(s))
 end
 

@@ -36,7 +36,7 @@ local sched = require "openai.scheduler"
 local type, ipairs, pairs, setmetatable, error, tostring = type, ipairs, pairs, setmetatable, error, tostring
 local concat, sort = table.concat, table.sort
 local null = json.null
-local decode_flagged, decode_plain, is_object = json.decode_flagged, json.decode_plain, json.is_object
+local decode_flagged, decode_object, is_object = json.decode_flagged, json.decode_object, json.is_object
 local error_fields = transport.error_fields
 local chat_delta = require("openai.wire").chat_delta
 
@@ -382,8 +382,12 @@ end
 -- next() for a Responses stream: decode, raise an error event, keep a text
 -- delta, finish at a terminal event
 local function response_event(self, data, name, arrays, objects)
-  local v, derr = decode_flagged(data, arrays, objects)
-  if not is_object(v) then not_object(self, v, derr) end
+  local v = decode_object(data)
+  if v == nil then
+    local derr
+    v, derr = decode_flagged(data, arrays, objects)
+    if not is_object(v) then not_object(self, v, derr) end
+  end
   other_event(self, v, name)
   local ty = v.type
   if ty == "response.output_text.delta" and type(v.delta) == "string" and self.accumulate then
@@ -403,7 +407,7 @@ function Stream:next()
   if self._closed then return next_closed(self) end
   local t = self._t
   while true do
-    local data, name, arrays, objects, object = self._next_event(t)
+    local data, name, arrays, objects = self._next_event(t)
     if data ~= nil then
       self.events = self.events + 1
       if not self._chat then return response_event(self, data, name, arrays, objects) end
@@ -412,11 +416,9 @@ function Stream:next()
         self:close()
         return nil
       end
-      local v, derr
-      if object and not arrays then            -- "{...}": an object if it decodes
-        v, derr = decode_plain(data)
-        if v == nil then not_object(self, v, derr) end
-      else
+      local v = decode_object(data)
+      if v == nil then                        -- not an object, or left to cjson
+        local derr
         v, derr = decode_flagged(data, arrays, objects)
         if not is_object(v) then not_object(self, v, derr) end
       end

@@ -144,8 +144,8 @@ end
 -- the result of a 2xx outcome: its body decoded as spec says
 local function success(spec, status, body, attempts, request_id, head, utf8, arrays, objects)
   local meta = new_meta(status, request_id, attempts, head)
-  if utf8 and spec.want_object and spec.response_type == nil and not (arrays and objects) then
-    local v = decode_object(body, arrays)     -- the common answer: one C call
+  if utf8 and spec.want_object and spec.response_type == nil then
+    local v = decode_object(body)             -- the common answer: one C call
     if v ~= nil then return v, nil, meta end
   end
   local v, err = decode_body(meta, body, utf8, arrays, objects, spec.response_type, spec.method,
