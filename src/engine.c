@@ -240,39 +240,25 @@ static void detach_attempt(transfer *t) {
 ** curl callbacks: C memory only
 ** ================================================================== */
 
-/* a queued event: its header (the name's and the data's lengths, then the
-** flags byte), its name, then its data */
-#define EVENT_HEAD 9
+/* a queued event: its header (the name's and the data's lengths), its
+** name, then its data */
+#define EVENT_HEAD 8
 
-/* 1 when JSON text s starts with '{' after white space */
-static int starts_object(const char *s, size_t len) {
-  size_t i = 0;
-  while (i < len && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) i++;
-  return i < len && s[i] == '{';
-}
-
-/* the UTF-8 check and the empties scan of each event in one pass (so the Lua
-** side decodes it without scanning it again), then queue it */
+/* an event's name and data must be UTF-8 (the stream fails otherwise);
+** queue it */
 static int on_event(void *ud, const sse_event *ev) {
   transfer *t = (transfer *)ud;
   uint32_t nl = (uint32_t)ev->event_len, dl = (uint32_t)ev->data_len;
-  int utf8, arrays, objects;
-  unsigned char flags;
   char *p;
-  check_json_scan(ev->data, ev->data_len, &utf8, &arrays, &objects);
-  if (!utf8 || !check_utf8(ev->event, ev->event_len)) {
+  if (!check_utf8(ev->data, ev->data_len) || !check_utf8(ev->event, ev->event_len)) {
     t->own_kind = K_DECODE;
     snprintf(t->message, sizeof t->message, "an event of the stream is not valid UTF-8");
     return 1;
   }
-  flags = (unsigned char)((arrays ? EVENT_EMPTY_ARRAYS : 0) | (objects ? EVENT_EMPTY_OBJECTS : 0) |
-                          (starts_object(ev->data, dl) ? EVENT_OBJECT : 0));
-  if (dl >= 3 && memcmp(ev->data, "\xEF\xBB\xBF", 3) == 0) flags |= EVENT_BOM;
   if (obuf_reserve(&t->queue, EVENT_HEAD + ev->event_len + ev->data_len) != 0) return 1;
   p = t->queue.data + t->queue.len;
   memcpy(p, &nl, 4);
   memcpy(p + 4, &dl, 4);
-  p[8] = (char)flags;
   memcpy(p + EVENT_HEAD, ev->event, nl);
   memcpy(p + EVENT_HEAD + nl, ev->data, dl);
   t->queue.len += EVENT_HEAD + nl + dl;
@@ -826,14 +812,13 @@ int transfer_ready(const transfer *t) {
 }
 
 int transfer_pop_event(transfer *t, const char **name, size_t *name_len,
-                       const char **data, size_t *data_len, int *flags) {
+                       const char **data, size_t *data_len) {
   uint32_t nl, dl;
   const char *p;
   if (t->queue.len <= t->queue_off) return 0;
   p = t->queue.data + t->queue_off;
   memcpy(&nl, p, 4);
   memcpy(&dl, p + 4, 4);
-  *flags = (unsigned char)p[8];
   *name = p + EVENT_HEAD;
   *name_len = nl;
   *data = p + EVENT_HEAD + nl;

@@ -205,19 +205,11 @@ void transfer_init(transfer *t);
 int transfer_submit(engine *e, transfer *t);
 /* 1 when the caller may look at it: done, or a stream with events queued */
 int transfer_ready(const transfer *t);
-/* what on_event found in an event's data (check_json_scan), handed over
-** with it so that the Lua side scans nothing: an empty array or object (or
-** what looks like one inside a string); that it starts with '{' after white
-** space (decoded without error, it is an object); a UTF-8 byte-order mark
-** that starts it */
-#define EVENT_EMPTY_ARRAYS  1
-#define EVENT_EMPTY_OBJECTS 2
-#define EVENT_OBJECT        4
-#define EVENT_BOM           8
-/* pop one queued SSE event; 1 and fills the pointers (valid until the next
-** call on this transfer) and *flags (EVENT_*), 0 when the queue is empty */
+/* pop one queued SSE event (its name and data are valid UTF-8); 1 and
+** fills the pointers (valid until the next call on this transfer), 0 when
+** the queue is empty */
 int transfer_pop_event(transfer *t, const char **name, size_t *name_len,
-                       const char **data, size_t *data_len, int *flags);
+                       const char **data, size_t *data_len);
 /* after the caller copied the popped events: let a paused stream go on
 ** (curl may deliver more data from inside this call) */
 void transfer_resume(transfer *t);

@@ -32,6 +32,7 @@
 typedef struct {
   lua_State *L;
   const char *p;     /* the next byte to read */
+  const char *end;   /* the text's NUL */
   int mt;            /* the stack index of the empty arrays' metatable, or 0 */
   int depth;
 } decoder;
@@ -183,9 +184,34 @@ static int escaped_string(decoder *d, const char *start, const char *esc) {
   return 1;
 }
 
-/* the string whose opening quote d->p is at */
+#define ONES  UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* a mask whose lowest set bit marks the first byte of the 8 at p that is
+** a quote, a backslash or below 0x20 (bits above it may be false hits;
+** bytes >= 0x80 never hit), 0 when none is; little-endian byte order */
+static uint64_t stops8(const char *p) {
+  uint64_t x, q, b;
+  memcpy(&x, p, 8);
+  q = x ^ (ONES * '"');
+  b = x ^ (ONES * '\\');
+  return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((x - ONES * 0x20) & ~x)) & HIGHS;
+}
+
+/* the string whose opening quote d->p is at; whole 8-byte words are
+** looked at while they end inside the text, then byte by byte */
 static int string_value(decoder *d) {
   const char *start = d->p + 1, *p = start;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+  while (d->end - p >= 8) {
+    uint64_t m = stops8(p);
+    if (m != 0) {
+      p += __builtin_ctzll(m) >> 3;
+      break;
+    }
+    p += 8;
+  }
+#endif
   for (;;) {
     unsigned char c = (unsigned char)*p;
     if (c == '"') break;
@@ -394,6 +420,7 @@ int ljson_decode(lua_State *L, const char *s, size_t len, int mt) {
   decoder d;
   d.L = L;
   d.p = skip_space(s);
+  d.end = s + len;
   d.mt = mt;
   d.depth = 0;
   if (lua_checkstack(L, 4) && value(&d) && skip_space(d.p) == s + len) return 1;

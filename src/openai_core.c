@@ -712,26 +712,17 @@ static transfer *quick_transfer(lua_State *L) {
   return check_transfer(L, 1);                /* raises the usual error */
 }
 
-/* t:next_event() -> data, name, arrays, objects, object | nil when none is
-** queued. arrays and objects: whether the data may have an empty array /
-** object (json.decode_flagged's arguments: the data is not scanned again);
-** object: it starts with '{' (if it decodes, it is an object). The three
-** are missing when the data must go through json.decode (it starts with a
-** byte-order mark) */
+/* t:next_event() -> data, name | nil when none is queued (both valid
+** UTF-8: the engine fails the stream otherwise) */
 static int l_transfer_next_event(lua_State *L) {
   transfer *t = quick_transfer(L);
   const char *name, *data;
   size_t nl, dl;
-  int flags;
-  if (t->state == T_CLOSED || !transfer_pop_event(t, &name, &nl, &data, &dl, &flags)) return 0;
+  if (t->state == T_CLOSED || !transfer_pop_event(t, &name, &nl, &data, &dl)) return 0;
   lua_pushlstring(L, data, dl);
   lua_pushlstring(L, name, nl);
   transfer_resume(t);
-  if (flags & EVENT_BOM) return 2;
-  lua_pushboolean(L, flags & EVENT_EMPTY_ARRAYS);
-  lua_pushboolean(L, flags & EVENT_EMPTY_OBJECTS);
-  lua_pushboolean(L, flags & EVENT_OBJECT);
-  return 5;
+  return 2;
 }
 
 static const char *state_name(int s) {

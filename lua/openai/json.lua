@@ -284,18 +284,6 @@ function M.decode(s)
   return decode_scanned(s, json_empties(s))
 end
 
--- M.decode for a stream event already scanned (the core's next_event hands
--- over what its UTF-8 pass found, so nothing is scanned twice): arrays and
--- objects as decode_scanned takes them; arrays nil when not known (then
--- M.decode). decode_plain: a text known to have no empty array and no
--- byte-order mark
-M.decode_plain = decode
-
-function M.decode_flagged(s, arrays, objects)
-  if arrays == nil then return M.decode(s) end
-  return decode_scanned(s, arrays, objects)
-end
-
 -- true when v, a decoded value, is a JSON object: a table that is not an
 -- array (decoded arrays are either marked or have an element at [1]; an
 -- object's keys are strings)

@@ -36,7 +36,7 @@ local sched = require "openai.scheduler"
 local type, ipairs, pairs, setmetatable, error, tostring = type, ipairs, pairs, setmetatable, error, tostring
 local concat, sort = table.concat, table.sort
 local null = json.null
-local decode_flagged, decode_object, is_object = json.decode_flagged, json.decode_object, json.is_object
+local decode, decode_object, is_object = json.decode, json.decode_object, json.is_object
 local error_fields = transport.error_fields
 local chat_delta = require("openai.wire").chat_delta
 
@@ -364,7 +364,11 @@ local function next_closed(self)
   stream_error(self, { kind = "stream", message = "the stream was closed before its end" })
 end
 
-local function not_object(self, v, derr)
+-- an event's data that core.json_object_decoder did not take: the full
+-- decode, whose value must be an object; else raise kind "decode"
+local function event_object(self, data)
+  local v, derr = decode(data)
+  if is_object(v) then return v end
   stream_error(self, { kind = "decode", message = v == nil
     and "an event of the stream is not valid JSON: " .. tostring(derr)
     or "an event of the stream is not a JSON object: it is " .. json.what(v) })
@@ -381,13 +385,8 @@ end
 
 -- next() for a Responses stream: decode, raise an error event, keep a text
 -- delta, finish at a terminal event
-local function response_event(self, data, name, arrays, objects)
-  local v = decode_object(data)
-  if v == nil then
-    local derr
-    v, derr = decode_flagged(data, arrays, objects)
-    if not is_object(v) then not_object(self, v, derr) end
-  end
+local function response_event(self, data, name)
+  local v = decode_object(data) or event_object(self, data)
   other_event(self, v, name)
   local ty = v.type
   if ty == "response.output_text.delta" and type(v.delta) == "string" and self.accumulate then
@@ -400,28 +399,23 @@ end
 
 -- the next decoded event, or nil at the end; raises an error object
 -- (hot: one call per event, where each Lua call and each type() costs
--- hundreds of instructions on PUC Lua. The data comes with what the core's
--- UTF-8 pass found, so it is decoded without a scan; a plain content delta
+-- hundreds of instructions on PUC Lua. The data, already found valid UTF-8
+-- by the core, is decoded in one C call; a plain content delta
 -- (core.chat_delta) of a choice already seen is appended here, inline)
 function Stream:next()
   if self._closed then return next_closed(self) end
   local t = self._t
   while true do
-    local data, name, arrays, objects = self._next_event(t)
+    local data, name = self._next_event(t)
     if data ~= nil then
       self.events = self.events + 1
-      if not self._chat then return response_event(self, data, name, arrays, objects) end
+      if not self._chat then return response_event(self, data, name) end
       if data == "[DONE]" then
         self._done = true
         self:close()
         return nil
       end
-      local v = decode_object(data)
-      if v == nil then                        -- not an object, or left to cjson
-        local derr
-        v, derr = decode_flagged(data, arrays, objects)
-        if not is_object(v) then not_object(self, v, derr) end
-      end
+      local v = decode_object(data) or event_object(self, data)
       if name ~= "" or v.error ~= nil or v.type ~= nil then other_event(self, v, name) end
       if self._chat_acc then
         local acc = self._acc
