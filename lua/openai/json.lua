@@ -6,7 +6,9 @@
 -- arrays as [] (tables marked with the array metatable, and fields the API
 -- only knows as arrays). decode(text) keeps empty arrays as arrays, so a
 -- decoded object sent back keeps its shape. Works with Debian's lua-cjson
--- 2.1.0 (no empty_array support) and with newer ones.
+-- 2.1.0 (no empty_array support) and with newer ones. With 2.1.0, texts go
+-- first through the C decoder (src/ljson.c), which gives cjson's values for
+-- the texts it takes and leaves the rest to cjson.
 
 local cjson = require "cjson"
 local cjson_safe = require "cjson.safe"   -- decode returns nil, err: no pcall on the hot path
