@@ -262,7 +262,15 @@ local function decode_scanned(s, arrays, objects)
   -- both: tell them apart in the text (outside strings)
   local marked = mark_empty_arrays(s)
   local v, err = decode(marked or s)
-  if v == nil then return nil, err end
+  if v == nil then
+    -- cjson's message about the text itself: the marked copy's positions
+    -- (and what it found there) are not the text's (an error: not hot)
+    if marked then
+      local _, own = decode(s)
+      err = own or err
+    end
+    return nil, err
+  end
   if marked then
     if v == PLACEHOLDER then return setmetatable({}, ARRAY_MT) end
     if type(v) == "table" then restore(v) end
