@@ -37,7 +37,7 @@ PURE_SRC = src/buf.c src/sse.c src/retry.c src/check.c src/http1.c src/b64.c
 # openai.core: the engine on libcurl; openai.wire: every pure function, not
 # linked with libcurl (nginx's cosocket transport loads only this one)
 CORE_SRC = src/openai_core.c src/engine.c $(PURE_SRC)
-WIRE_SRC = src/openai_wire.c src/lhttp1.c src/ljson.c $(PURE_SRC)
+WIRE_SRC = src/openai_wire.c src/lhttp1.c src/ljson.c src/ltext.c $(PURE_SRC)
 CORE_HDR = $(wildcard src/*.h)
 CORE_SO  = build/$(LUA_NAME)/openai/core.so
 WIRE_SO  = build/$(LUA_NAME)/openai/wire.so

@@ -19,6 +19,7 @@
 #include "lcompat.h"
 #include "lhttp1.h"
 #include "ljson.h"
+#include "ltext.h"
 
 #define OPENAI_WIRE_VERSION "0.1.0"
 
@@ -404,7 +405,7 @@ static const char *const chat_keys[] = {
   "index", "content", NULL
 };
 enum { U_USAGE = 1, U_CHOICES, U_FINISH, U_LOGPROBS, U_DELTA, U_ROLE, U_REFUSAL, U_TOOL_CALLS,
-       U_INDEX, U_CONTENT };
+       U_INDEX, U_CONTENT, U_TEXT_MT };
 
 /* push t[key] (raw: decoded JSON has no metamethods) and return its type */
 static int raw_field(lua_State *L, int t, int key) {
@@ -422,16 +423,45 @@ static int absent(int type) {
   return type == LUA_TNIL || type == LUA_TLIGHTUSERDATA;
 }
 
-/* core.chat_delta(chunk) -> index, content when chunk (a decoded JSON
-** value) is a plain content delta: a table whose choices hold one choice
-** with a non-negative integer index (below 2^31) and a delta object, with
-** no usage, finish_reason or logprobs (missing or null) and no role,
-** refusal or tool_calls in the delta; content is the delta's content
-** string, "" when it has none. Nothing otherwise (the caller's full path).
-** A stream's hot path: type tests in Lua cost a function call each. */
+/* append the content at the top to by_index[index].content (an
+** openai.text; by_index at 2); 0 when that choice is not there yet */
+static int append_known(lua_State *L, lua_Number index) {
+  ltext *t;
+  size_t n;
+  const char *s;
+  int same = 0;
+  lua_rawgeti(L, 2, (lua_Integer)index);
+  if (lua_type(L, -1) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  raw_field(L, lua_gettop(L), U_CONTENT);
+  t = (ltext *)lua_touserdata(L, -1);
+  if (t != NULL && lua_getmetatable(L, -1)) {
+    same = lua_rawequal(L, -1, lua_upvalueindex(U_TEXT_MT));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+  if (!same) return 0;
+  s = lua_tolstring(L, -1, &n);
+  if (n > 0) ltext_append(L, t, s, n);
+  return 1;
+}
+
+/* core.chat_delta(chunk [, by_index]) -> index, content when chunk (a
+** decoded JSON value) is a plain content delta: a table whose choices hold
+** one choice with a non-negative integer index (below 2^31) and a delta
+** object, with no usage, finish_reason or logprobs (missing or null) and
+** no role, refusal or tool_calls in the delta; content is the delta's
+** content string, "" when it has none. With by_index (a stream's choices
+** by index, each with its content as an openai.text), the content of such
+** a delta for a choice already there is appended to it instead: true.
+** Nothing when the chunk is not plain (the caller's full path). A
+** stream's hot path: type tests in Lua cost a function call each. */
 static int l_chat_delta(lua_State *L) {
   int choices, choice, delta;
   lua_Number index;
+  lua_settop(L, 2);
   if (lua_type(L, 1) != LUA_TTABLE || !absent(raw_field(L, 1, U_USAGE))) return 0;
   if (raw_field(L, 1, U_CHOICES) != LUA_TTABLE || lua_rawlen(L, -1) != 1) return 0;
   choices = lua_gettop(L);
@@ -451,13 +481,18 @@ static int l_chat_delta(lua_State *L) {
     lua_pop(L, 1);
     lua_pushliteral(L, "");
   }
+  if (lua_type(L, 2) == LUA_TTABLE && append_known(L, index)) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
   return 2;
 }
 
 static void open_chat_delta(lua_State *L) {
   int n = 0;
   while (chat_keys[n] != NULL) lua_pushstring(L, chat_keys[n++]);
-  lua_pushcclosure(L, l_chat_delta, n);
+  luaL_getmetatable(L, LTEXT_MT);               /* U_TEXT_MT: ltext_open ran */
+  lua_pushcclosure(L, l_chat_delta, n + 1);
   lua_setfield(L, -2, "chat_delta");
 }
 
@@ -492,6 +527,7 @@ int luaopen_openai_wire(lua_State *L) {
   lua_pushliteral(L, "content");
   lua_pushcclosure(L, l_messages_ok, 2);
   lua_setfield(L, -2, "messages_ok");
+  ltext_open(L);
   open_chat_delta(L);
   lhttp1_open(L);
   lua_pushliteral(L, OPENAI_WIRE_VERSION);

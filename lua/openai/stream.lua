@@ -34,11 +34,13 @@ local transport = require "openai.transport"
 local sched = require "openai.scheduler"
 
 local type, ipairs, pairs, setmetatable, error, tostring = type, ipairs, pairs, setmetatable, error, tostring
-local concat, sort = table.concat, table.sort
+local sort = table.sort
 local null = json.null
 local decode, decode_object, is_object = json.decode, json.decode_object, json.is_object
 local error_fields = transport.error_fields
-local chat_delta = require("openai.wire").chat_delta
+local wire = require "openai.wire"
+local chat_delta = wire.chat_delta
+local text_new, append, text_string = wire.text_new, wire.text_append, wire.text_string
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -52,49 +54,14 @@ M.Stream = Stream
 -- assembling a chat.completion from its chunks
 -- ==================================================================
 
--- text that grows by small pieces (a delta per event), in O(length) memory:
--- pieces gather in the rope's array part; every 256 they are joined into one
--- string pushed on a stack kept short by merging (each entry at most half the
--- one below it). Appending is a store and a count on the hot path. 256, not
--- 64: each join allocates a string, and one of a kilobyte or more makes
--- glibc's malloc consolidate its free lists (64: ~400 more instructions per
--- event, callgrind); not 1024 either: a 100 MB stream's peak RSS grows by 5
--- MiB (bench/stream_mem.lua: 20.9 MiB at 256, 22.7 at 64, 26.1 at 1024)
-local LEAF = 256
-
-local function rope()
-  return { n = 0, stack = {} }
-end
-
-local function flush(r)
-  local st = r.stack
-  local k = #st + 1
-  st[k] = concat(r, "", 1, r.n)
-  r.n = 0
-  while k > 1 and #st[k] * 2 >= #st[k - 1] do
-    st[k - 1] = st[k - 1] .. st[k]
-    st[k] = nil
-    k = k - 1
-  end
-end
-
-local function append(r, s)
-  local n = r.n + 1
-  r[n] = s
-  r.n = n
-  if n == LEAF then flush(r) end
-end
-
--- the whole text, or nil when nothing was appended
-local function rope_text(r)
-  if r.n == 0 and #r.stack == 0 then return nil end
-  return concat(r.stack) .. concat(r, "", 1, r.n)
-end
-
+-- text that grows by small pieces (a delta per event): an openai.text
+-- (src/ltext.c), whose bytes are copied into one C buffer as they come, so
+-- no piece stays alive as a Lua string and nothing is joined in Lua;
+-- text_string gives nil when nothing was appended
 local function chat_choice(acc, index)
   local c = acc.by_index[index]
   if c == nil then
-    c = { index = index, role = nil, content = rope(), refusal = rope(), tools = {}, finish_reason = nil,
+    c = { index = index, role = nil, content = text_new(), refusal = text_new(), tools = {}, finish_reason = nil,
           logprobs = nil }
     acc.by_index[index] = c
     acc.indices[#acc.indices + 1] = index
@@ -129,7 +96,7 @@ local function add_tool_calls(c, calls, k)
       end
       local slot = c.tools[i]
       if slot == nil then
-        slot = { id = nil, type = "function", name = rope(), arguments = rope() }
+        slot = { id = nil, type = "function", name = text_new(), arguments = text_new() }
         c.tools[i] = slot
       end
       if type(tc.id) == "string" then slot.id = tc.id end
@@ -227,8 +194,8 @@ local function chat_result(acc)
   for _, index in ipairs(idx) do
     local c = acc.by_index[index]
     local msg = { role = c.role or "assistant" }
-    msg.content = rope_text(c.content) or null
-    msg.refusal = rope_text(c.refusal) or null
+    msg.content = text_string(c.content) or null
+    msg.refusal = text_string(c.refusal) or null
     local keys = {}
     for k in pairs(c.tools) do keys[#keys + 1] = k end
     if #keys > 0 then
@@ -237,8 +204,8 @@ local function chat_result(acc)
       for _, k in ipairs(keys) do
         local s = c.tools[k]
         calls[#calls + 1] = { id = s.id, type = s.type,
-                              ["function"] = { name = rope_text(s.name) or "",
-                                                 arguments = rope_text(s.arguments) or "" } }
+                              ["function"] = { name = text_string(s.name) or "",
+                                                 arguments = text_string(s.arguments) or "" } }
       end
       msg.tool_calls = calls
     end
@@ -270,7 +237,7 @@ function M.new(client, t, meta, kind, accumulate)
   local s = setmetatable({
     meta = meta, kind = kind, events = 0, accumulate = accumulate ~= false,
     _client = client, _t = t, _done = false, _closed = false, _err = nil,
-    _acc = { by_index = {}, indices = {} }, _text = rope(), _final = nil,
+    _acc = { by_index = {}, indices = {} }, _text = text_new(), _final = nil,
   }, Stream)
   -- what next() tests per event, decided once
   s._chat = kind == "chat"
@@ -419,17 +386,11 @@ function Stream:next()
       if name ~= "" or v.error ~= nil or v.type ~= nil then other_event(self, v, name) end
       if self._chat_acc then
         local acc = self._acc
-        local index, content = chat_delta(v)
-        local c = index ~= nil and acc.by_index[index]
-        if c and acc.id ~= nil and (acc.system_fingerprint ~= nil or v.system_fingerprint == nil) then
-          if content ~= "" then
-            local r = c.content               -- append(r, content), inline
-            local n = r.n + 1
-            r[n] = content
-            r.n = n
-            if n == LEAF then flush(r) end
-          end
-        else
+        -- once the chunk's header fields are kept, a plain content delta
+        -- of a choice already seen is appended by chat_delta itself (true)
+        local known = acc.id ~= nil and (acc.system_fingerprint ~= nil or v.system_fingerprint == nil)
+        local index, content = chat_delta(v, known and acc.by_index or nil)
+        if index ~= true then
           local why = chat_add(acc, v, index, content)
           if why then
             stream_error(self, { kind = "decode", message = "event " .. self.events .. ": " .. why })
@@ -470,9 +431,9 @@ end
 function Stream:text()
   if self.kind == "chat" then
     local c = self._acc.by_index[0]
-    return c and rope_text(c.content) or ""
+    return c and text_string(c.content) or ""
   end
-  return rope_text(self._text) or ""
+  return text_string(self._text) or ""
 end
 
 -- }==================================================================
