@@ -143,6 +143,19 @@ build/fuzz/%: fuzz/%.c $(PURE_SRC) $(CORE_HDR) spec/c/ref_check.h
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc \
 	  -o $@ $< $(PURE_SRC) -lm
 
+# the JSON decoder against Debian's lua-cjson 2.1.0 in an embedded Lua 5.4
+# (whatever LUA is: that cjson.so is the reference); the Lua functions that
+# push are wrapped so that each push ljson makes is checked against the
+# stack it asked for (fuzz_json.c says why)
+FUZZ_JSON_WRAP = lua_checkstack lua_settop lua_pushnil lua_pushnumber lua_pushinteger \
+                 lua_pushboolean lua_pushlightuserdata lua_pushvalue lua_createtable \
+                 lua_pushlstring lua_newuserdatauv lua_rawgeti
+build/fuzz/fuzz_json: fuzz/fuzz_json.c src/ljson.c src/ljson.h spec/c/ref_check.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc \
+	  $$(pkg-config --cflags lua5.4) -o $@ $< src/ljson.c $$(pkg-config --libs lua5.4) -lm \
+	  $(foreach f,$(FUZZ_JSON_WRAP),-Wl,--wrap=$(f))
+
 fuzz: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do \
 	  mkdir -p build/fuzz/corpus-$$(basename $$f); \
