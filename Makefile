@@ -156,12 +156,26 @@ build/fuzz/fuzz_json: fuzz/fuzz_json.c src/ljson.c src/ljson.h spec/c/ref_check.
 	  $$(pkg-config --cflags lua5.4) -o $@ $< src/ljson.c $$(pkg-config --libs lua5.4) -lm \
 	  $(foreach f,$(FUZZ_JSON_WRAP),-Wl,--wrap=$(f))
 
+# FUZZ_ARGS_<target>: a target's own arguments, after the common ones (a
+# later -runs wins): its dictionary, its seed corpus kept in the repository
+# (read, never written), fewer runs if it is slow (FUZZ_JSON_RUNS). No
+# per-input leak check for fuzz_json: Lua frees an input's objects later, so
+# libFuzzer would run LeakSanitizer after most new inputs (a third of the
+# budget), and it could find nothing there (ljson holds no C memory; every
+# Lua object is reachable from the state)
+FUZZ_ARGS_fuzz_json = -dict=fuzz/json.dict -detect_leaks=0 -runs=$(or $(FUZZ_JSON_RUNS),$(FUZZ_RUNS)) \
+                      fuzz/corpus/json
+# the shell case arm that sets $$more to target $(1)'s arguments
+fuzz_args_case = $(1)) more="$(FUZZ_ARGS_$(1))";;
+
 fuzz: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do \
-	  mkdir -p build/fuzz/corpus-$$(basename $$f); \
-	  $$f -runs=$(FUZZ_RUNS) -max_len=4096 -seed=1 build/fuzz/corpus-$$(basename $$f) 2> build/fuzz/$$(basename $$f).log \
-	    || { tail -n 40 build/fuzz/$$(basename $$f).log; exit 1; }; \
-	  echo "fuzz: $$(basename $$f): $$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' build/fuzz/$$(basename $$f).log)"; \
+	  n=$$(basename $$f); \
+	  mkdir -p build/fuzz/corpus-$$n; \
+	  case $$n in $(foreach t,$(notdir $(FUZZ_BINS)),$(call fuzz_args_case,$(t))) esac; \
+	  $$f -runs=$(FUZZ_RUNS) -max_len=4096 -seed=1 build/fuzz/corpus-$$n $$more 2> build/fuzz/$$n.log \
+	    || { tail -n 40 build/fuzz/$$n.log; exit 1; }; \
+	  echo "fuzz: $$n: $$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' build/fuzz/$$n.log)"; \
 	done
 
 # ---- lint -------------------------------------------------------------------
