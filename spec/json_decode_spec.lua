@@ -495,19 +495,22 @@ local function decode_object_checks(name, s, in_c, ok, want)
   end
 end
 
+-- s is taken by the C decoder and decodes, by every path, to cjson's value
+local function taken_as_cjson(name, s)
+  assert(took(s), name .. ": the C decoder declined it")
+  local ok, want = expected(s)
+  assert(ok, name .. ": cjson refused it: " .. tostring(want))
+  local d = differ(want, (c_decode(s)))
+  assert(d == nil, name .. ": the C decoder: " .. tostring(d))
+  decodes_as_cjson(name, s)
+  decode_object_checks(name, s, true, ok, want)
+end
+
 describe("openai.json decode", function()
   describe("the texts the API sends: the C decoder, as cjson", function()
     for _, c in ipairs(API_TEXTS) do
       local name, s = c[1], c[2]
-      it(name, function()
-        assert(took(s), name .. ": the C decoder declined it")
-        local ok, want = expected(s)
-        assert(ok, name .. ": cjson refused it: " .. tostring(want))
-        local d = differ(want, c_decode(s))
-        assert(d == nil, name .. ": the C decoder: " .. tostring(d))
-        decodes_as_cjson(name, s)
-        decode_object_checks(name, s, true, ok, want)
-      end)
+      it(name, function() taken_as_cjson(name, s) end)
     end
 
     it("the embedding's floats are the numbers written, all 1536", function()
@@ -527,15 +530,7 @@ describe("openai.json decode", function()
   describe("edge cases the C decoder takes, as cjson", function()
     for _, c in ipairs(C_TEXTS) do
       local name, s = c[1], c[2]
-      it(name, function()
-        assert(took(s), name .. ": the C decoder declined it")
-        local ok, want = expected(s)
-        assert(ok, name .. ": cjson refused it: " .. tostring(want))
-        local d = differ(want, (c_decode(s)))
-        assert(d == nil, name .. ": the C decoder: " .. tostring(d))
-        decodes_as_cjson(name, s)
-        decode_object_checks(name, s, true, ok, want)
-      end)
+      it(name, function() taken_as_cjson(name, s) end)
     end
 
     it("keeps -0 negative, and numbers past 15 digits as strtod reads them", function()
