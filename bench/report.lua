@@ -105,6 +105,11 @@ row(string.format("stream, %sk chunks, events/s", R.stream_events and
 local lf = num("lib_stream_flat_eps")
 row("  same, accumulate=false (no result())", eps(lf), eps(fe), num("stream_flat_ratio") or ratio(lf, fe),
     { ">=", 0.9, text = ">= 0.9" })
+-- in instructions per event: the ratio is the floor's over the library's
+-- (a speed, as events/s are)
+local sil, sif, sfl = num("instr_stream_lib"), num("instr_stream_floor"), num("instr_stream_flat")
+row("  with result(), instructions per event", kinstr(sil), kinstr(sif), ratio(sif, sil))
+row("  accumulate=false, instructions per event", kinstr(sfl), kinstr(sif), ratio(sif, sfl))
 
 -- 6. stream memory
 local f1, f2 = mib("sflat_1mb"), mib("sflat_100mb")

@@ -16,6 +16,7 @@
 #   4. `require "openai"` in a fresh process beside a bare `lua -e ''`
 #   5. a 20,000-event chat stream served by nginx: events/s beside a plain Lua
 #      loop splitting the same bytes in memory and cjson-decoding each event
+#   5b. the same in instructions per event (callgrind, bench/instr_stream.sh)
 #   6. peak RSS of a process consuming a 1 MB and a 100 MB stream (with and
 #      without accumulate)
 #   6b. peak RSS of a process uploading a 100 MB file from its path and
@@ -175,7 +176,7 @@ fi
 
 # ---- the streams --------------------------------------------------------------
 log "generating the streams"
-for s in s20k:"$STREAM_EVENTS" s1mb:1MB s100mb:100MB; do
+for s in s20k:"$STREAM_EVENTS" s1mb:1MB s100mb:100MB s2k:2000 s22k:22000; do
   name=${s%%:*}; size=${s#*:}
   mkdir -p "$TMP/www/stream/$name/v1/chat"
   $LUA "$BENCH/gen_stream.lua" "$TMP/www/stream/$name/v1/chat/completions" "$size" > /dev/null || exit 1
@@ -280,6 +281,14 @@ fi
 log "stream: $STREAM_EVENTS events, library and Lua floor, $STREAM_REPS runs each"
 step stream 120 $CLIENT $LUA "$BENCH/stream.lua" "$NGINX_URL/stream/s20k/v1" \
   "$TMP/www/stream/s20k/v1/chat/completions" "$STREAM_REPS"
+
+# ---- 5b. streams in instructions (callgrind) ---------------------------------------
+if [ "${INSTR:-1}" != 0 ] && command -v valgrind > /dev/null 2>&1; then
+  log "stream: instructions per event (callgrind), library and the in-memory floor, 22k - 2k events"
+  step instr-stream 300 $CLIENT env LUA="$LUA" sh "$BENCH/instr_stream.sh" \
+    "$NGINX_URL/stream/s2k/v1" "$TMP/www/stream/s2k/v1/chat/completions" \
+    "$NGINX_URL/stream/s22k/v1" "$TMP/www/stream/s22k/v1/chat/completions"
+fi
 
 # ---- 6. stream memory --------------------------------------------------------------
 log "stream memory: 1 MB and 100 MB streams, a fresh process each"
