@@ -207,7 +207,8 @@ static int l_object_decoder(lua_State *L) {
 }
 
 /* core.json_object_decoder(decode, array_mt, cjson_marks) -> decoder (see
-** l_object_decoder): a typed action's success, decoded in one C call */
+** l_object_decoder): a typed action's answer or a stream event, decoded in
+** one C call */
 static int l_json_object_decoder(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   luaL_checktype(L, 2, LUA_TTABLE);
