@@ -242,14 +242,10 @@ local BOM = "\239\187\191"
 -- with a newer cjson, which marks every array itself
 local fast_decode = not native and core.json_decoder(ARRAY_MT) or nil
 
--- decode_scanned(s, arrays, objects): decode, where a scan of s already
--- said whether it has empty arrays (how many, or true) and empty objects
--- outside strings (core.json_scan, t:outcome(true)): nothing scanned again
-local function decode_scanned(s, arrays, objects)
-  if fast_decode then
-    local v = fast_decode(s)
-    if v ~= nil then return v end
-  end
+-- cjson's decode of s, where a scan of s already said whether it has empty
+-- arrays (how many, or true) and empty objects outside strings
+-- (core.json_scan, t:outcome(true)): nothing scanned again
+local function cjson_scanned(s, arrays, objects)
   if byte(s, 1) == 239 and sub(s, 1, 3) == BOM then s = sub(s, 4) end
   if native or not arrays then return decode(s) end
   -- there are empty arrays; with no empty object in the text, every empty
@@ -277,6 +273,16 @@ local function decode_scanned(s, arrays, objects)
   end
   return v
 end
+
+-- decode_scanned(s, arrays, objects): the C decoder's value, else cjson's
+-- (arrays and objects as cjson_scanned takes them)
+local function decode_scanned(s, arrays, objects)
+  if fast_decode then
+    local v = fast_decode(s)
+    if v ~= nil then return v end
+  end
+  return cjson_scanned(s, arrays, objects)
+end
 M.decode_scanned = decode_scanned
 
 -- decode_object(s): a typed action's answer or a stream event in one C
@@ -286,12 +292,10 @@ M.decode_scanned = decode_scanned
 M.decode_object = core.json_object_decoder(decode, ARRAY_MT, native)
 
 function M.decode(s)
-  if native then return decode_scanned(s) end
-  if fast_decode then
-    local v = fast_decode(s)
-    if v ~= nil then return v end
-  end
-  return decode_scanned(s, json_empties(s))
+  if native then return cjson_scanned(s) end
+  local v = fast_decode(s)
+  if v ~= nil then return v end
+  return cjson_scanned(s, json_empties(s))   -- scanned only when cjson decodes
 end
 
 -- true when v, a decoded value, is a JSON object: a table that is not an
