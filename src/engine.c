@@ -525,6 +525,7 @@ static void set_fixed_options(transfer *t, CURL *h) {
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
   if (t->proxy != NULL) curl_easy_setopt(h, CURLOPT_PROXY, t->proxy);
   if (t->no_proxy != NULL) curl_easy_setopt(h, CURLOPT_NOPROXY, t->no_proxy);
+  if (t->ca_file != NULL) curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file);
   if (t->connect_timeout_ms > 0)
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
 }
@@ -763,6 +764,7 @@ void profile_release(profile *p) {
   curl_slist_free_all(p->headers);
   free(p->proxy);
   free(p->no_proxy);
+  free(p->ca_file);
   free(p);
 }
 
@@ -772,6 +774,7 @@ void transfer_use_profile(transfer *t, profile *p) {
   t->headers = p->headers;
   t->proxy = p->proxy;
   t->no_proxy = p->no_proxy;
+  t->ca_file = p->ca_file;
   t->timeout_ms = p->timeout_ms;
   t->connect_timeout_ms = p->connect_timeout_ms;
   t->idle_timeout_ms = p->idle_timeout_ms;
@@ -872,7 +875,7 @@ void transfer_close(transfer *t) {
   }
   if (t->prof != NULL) {          /* these are the profile's */
     t->headers = NULL;
-    t->proxy = t->no_proxy = NULL;
+    t->proxy = t->no_proxy = t->ca_file = NULL;
     profile_release(t->prof);
     t->prof = NULL;
   }
@@ -883,6 +886,7 @@ void transfer_close(transfer *t) {
   free(t->to_path); t->to_path = NULL;
   free(t->proxy); t->proxy = NULL;
   free(t->no_proxy); t->no_proxy = NULL;
+  free(t->ca_file); t->ca_file = NULL;
   for (i = 0; i < t->nparts; i++) {
     free(t->parts[i].name);
     free(t->parts[i].data);

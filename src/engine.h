@@ -67,6 +67,7 @@ typedef struct profile {
   unsigned long id;
   struct curl_slist *headers;   /* "Expect:" included */
   char *proxy, *no_proxy;
+  char *ca_file;                /* CURLOPT_CAINFO; NULL: libcurl's default store */
   long timeout_ms, connect_timeout_ms, idle_timeout_ms, deadline_ms;
   size_t max_response, max_event;
   int stream;
@@ -105,8 +106,9 @@ struct transfer {
   char *to_path;            /* a 2xx body goes to this file, not to memory */
   char *proxy;              /* CURLOPT_PROXY; NULL: the environment's */
   char *no_proxy;           /* CURLOPT_NOPROXY; NULL: the environment's */
+  char *ca_file;            /* CURLOPT_CAINFO; NULL: libcurl's default store */
   retry_config retry;
-  profile *prof;            /* when set, headers, proxy and no_proxy are its
+  profile *prof;            /* when set, headers, proxy, no_proxy and ca_file are its
                                own (not freed with the transfer) */
 
   /* the attempt in progress */

@@ -139,7 +139,7 @@ static int opt_field_bool(lua_State *L, int idx, const char *k) {
 static int request_field(const char *k, size_t len) {
   switch (k[0]) {
     case 'b': return IS("body");
-    case 'c': return IS("connect_timeout");
+    case 'c': return IS("connect_timeout") || IS("ca_file");
     case 'd': return IS("deadline");
     case 'h': return IS("headers");
     case 'i': return IS("idle_timeout");
@@ -319,7 +319,7 @@ static int l_profile_gc(lua_State *L) {
 
 /* core.profile(desc) -> profile: desc has a request's fields but method,
 ** url, body, parts and to_path (headers, timeouts, limits, retry, stream,
-** proxy, no_proxy), checked as engine:submit checks them */
+** proxy, no_proxy, ca_file), checked as engine:submit checks them */
 static int l_profile_new(lua_State *L) {
   lprofile *lp;
   profile *p;
@@ -346,12 +346,14 @@ static int l_profile_new(lua_State *L) {
   t->stream = opt_field_bool(L, 1, "stream");
   if ((s = opt_field_str(L, 1, "proxy", &len)) != NULL) t->proxy = dup_lstring(L, s, len);
   if ((s = opt_field_str(L, 1, "no_proxy", &len)) != NULL) t->no_proxy = dup_lstring(L, s, len);
+  if ((s = opt_field_str(L, 1, "ca_file", &len)) != NULL) t->ca_file = dup_lstring(L, s, len);
   p = profile_new();
   if (p == NULL) return luaL_error(L, "openai.core: not enough memory");
   /* the shared part takes the template's pointers */
   p->headers = t->headers; t->headers = NULL;
   p->proxy = t->proxy; t->proxy = NULL;
   p->no_proxy = t->no_proxy; t->no_proxy = NULL;
+  p->ca_file = t->ca_file; t->ca_file = NULL;
   p->timeout_ms = t->timeout_ms;
   p->connect_timeout_ms = t->connect_timeout_ms;
   p->idle_timeout_ms = t->idle_timeout_ms;
@@ -482,6 +484,7 @@ static int l_engine_submit(lua_State *L) {
   }
   if ((s = opt_field_str(L, 2, "proxy", &len)) != NULL) t->proxy = dup_lstring(L, s, len);
   if ((s = opt_field_str(L, 2, "no_proxy", &len)) != NULL) t->no_proxy = dup_lstring(L, s, len);
+  if ((s = opt_field_str(L, 2, "ca_file", &len)) != NULL) t->ca_file = dup_lstring(L, s, len);
   return submit_transfer(L, e, t);
 }
 

@@ -175,6 +175,11 @@ function M.new(opts)
   end
   self.logger = opts.logger
   self.transport = choose_transport(fn, opts.transport)
+  if opts.ca_file ~= nil then self.ca_file = check.name(fn, opts.ca_file, "ca_file") end
+  if self.ca_file and self.transport == "nginx" then
+    check.fail(fn, "ca_file", "is not supported by the nginx transport; trust it with nginx's "
+               .. "lua_ssl_trusted_certificate directive", opts.ca_file, true)
+  end
   if self.proxy and self.transport == "nginx" then
     check.fail(fn, "proxy", 'is not supported by the nginx transport (cosockets connect directly); '
                .. 'use transport = "curl" for a proxy', opts.proxy, true)

@@ -115,7 +115,7 @@ local function profile_of(client, lines, retry)
     timeout = client.timeout, connect_timeout = client.connect_timeout,
     idle_timeout = client.idle_timeout, deadline = client.deadline,
     max_response_bytes = client.max_response_bytes, max_event_bytes = client.max_event_bytes,
-    proxy = client.proxy, no_proxy = client.no_proxy,
+    proxy = client.proxy, no_proxy = client.no_proxy, ca_file = client.ca_file,
   })
   profiles[lines] = { profile = profile, retry = retry }
   return profile
@@ -198,6 +198,7 @@ function M.build(client, spec, body, ctype)
     to_path = spec.to_path,
     proxy = client.proxy,
     no_proxy = client.no_proxy,
+    ca_file = client.ca_file,
   }
 end
 
