@@ -504,6 +504,27 @@ static unsigned long options_key(const transfer *t) {
   return 0;
 }
 
+/* TLS and connection sharing (see docs/DESIGN.md, "Connections"):
+** - over https, a new transfer waits for a connection being set up to the
+**   same host to say whether it multiplexes (HTTP/2) instead of opening one
+**   of its own; plain http (HTTP/1.1) never waits, so calls in flight to a
+**   local server keep one connection each as before;
+** - the CA store comes from one bundle file (the caller's ca_file, else
+**   libcurl's default) and no CA directory, which is what lets libcurl keep
+**   the parsed store in the multi handle (CURLOPT_CA_CACHE_TIMEOUT, 24 h by
+**   default) instead of reading the whole bundle for every connection;
+** - TLS sessions are kept in the engine's share, so a new connection to a
+**   host seen before resumes instead of doing a full handshake */
+static void set_tls_options(transfer *t, CURL *h) {
+  engine *e = t->eng;
+  if (t->url != NULL && strncasecmp(t->url, "https:", 6) == 0)
+    curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+  if (t->ca_file != NULL) curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file);
+  if (t->ca_file != NULL || (e != NULL && e->has_cainfo))
+    curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+  if (e != NULL && e->share != NULL) curl_easy_setopt(h, CURLOPT_SHARE, e->share);
+}
+
 /* what every attempt of t sets the same way (after curl_easy_reset) */
 static void set_fixed_options(transfer *t, CURL *h) {
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->headers);
@@ -525,7 +546,7 @@ static void set_fixed_options(transfer *t, CURL *h) {
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
   if (t->proxy != NULL) curl_easy_setopt(h, CURLOPT_PROXY, t->proxy);
   if (t->no_proxy != NULL) curl_easy_setopt(h, CURLOPT_NOPROXY, t->no_proxy);
-  if (t->ca_file != NULL) curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file);
+  set_tls_options(t, h);
   if (t->connect_timeout_ms > 0)
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
 }
@@ -693,6 +714,21 @@ static void abort_attempt(engine *e, transfer *t, int kind, const char *what, lo
 ** the engine
 ** ================================================================== */
 
+/* whether libcurl was built with a default CA bundle file (Debian's:
+** /etc/ssl/certs/ca-certificates.crt, beside the CA directory /etc/ssl/certs) */
+static int default_cainfo(void) {
+  int has = 0;
+#if LIBCURL_VERSION_NUM >= 0x075400
+  char *path = NULL;
+  CURL *h = curl_easy_init();
+  if (h == NULL) return 0;
+  if (curl_easy_getinfo(h, CURLINFO_CAINFO, &path) == CURLE_OK && path != NULL && *path != '\0')
+    has = 1;
+  curl_easy_cleanup(h);
+#endif
+  return has;
+}
+
 int engine_init(engine *e) {
   memset(e, 0, sizeof *e);
   e->ready_tail = &e->ready;
@@ -705,6 +741,13 @@ int engine_init(engine *e) {
   curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, (void *)e);
   curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer);
   curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, (void *)e);
+  e->share = curl_share_init();
+  if (e->share != NULL &&
+      curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+    curl_share_cleanup(e->share);
+    e->share = NULL;
+  }
+  e->has_cainfo = default_cainfo();
   e->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)e;
   if (e->rng == 0) e->rng = 88172645463325252ULL;
   return 0;
@@ -733,6 +776,8 @@ void engine_close(engine *e) {
   e->nidle = e->cap_idle = 0;
   curl_multi_cleanup(e->multi);   /* may still call on_socket: socks stays until here */
   e->multi = NULL;
+  if (e->share != NULL) curl_share_cleanup(e->share);   /* no handle uses it any more */
+  e->share = NULL;
   free(e->socks);
   e->socks = NULL;
   e->nsocks = e->cap_socks = 0;

@@ -178,6 +178,9 @@ struct engine {
   int max_idle;             /* handles beyond it are freed, not pooled */
   int freed_handles;        /* freed since the last trim (see trim_heap) */
   int running;              /* transfers whose easy is in the multi */
+  CURLSH *share;            /* TLS sessions, shared by every handle of the engine
+                               (NULL when curl could not make it: none shared) */
+  int has_cainfo;           /* libcurl has a default CA bundle file (see set_tls_options) */
   int closed;
   unsigned long rng;        /* jitter */
 };
