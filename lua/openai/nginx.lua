@@ -268,6 +268,12 @@ local function settle(t, kind, message)
   t.st = "done"
 end
 
+-- the last TLS session of each server (scheme:host:port), per worker: a
+-- new connection to a server seen before resumes it (an abbreviated
+-- handshake, no certificate chain to verify) instead of a full handshake.
+-- One entry per server the worker talks to.
+local tls_sessions = {}
+
 -- connect (or take a kept connection) and do the TLS handshake; nil, kind,
 -- message on failure
 local function connect(t)
@@ -287,7 +293,8 @@ local function connect(t)
   end
   t.reused = (sock:getreusedtimes() or 0) > 0
   if t.scheme == "https" and not t.reused then
-    ok, err = sock:sslhandshake(nil, t.host, true)
+    ok, err = sock:sslhandshake(tls_sessions[pool], t.host, true)
+    if ok then tls_sessions[pool] = ok end
     if not ok then
       sock:close()
       if err == "timeout" then return nil, "timeout", format("the TLS handshake with %s timed out", t.authority) end
