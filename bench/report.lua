@@ -70,6 +70,34 @@ row(par, fmt(lp, "ms"), fmt(ideal, "ms") .. " ideal", ratio(lp, ideal),
 row("  same, raw curl-multi C as the floor", fmt(lp, "ms"), fmt(fp, "ms") .. " C", ratio(lp, fp))
 row("  raw curl-multi C vs ideal", fmt(fp, "ms"), fmt(ideal, "ms") .. " ideal", ratio(fp, ideal))
 
+-- 2b. HTTPS + HTTP/2 (bench/https.sh): fresh processes, connections opened
+-- inside the timing
+local hn = num("https_n") or 1000
+local hc = num("https_conc") or 64
+local hideal = math.ceil(hn / hc) * 50
+local hl, hnode, hcurl = num("https_par_lib_ms"), num("https_par_node_ms"), num("https_par_curl_ms")
+row(string.format("HTTPS+h2 %d x 50 ms, c=%d, wall, cold", hn, hc), fmt(hl, "ms"),
+    fmt(hideal, "ms") .. " ideal", ratio(hl, hideal), { "<=", 1.15, text = "<= 1.15" })
+row("  same, the official Node SDK", fmt(hl, "ms"), fmt(hnode, "ms") .. " Node", ratio(hl, hnode),
+    { "<=", 0.999, text = "< 1 (faster)" })
+row("  same, curl's command line (--parallel)", fmt(hl, "ms"), fmt(hcurl, "ms") .. " curl", ratio(hl, hcurl))
+row("  connections opened: library, Node, curl", R.https_par_lib_conns or "n/a",
+    (R.https_par_node_conns or "n/a") .. " Node, " .. (R.https_par_curl_conns or "n/a") .. " curl", nil)
+local hp, hs, hcc = num("https_cpu_par_ms"), num("https_cpu_seq_ms"), num("https_cpu_curl_ms")
+row(string.format("HTTPS+h2 %d fast calls, CPU, c=%d", hn, hc), fmt(hp, "ms"), fmt(hs, "ms") .. " c=1",
+    ratio(hp, hs), { "<=", 2, text = "<= 2" })
+row("  same, curl's command line, whole process", fmt(hp, "ms"), fmt(hcc, "ms") .. " curl", ratio(hp, hcc))
+local cl, cb, cc, co = num("https_cold_lib_ms"), num("https_cold_base_ms"), num("https_cold_curl_ms"),
+                       num("https_cold_lib_own_ca_ms")
+row("HTTPS cold first call, process CPU", fmt(cl, "ms"), fmt(cc, "ms") .. " curl", ratio(cl, cc))
+row("  added by the call (minus require + new)", fmt(cl and cb and cl - cb, "ms", "%+.1f"),
+    fmt(cb, "ms") .. " no call", nil)
+row("  trusting the bench CA alone (no bundle)", fmt(co, "ms"), fmt(cl, "ms") .. " bundle", ratio(co, cl))
+local nk, nfull, nres = num("ngx_tls_keep_conns"), num("ngx_tls_close_full"), num("ngx_tls_close_resumed")
+row("nginx transport TLS, connections/100 calls", fmt(nk, nil, "%d"), "-", nil, { "<=", 1, text = "1" }, nk)
+row("  server closing each: full handshakes/100", fmt(nfull, nil, "%d"),
+    fmt(nres, nil, "%d") .. " resumed", nil, { "<=", 1, text = "<= 1" }, nfull)
+
 -- 3. memory, sequential
 local lr1, lr2 = mib("lib_rss_warm_kib"), mib("lib_rss_end_kib")
 local fr1, fr2 = mib("floor_rss_warm_kib"), mib("floor_rss_end_kib")
@@ -218,6 +246,11 @@ if R.cap_n and num("cap_ms") then
                       " (the parallel figure needs ~%.0f req/s)", R.par_conc, R.cap_n, num("cap_ms"),
                       num("cap_n") / num("cap_ms") * 1e3, conc and delay and conc / delay * 1e3 or 0))
 end
+print("https: nginx `ssl http2` (EC P-256 certificate made with openssl), clients trusting the system CA" ..
+      " bundle plus it; each tool in a fresh process, nothing warmed up; wall ms per run: library " ..
+      list("https_par_lib_reps") .. " | Node " .. list("https_par_node_reps") .. " | curl " ..
+      list("https_par_curl_reps") .. "; CPU ms of 1000 fast calls per run: c=64 " ..
+      list("https_cpu_par_reps") .. " | c=1 " .. list("https_cpu_seq_reps"))
 print(string.format("require: %s; 'curl' = lua -e 'package.loadlib(libcurl.so.4, \"*\")'",
                     R.req_method or "n/a"))
 print(string.format("stream: %s events, %s bytes (%.0f B/event) served by nginx from a file;" ..

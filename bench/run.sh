@@ -12,6 +12,11 @@
 #   2. 1000 calls through openai.parallel, concurrency 64, against
 #      bench/slow_server.py (answers after 50 ms): wall beside the ideal, and
 #      beside bench/floor_multi.c (raw curl-multi, 64 in flight)
+#   2b. over TLS + HTTP/2 (bench/https.sh: nginx `ssl http2`, a certificate
+#      made with openssl): 1000 x 50 ms at 64 in flight beside curl's command
+#      line and the official Node SDK; CPU of 1000 fast calls at 64 in flight
+#      and one at a time; the cold first call's CPU beside curl's; the nginx
+#      transport's TLS handshakes per 100 calls
 #   3. peak RSS after 1,000 and after 100,000 sequential calls (one process)
 #   4. `require "openai"` in a fresh process beside a bare `lua -e ''`
 #   5. a 20,000-event chat stream served by nginx: events/s beside a plain Lua
@@ -257,6 +262,10 @@ if bounded 60 "$TMP/cap.out" "$TMP/cap.err" $CLIENT "$OUT/floor_multi" "$SLOW_UR
 else
   log "capacity check failed:"; cat "$TMP/cap.out" "$TMP/cap.err" >&2
 fi
+
+# ---- 2b. HTTPS + HTTP/2 ------------------------------------------------------------
+log "https: TLS + HTTP/2 nginx; library, curl's command line and the Node SDK"
+step https 300 env LUA="$LUA" CLIENT="$CLIENT" SERVER="$SERVER" sh "$BENCH/https.sh"
 
 # ---- 4. require time -------------------------------------------------------------
 CURL_SO=$(ldd "$CORE_SO" 2>/dev/null | awk '/libcurl/ {print $3; exit}')
