@@ -221,6 +221,9 @@ DEB_PACKAGES = build-essential pkg-config $(LUA_PACKAGES) libcurl4-openssl-dev l
 # build for them, a virtual display for the windowed LÖVE example (make demo), nginx's
 # lua module
 DEB_PACKAGES += love neovim xvfb libnginx-mod-http-lua lua-resty-core
+# certificates made at test and bench time (openssl), curl's command line beside the library over
+# HTTPS (bench/https.sh; its Node SDK row also wants node and npm, and is left out without them)
+DEB_PACKAGES += openssl curl
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	if ! dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1; then \
