@@ -12,6 +12,7 @@ local H = require "support.helper"
 local nginx = require "support.nginx"
 local openai = require "openai"
 local socket = require "socket"
+local cjson = require "cjson"
 
 local CHAT = "/v1/chat/completions"
 local msgs = H.msgs
@@ -175,6 +176,34 @@ describe("HTTPS and HTTP/2", function()
     assert.equal(N, #lines)
     local conns = connections(lines)
     assert.equal(1, conns, "calls in flight opened " .. conns .. " connections")
+  end)
+
+  it("finishes calls on a connection whose stream is left unread meanwhile", function()
+    local events, words = {}, {}
+    for i = 1, 3000 do
+      words[i] = ("w%04d"):format(i) .. string.rep(".", 90)
+      events[i] = { data = { id = "s", object = "chat.completion.chunk", created = 1700000000, model = "m",
+        choices = { { index = 0, delta = { content = words[i] }, finish_reason = cjson.null } } } }
+    end
+    events[#events + 1] = { data = "[DONE]" }
+    H.script(CHAT, { { sse = events } })
+    local c = client()
+    local s = assert(c:chat_stream{ messages = msgs("long") })
+    assert.equal(words[1], s:next().choices[1].delta.content)
+    -- ~0.9 MB of events wait unread while six calls go over the connection
+    local fns = {}
+    for i = 1, 6 do fns[i] = function() return c:chat{ messages = msgs("beside " .. i) } end end
+    local results = openai.parallel(fns, { concurrency = 6 })
+    for i = 1, 6 do assert.is_table(results[i][1], tostring(results[i][2])) end
+    local n = 1
+    while true do
+      local chunk = s:next()
+      if not chunk then break end
+      n = n + 1
+      assert.equal(words[n], chunk.choices[1].delta.content)
+    end
+    assert.equal(3000, n)
+    assert.equal(1, (connections(logged(log_h2, 7))))
   end)
 
   it("resumes the TLS session on libcurl's new connections, whichever handle opens them", function()
