@@ -599,11 +599,15 @@ static int start_attempt(engine *e, transfer *t) {
   obuf_clear(&t->queue);       /* empty: an attempt that received an event is never retried */
   t->queue_off = 0;
   sse_reset(&t->sse);
+  t->limit_deadline = 0;
   if (t->deadline_ms > 0) {       /* what is left of the deadline bounds the attempt */
     left = (long)(t->started_at + (double)t->deadline_ms - now);
     if (left < 1) left = 1;
-    if (timeout <= 0 || left < timeout) timeout = left;
+    if (timeout <= 0 || left < timeout) { timeout = left; t->limit_deadline = 1; }
   }
+  t->limit_ms = t->stream ? (t->deadline_ms > 0 ? left : 0) : (timeout > 0 ? timeout : 0);
+  if (t->stream) t->limit_deadline = t->deadline_ms > 0;
+  t->fired_option = NULL;
   set_call_options(t, h, timeout, left);
   if (setup_body(t, h) != 0) goto fail;
   t->easy_key = want;
@@ -641,15 +645,74 @@ static int curl_failure_kind(transfer *t, CURLcode rc) {
   return K_CONNECTION;
 }
 
+/* whether the attempt's connection was made (TCP, and TLS for https):
+** curl calls the prereq callback once it is, before sending */
+static int connected(transfer *t) {
+#if LIBCURL_VERSION_NUM >= 0x075000
+  return t->sends > 0;
+#else
+  curl_off_t pre = 0;
+  curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+  return pre > 0;
+#endif
+}
+
+/* whether the attempt's request went out whole: the server began to
+** answer, or the connection was made and every byte of the body was
+** written to it (a request without a body goes out with its headers) */
+static int request_sent(transfer *t) {
+  curl_off_t up = 0, want = 0;
+  if (t->status > 0 || t->head.len > 0) return 1;
+  if (t->easy == NULL || !connected(t)) return 0;
+  if (t->nparts > 0) curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_UPLOAD_T, &want);
+  else if (t->has_body) want = (curl_off_t)t->body_len;
+  curl_easy_getinfo(t->easy, CURLINFO_SIZE_UPLOAD_T, &up);
+  return up >= want;
+}
+
+/* which limit ended a timed-out attempt and what it was doing, read before
+** its handle goes back to the pool. A timer of our own (abort_attempt) has
+** set the option already; curl's own timeout is the connect timeout while
+** connecting (when it is the shorter), else the attempt's limit */
+static void classify_timeout(transfer *t) {
+  int conn = t->easy != NULL && connected(t);
+  t->fired_sent = request_sent(t);
+  if (t->fired_option != NULL) {          /* a stream's header wait or idle gap */
+    if (t->fired_phase == RETRY_PHASE_HEADERS && !t->fired_sent)
+      t->fired_phase = conn ? RETRY_PHASE_SEND : RETRY_PHASE_CONNECT;
+    return;
+  }
+  t->fired_option = t->limit_deadline ? "deadline" : "timeout";
+  t->fired_ms = t->limit_deadline ? t->deadline_ms : t->limit_ms;
+  if (!conn) {
+    t->fired_phase = RETRY_PHASE_CONNECT;
+    if (t->connect_timeout_ms > 0 && (t->limit_ms <= 0 || t->connect_timeout_ms <= t->limit_ms)) {
+      t->fired_option = "connect_timeout";
+      t->fired_ms = t->connect_timeout_ms;
+    } else if (t->limit_ms <= 0) {
+      t->fired_option = "connect_timeout";
+      t->fired_ms = 300000L;              /* curl's default connect timeout */
+    }
+  } else if (!t->fired_sent) {
+    t->fired_phase = RETRY_PHASE_SEND;
+  } else if (t->stream) {
+    t->fired_phase = t->headers_done ? RETRY_PHASE_IDLE : RETRY_PHASE_HEADERS;
+  } else {
+    t->fired_phase = RETRY_PHASE_RESPONSE;
+  }
+}
+
 /* the outcome of one attempt is known: retry it, or make it final */
 static void settle(engine *e, transfer *t, CURLcode rc) {
-  int kind;
+  int kind, declined = 0;
   double now = engine_now_ms();
   if (t->easy != NULL && t->status == 0) {
     long code = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
     t->status = code;
   }
+  if (t->own_kind == K_TIMEOUT || (t->own_kind == K_NONE && rc == CURLE_OPERATION_TIMEDOUT))
+    classify_timeout(t);
   detach_attempt(t);
   if (t->released) {         /* nobody waits for it: done */
     transfer_close(t);
@@ -677,6 +740,8 @@ static void settle(engine *e, transfer *t, CURLcode rc) {
     in.attempts = t->attempts;
     in.status = kind == K_NONE ? t->status : 0;
     in.transport_error = kind != K_NONE;
+    in.timed_out = kind == K_TIMEOUT;
+    in.request_sent = kind == K_TIMEOUT && t->fired_sent;
     if (kind == K_NONE) {
       in.retry_after_ms = transfer_header(t, "retry-after-ms", ra_ms, sizeof ra_ms);
       in.retry_after = transfer_header(t, "retry-after", ra, sizeof ra);
@@ -694,16 +759,25 @@ static void settle(engine *e, transfer *t, CURLcode rc) {
       t->next_at = now + (double)d.delay_ms;
       return;
     }
+    declined = d.verdict == RETRY_SENT;
   }
+  if (kind == K_TIMEOUT && t->fired_option != NULL)
+    retry_timeout_text(t->message, sizeof t->message, t->fired_phase, t->fired_option,
+                       t->fired_ms, declined);
+  else if (kind != K_TIMEOUT)
+    t->fired_option = NULL;
   t->kind = kind;
   t->state = T_DONE;
   mark_ready(t);
 }
 
-/* abort a running attempt for a reason of our own (a timer) */
-static void abort_attempt(engine *e, transfer *t, int kind, const char *what, long ms) {
-  t->own_kind = kind;
-  snprintf(t->message, sizeof t->message, "%s %ld ms", what, ms);
+/* abort a running stream's attempt for a timer of our own: the option
+** whose limit ran out, its value, and what the attempt was waiting for */
+static void abort_attempt(engine *e, transfer *t, const char *option, long ms, int phase) {
+  t->own_kind = K_TIMEOUT;
+  t->fired_option = option;
+  t->fired_ms = ms;
+  t->fired_phase = phase;
   settle(e, t, CURLE_OK);
 }
 
@@ -1030,9 +1104,9 @@ static void check_timers(engine *e, double now) {
     if (t->released)
       transfer_close(t);
     else if (!t->headers_done)
-      abort_attempt(e, t, K_TIMEOUT, "no response headers within", t->timeout_ms);
+      abort_attempt(e, t, "timeout", t->timeout_ms, RETRY_PHASE_HEADERS);
     else
-      abort_attempt(e, t, K_TIMEOUT, "the stream was silent for", t->idle_timeout_ms);
+      abort_attempt(e, t, "idle_timeout", t->idle_timeout_ms, RETRY_PHASE_IDLE);
   }
 }
 

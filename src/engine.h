@@ -119,6 +119,8 @@ struct transfer {
   double attempt_at;        /* this attempt */
   double next_at;           /* T_WAITING: when to start the next attempt */
   double last_byte_at;
+  long limit_ms;            /* this attempt's CURLOPT_TIMEOUT_MS (0: none) */
+  int limit_deadline;       /* ... which is what is left of the deadline */
   int attempts;
   int sends;                /* times curl sent this attempt's request (curl
                                re-sends on its own when a reused connection
@@ -147,6 +149,12 @@ struct transfer {
   int kind;                 /* K_* */
   int curl_code;
   long retry_after_ms;      /* the server's latest wish, -1 none */
+  const char *fired_option; /* a timeout: the option whose limit ran out
+                               (static text: "timeout", "connect_timeout",
+                               "idle_timeout", "deadline"), else NULL */
+  long fired_ms;            /* ... that option's value */
+  int fired_phase;          /* ... what the attempt was doing (RETRY_PHASE_*) */
+  int fired_sent;           /* ... its request had been sent whole */
   char errbuf[CURL_ERROR_SIZE];
   char message[CURL_ERROR_SIZE + 96];        /* our own wording of the failure, when any */
 };

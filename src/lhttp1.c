@@ -375,11 +375,12 @@ static const char *header_field(lua_State *L, int idx, const char *k) {
   return v;
 }
 
-static const char *const verdicts[] = { "no", "yes", "too_long" };
+static const char *const verdicts[] = { "no", "yes", "too_long", "sent" };
 
-/* config: { max_retries, backoff, delay, sdk_statuses, all_errors, max_retry_after }
-**   (the `retry` table of a request, as engine:submit reads it)
-** input: { attempts, status, transport_error, headers = { lowercase name = value },
+/* config: { max_retries, backoff, delay, sdk_statuses, all_errors, max_retry_after,
+**           retry_timeouts } (the `retry` table of a request, as engine:submit reads it)
+** input: { attempts, status, transport_error, timed_out, request_sent,
+**          headers = { lowercase name = value },
 **          insufficient_quota, now (s, default the clock), random (in [0, 1),
 **          default a generator of ours) } */
 static int l_retry_decide(lua_State *L) {
@@ -399,10 +400,13 @@ static int l_retry_decide(lua_State *L) {
   cfg.all_errors = bool_field(L, 1, "all_errors");
   cfg.max_retry_after_ms = (long)num_field(L, 1, "retry_decide", "max_retry_after", 60000,
                                            2147483647.0);
+  cfg.retry_timeouts = bool_field(L, 1, "retry_timeouts");
   in.attempts = (int)num_field(L, 2, "retry_decide", "attempts", 1, 2147483647.0);
   if (in.attempts < 1) return luaL_error(L, "openai.wire.retry_decide: field 'attempts' is out of range");
   in.status = (long)num_field(L, 2, "retry_decide", "status", 0, 999);
   in.transport_error = bool_field(L, 2, "transport_error");
+  in.timed_out = bool_field(L, 2, "timed_out");
+  in.request_sent = bool_field(L, 2, "request_sent");
   in.insufficient_quota = bool_field(L, 2, "insufficient_quota");
   in.now = num_field(L, 2, "retry_decide", "now", -1, 1e12);
   if (in.now < 0) in.now = wall_now();
@@ -421,6 +425,20 @@ static int l_retry_decide(lua_State *L) {
   if (d.retry_after_ms >= 0) lua_pushinteger(L, (lua_Integer)d.retry_after_ms);
   else lua_pushnil(L);
   return 3;
+}
+
+/* core.timeout_message(phase, option, ms [, declined]) -> the message of a
+** timeout (retry_timeout_text): phase is "connect", "send", "response",
+** "headers" or "idle"; declined: retry_decide said "sent" */
+static int l_timeout_message(lua_State *L) {
+  static const char *const phases[] = { "connect", "send", "response", "headers", "idle", NULL };
+  char buf[320];
+  int phase = luaL_checkoption(L, 1, NULL, phases);
+  const char *option = luaL_checkstring(L, 2);
+  lua_Integer ms = luaL_checkinteger(L, 3);
+  retry_timeout_text(buf, sizeof buf, phase, option, (long)ms, lua_toboolean(L, 4));
+  lua_pushstring(L, buf);
+  return 1;
 }
 
 /* }================================================================== */
@@ -447,6 +465,7 @@ void lhttp1_open(lua_State *L) {
     { "http1", l_http1_new },
     { "sse", l_sse_new },
     { "retry_decide", l_retry_decide },
+    { "timeout_message", l_timeout_message },
     { NULL, NULL }
   };
   lcompat_new_class(L, HTTP1_MT, http1_methods, l_http1_close, l_http1_tostring);

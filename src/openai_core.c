@@ -181,6 +181,7 @@ static int retry_field(const char *k, size_t len) {
     case 'b': return IS("backoff");
     case 'd': return IS("delay");
     case 'm': return IS("max_retries") || IS("max_retry_after");
+    case 'r': return IS("retry_timeouts");
     case 's': return IS("sdk_statuses");
     default: return 0;
   }
@@ -298,6 +299,7 @@ static void read_retry(lua_State *L, int req, transfer *t) {
     t->retry.sdk_statuses = opt_field_bool(L, r, "sdk_statuses");
     t->retry.all_errors = opt_field_bool(L, r, "all_errors");
     t->retry.max_retry_after_ms = opt_field_int(L, r, "max_retry_after", 60000);
+    t->retry.retry_timeouts = opt_field_bool(L, r, "retry_timeouts");
   }
   lua_pop(L, 1);
 }
@@ -740,6 +742,8 @@ static void set_int(lua_State *L, const char *k, long v) {
 
 /* t:result() -> { state, status, head (the raw header block), request_id,
 **                 body, kind, message, attempts, retry_after (ms), curl_code,
+**                 timeout_option and timeout_ms (a timeout: the option whose
+**                 limit ran out, and its value),
 **                 delivered, received, queued, partial_event and json_body
 **                 (streams), written (to_path: bytes of the 2xx body written
 **                 to the file; its body is then "") } */
@@ -773,6 +777,11 @@ static int l_transfer_result(lua_State *L) {
       lua_pushstring(L, t->message);
       lua_setfield(L, -2, "message");
       set_int(L, "curl_code", t->curl_code);
+      if (t->kind == K_TIMEOUT && t->fired_option != NULL) {
+        lua_pushstring(L, t->fired_option);
+        lua_setfield(L, -2, "timeout_option");
+        set_int(L, "timeout_ms", t->fired_ms);
+      }
     }
     if (t->stream) {
       lua_pushboolean(L, sse_pending(&t->sse));

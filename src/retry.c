@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define DEFAULT_MAX_RETRY_AFTER_MS 60000L
 
@@ -338,6 +339,10 @@ void retry_decide(const retry_config *cfg, const retry_input *in, retry_decision
   out->delay_ms = 0;
   out->retry_after_ms = wish;
   if (in->attempts > max_retries || !is_retryable(cfg, in)) return;
+  if (in->transport_error && in->timed_out && in->request_sent && !cfg->retry_timeouts) {
+    out->verdict = RETRY_SENT;
+    return;
+  }
   if (wish > cap) {
     out->verdict = RETRY_TOO_LONG;
     return;
@@ -349,4 +354,33 @@ void retry_decide(const retry_config *cfg, const retry_input *in, retry_decision
     out->delay_ms = retry_backoff_ms(in->attempts > 1 ? in->attempts - 1 : 0, in->random01);
   else
     out->delay_ms = cfg->delay_ms > 0 ? cfg->delay_ms : 0;
+}
+
+/* the words of a timeout (see retry.h) */
+void retry_timeout_text(char *buf, size_t n, int phase, const char *option, long ms,
+                        int declined) {
+  static const char *const doing[] = { "connecting", "sending the request",
+                                       "waiting for the response",
+                                       "waiting for the response headers",
+                                       "reading the stream" };
+  int used;
+  if (n == 0) return;
+  if (phase < RETRY_PHASE_CONNECT || phase > RETRY_PHASE_IDLE) phase = RETRY_PHASE_RESPONSE;
+  if (option == NULL) option = "timeout";
+  if (option[0] == 'd')            /* deadline: it bounds all attempts together */
+    used = snprintf(buf, n, "the deadline of %ld ms passed while %s (deadline = %ld)", ms,
+                    doing[phase], ms);
+  else if (phase == RETRY_PHASE_CONNECT)
+    used = snprintf(buf, n, "could not connect within %ld ms (%s = %ld)", ms, option, ms);
+  else if (phase == RETRY_PHASE_SEND)
+    used = snprintf(buf, n, "could not send the request within %ld ms (%s = %ld)", ms, option, ms);
+  else if (phase == RETRY_PHASE_HEADERS)
+    used = snprintf(buf, n, "no response headers within %ld ms (%s = %ld)", ms, option, ms);
+  else if (phase == RETRY_PHASE_IDLE)
+    used = snprintf(buf, n, "the stream was silent for %ld ms (%s = %ld)", ms, option, ms);
+  else
+    used = snprintf(buf, n, "no complete response within %ld ms (%s = %ld)", ms, option, ms);
+  if (declined && used >= 0 && (size_t)used < n)
+    snprintf(buf + used, n - (size_t)used, "; the request was sent, so it was not sent again "
+             "(retry_timeouts = true retries it)");
 }

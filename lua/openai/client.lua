@@ -285,16 +285,23 @@ end
 
 -- the retry policy of a typed action: the client's own is made once and
 -- kept (the engine only reads it); a call's own options get a new one
-local function typed_retry(self, max_retries, max_retry_after)
+local function typed_retry(self, max_retries, max_retry_after, retry_timeouts)
   local r = self._typed_retry
-  if r == nil or r.max_retries ~= max_retries or r.max_retry_after ~= max_retry_after then
+  if r == nil or r.max_retries ~= max_retries or r.max_retry_after ~= max_retry_after
+     or r.retry_timeouts ~= retry_timeouts then
     r = { max_retries = max_retries, backoff = true, sdk_statuses = true,
-          max_retry_after = max_retry_after }
-    if max_retries == self.max_retries and max_retry_after == self.max_retry_after then
+          max_retry_after = max_retry_after, retry_timeouts = retry_timeouts }
+    if max_retries == self.max_retries and max_retry_after == self.max_retry_after
+       and retry_timeouts == self.retry_timeouts then
       self._typed_retry = r
     end
   end
   return r
+end
+
+-- the client's own retry policy of its typed actions
+local function client_retry(self)
+  return typed_retry(self, self.max_retries, self.max_retry_after, self.retry_timeouts)
 end
 
 -- the spec of a typed action's call; its answer must be a JSON object.
@@ -305,7 +312,7 @@ end
 local function typed_spec(fn, self, o, method, path, body, is_stream)
   if o == self then
     return { fn = fn, method = method, path = api_path(self, path), json = body, stream = is_stream,
-             want_object = true, retry = typed_retry(self, self.max_retries, self.max_retry_after) }
+             want_object = true, retry = client_retry(self) }
   end
   return {
     fn = fn, method = method, path = api_path(self, path), json = body, stream = is_stream,
@@ -313,7 +320,7 @@ local function typed_spec(fn, self, o, method, path, body, is_stream)
     timeout = o.timeout, idle_timeout = o.idle_timeout, deadline = o.deadline,
     headers = o.headers, debug = o.debug,
     max_response_bytes = o.max_response_bytes, max_event_bytes = o.max_event_bytes,
-    retry = typed_retry(self, o.max_retries, o.max_retry_after),
+    retry = typed_retry(self, o.max_retries, o.max_retry_after, o.retry_timeouts),
   }
 end
 
@@ -324,13 +331,10 @@ end
 local function kept_spec(fn, self, method, path)
   local spec = self._kept_specs[fn]
   if spec ~= nil and spec.path == path and spec.method == method and self.azure_deployment == nil then
-    local r = spec.retry        -- still the client's policy
-    if r.max_retries == self.max_retries and r.max_retry_after == self.max_retry_after then
-      return spec
-    end
+    if spec.retry == client_retry(self) then return spec end   -- still the client's policy
   end
   spec = { fn = fn, method = method, path = api_path(self, path), want_object = true, kept = true,
-           retry = typed_retry(self, self.max_retries, self.max_retry_after) }
+           retry = client_retry(self) }
   self._kept_specs[fn] = spec
   return spec
 end
@@ -691,6 +695,8 @@ local function raw_spec(fn, self, p)
   local delay = opt_ms(fn, p.retry_delay, "retry_delay", 0, true)
   local all = p.retry_on_all_errors ~= nil and check.boolean(fn, p.retry_on_all_errors, "retry_on_all_errors")
   local max_retries = p.max_retries == nil and 0 or check.integer_in(fn, p.max_retries, "max_retries", 0, 100)
+  local retry_timeouts = self.retry_timeouts
+  if p.retry_timeouts ~= nil then retry_timeouts = check.boolean(fn, p.retry_timeouts, "retry_timeouts") end
   local backoff = p.exponential_backoff ~= nil
                   and check.boolean(fn, p.exponential_backoff, "exponential_backoff")
   local headers = check_headers(fn, p.headers, "headers")
@@ -702,7 +708,8 @@ local function raw_spec(fn, self, p)
     max_response_bytes = p.max_response_bytes ~= nil
       and check.integer_in(fn, p.max_response_bytes, "max_response_bytes", 1, 2147483647) or nil,
     retry = { max_retries = max_retries, backoff = backoff, delay = delay, sdk_statuses = backoff,
-              all_errors = all, max_retry_after = self.max_retry_after },
+              all_errors = all, max_retry_after = self.max_retry_after,
+              retry_timeouts = retry_timeouts },
   }
   local data = p.data
   if p.form ~= nil or p.files ~= nil or p.file_names ~= nil then

@@ -184,27 +184,33 @@ function M.submit(req, fn)
 end
 
 -- the end of the time this attempt may take for what it is doing now
--- (ms on wire.now's clock), and what to call it when it passes
+-- (ms on wire.now's clock), the option that sets it and that option's value
 local function due(t)
   local req = t.req
-  local d, what = nil, nil
+  local d, option, ms = nil, nil, nil
   if not req.stream or not t.head then
     local timeout = req.timeout or 0
-    if timeout > 0 then
-      d = t.attempt_at + timeout
-      what = req.stream and format("no response headers within %d ms", timeout)
-             or format("the request timed out after %d ms (timeout)", timeout)
-    end
+    if timeout > 0 then d, option, ms = t.attempt_at + timeout, "timeout", timeout end
   elseif (req.idle_timeout or 0) > 0 then
-    d = t.last_byte_at + req.idle_timeout
-    what = format("the stream was silent for %d ms", req.idle_timeout)
+    d, option, ms = t.last_byte_at + req.idle_timeout, "idle_timeout", req.idle_timeout
   end
   local deadline = req.deadline or 0
   if deadline > 0 and (d == nil or t.started_at + deadline < d) then
-    d = t.started_at + deadline
-    what = format("the deadline of %d ms passed", deadline)
+    d, option, ms = t.started_at + deadline, "deadline", deadline
   end
-  return d, what
+  return d, option, ms
+end
+
+-- the attempt timed out while doing phase ("connect", "send", "response",
+-- "headers", "idle"; wire.timeout_message's): note the limit that ran out
+-- (option and ms; by default the one due(t) names). The retry decision
+-- (settle) and the words of the message are the C policy's, as on curl
+local function note_timeout(t, phase, option, ms)
+  if option == nil then
+    local _
+    _, option, ms = due(t)
+  end
+  t.timeout_phase, t.timeout_option, t.timeout_ms = phase, option or "timeout", ms or 0
 end
 
 -- ms left before due (at least 1), or BIG_MS
@@ -247,12 +253,14 @@ local function settle(t, kind, message)
   if kind == nil and t.keepalive then keep_socket(t) else drop_socket(t) end
   if kind == "connection" and t.received > 0 then kind = "stream" end
   if kind ~= nil and not t.head then t.status = 0 end
+  local declined = false
   if (kind == nil or kind == "timeout" or kind == "connection") and t.received == 0 and
      (kind ~= nil or t.status >= 300) then
     local h = t.headers or {}
     local verdict, delay, retry_after = wire.retry_decide(t.req.retry or {}, {
       attempts = t.attempts, status = kind == nil and t.status or 0,
       transport_error = kind ~= nil, headers = kind == nil and h or nil,
+      timed_out = kind == "timeout", request_sent = kind == "timeout" and t.sent,
       insufficient_quota = kind == nil and t.status == 429 and
                            find(t.body or "", '"insufficient_quota"', 1, true) ~= nil,
     })
@@ -263,6 +271,10 @@ local function settle(t, kind, message)
       t.st = "waiting"
       return
     end
+    declined = verdict == "sent"
+  end
+  if kind == "timeout" and t.timeout_option then
+    message = wire.timeout_message(t.timeout_phase, t.timeout_option, t.timeout_ms, declined)
   end
   t.kind, t.message = kind, message
   t.st = "done"
@@ -280,15 +292,19 @@ local function connect(t)
   local req = t.req
   local sock = ngx.socket.tcp()
   local left = left_ms(t)
-  local ct = req.connect_timeout and req.connect_timeout < left and req.connect_timeout or left
-  sock:settimeouts(ct, left, left)
+  local by_connect_timeout = req.connect_timeout ~= nil and req.connect_timeout < left
+  sock:settimeouts(by_connect_timeout and req.connect_timeout or left, left, left)
   local pool = t.scheme .. ":" .. t.host .. ":" .. t.port
   -- "localhost" is loopback by definition (RFC 6761): no resolver needed
   local addr = lower(t.host) == "localhost" and "127.0.0.1" or t.host
   local ok, err = sock:connect(addr, t.port, { pool = pool })
   if not ok then
     sock:close()
-    if err == "timeout" then return nil, "timeout", format("connecting to %s timed out", t.authority) end
+    if err == "timeout" then
+      if by_connect_timeout then note_timeout(t, "connect", "connect_timeout", req.connect_timeout)
+      else note_timeout(t, "connect") end
+      return nil, "timeout"
+    end
     return nil, "connection", format("cannot connect to %s: %s", t.authority, tostring(err))
   end
   t.reused = (sock:getreusedtimes() or 0) > 0
@@ -297,13 +313,25 @@ local function connect(t)
     if ok then tls_sessions[pool] = ok end
     if not ok then
       sock:close()
-      if err == "timeout" then return nil, "timeout", format("the TLS handshake with %s timed out", t.authority) end
+      if err == "timeout" then
+        note_timeout(t, "connect")
+        return nil, "timeout"
+      end
       return nil, "connection", format("TLS with %s failed: %s (the certificate must be valid for "
         .. "the host and signed by a CA of lua_ssl_trusted_certificate)", t.authority, tostring(err))
     end
   end
   t.sock = sock
   return true
+end
+
+-- a send that failed: nil, kind, message
+local function send_failed(t, err)
+  if err == "timeout" then
+    note_timeout(t, "send")
+    return nil, "timeout"
+  end
+  return nil, "connection", "sending failed: " .. tostring(err)
 end
 
 -- send the request; nil, kind, message on failure
@@ -329,7 +357,7 @@ local function send_request(t)
     if type(x) == "table" then                     -- a file: send what is gathered, then it
       sock:settimeouts(1, left_ms(t), left_ms(t))
       local ok, err = sock:send(out)
-      if not ok then return nil, err == "timeout" and "timeout" or "connection", "sending failed: " .. tostring(err) end
+      if not ok then return send_failed(t, err) end
       out = {}
       local f, ferr = open(x.path, "rb")
       if f == nil then return nil, "io", format("cannot open the file '%s': %s", x.path, tostring(ferr)) end
@@ -345,7 +373,7 @@ local function send_request(t)
         ok, err = sock:send(chunk)
         if not ok then
           f:close()
-          return nil, err == "timeout" and "timeout" or "connection", "sending failed: " .. tostring(err)
+          return send_failed(t, err)
         end
       end
       f:close()
@@ -356,7 +384,7 @@ local function send_request(t)
   sock:settimeouts(1, left_ms(t), left_ms(t))
   local ok, err = sock:send(out)
   if not ok then
-    return nil, err == "timeout" and "timeout" or "connection", "sending failed: " .. tostring(err)
+    return send_failed(t, err)
   end
   return true
 end
@@ -455,8 +483,8 @@ local function read_once(t)
   local r, msg, code
   if data == nil then
     if err == "timeout" then
-      local _, what = due(t)
-      return settle(t, "timeout", what or "timed out")
+      note_timeout(t, not t.req.stream and "response" or (t.head and "idle" or "headers"))
+      return settle(t, "timeout")
     end
     if t.reused and not t.resent and not t.got_bytes then
       t.resent = true                               -- a kept connection the server had closed:
@@ -489,11 +517,12 @@ local function start_attempt(t)
   t.last_byte_at = t.attempt_at
   t.status, t.head, t.headers, t.request_id, t.kind, t.message = 0, nil, nil, nil, nil, nil
   t.json_body, t.sse, t.keepalive, t.body, t.body_parts, t.size = false, nil, false, nil, {}, 0
-  t.st, t.reused, t.got_bytes = "running", false, false
+  t.st, t.reused, t.got_bytes, t.sent, t.timeout_option = "running", false, false, false, nil
   if t.parser then t.parser:close() end
   t.parser = wire.http1(t.req.method)
   local ok, kind, msg = connect(t)
   if ok then ok, kind, msg = send_request(t) end
+  t.sent = ok == true
   if not ok then
     if kind ~= "io" and t.reused and not t.resent then   -- a kept connection gone stale
       t.resent = true
@@ -544,6 +573,7 @@ function T:result()
     queued = self.q_head <= self.q_tail, head = self.head, request_id = self.request_id,
     retry_after = self.retry_after, written = self.written,
   }
+  if self.kind == "timeout" then r.timeout_option, r.timeout_ms = self.timeout_option, self.timeout_ms end
   if st == "done" then
     r.body = self.body or ""
     r.kind, r.message = self.kind, self.message

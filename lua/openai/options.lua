@@ -27,6 +27,10 @@ M.ROWS = {
   { name = "max_retries", kind = "int", lo = 0, hi = 100, default = 2, client = true, call = true,
     to = "retry" },
   { name = "max_retry_after", kind = "ms", default = 60000, client = true, call = true, to = "retry" },
+  -- a timeout after the request was sent whole is not retried unless asked:
+  -- the server may still be generating, and each attempt is billed
+  { name = "retry_timeouts", kind = "boolean", default = false, client = true, call = true,
+    to = "retry" },
   { name = "headers", kind = "headers", call = true, to = "headers" },
   { name = "debug", kind = "boolean", client = true, call = true, to = "log" },
   { name = "max_response_bytes", kind = "int", lo = 1, hi = INT_MAX, default = 64 * 1024 * 1024,

@@ -8,7 +8,9 @@ local secret = require "openai.secret"
 
 local type, pairs, ipairs, tostring, setmetatable = type, pairs, ipairs, tostring, setmetatable
 local rawget, rawset = rawget, rawset
-local format, gsub = string.format, string.gsub
+local format, gsub, find, match = string.format, string.gsub, string.find, string.match
+local concat = table.concat
+local floor = math.floor
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -54,25 +56,98 @@ local function redact_meta(meta)
 end
 M.redact_meta = redact_meta
 
+-- text cut to n bytes (after redaction), on a UTF-8 character boundary;
+-- control bytes become spaces, and any byte of a text that is not UTF-8 "?"
+local function readable(text, n)
+  local s, cut = secret.cut(text or "", n)
+  if cut then s = gsub(s, "[\192-\255][\128-\191]*$", "") end
+  s = gsub(s, "%c", " ")
+  if not core.valid_utf8(s) then s = gsub(s, "[\128-\255]", "?") end
+  return s
+end
+
 -- the start of a body that is not JSON, for a message (redacted, then cut)
 local function snippet(body)
-  local s = secret.cut(body or "", 200)
-  return (gsub(s, "[%c\128-\255]", "?"))
+  return readable(body, 200)
+end
+
+local ENTITIES = { amp = "&", lt = "<", gt = ">", quot = '"', apos = "'", nbsp = " ", ["#39"] = "'" }
+
+-- the words of an error body that is not JSON: plain text as it is, an
+-- HTML page (a proxy's) without its head, scripts, styles and tags; white
+-- space folded; redacted, then cut
+local function body_words(body)
+  local s = body or ""
+  if find(s, "^%s*<") then
+    local title = match(s, "<[Tt][Ii][Tt][Ll][Ee][^>]*>(.-)<")
+    s = gsub(s, "<[Hh][Ee][Aa][Dd][%s>].-</[Hh][Ee][Aa][Dd]%s*>", " ")
+    s = gsub(s, "<[Ss][Cc][Rr][Ii][Pp][Tt].-</[Ss][Cc][Rr][Ii][Pp][Tt]%s*>", " ")
+    s = gsub(s, "<[Ss][Tt][Yy][Ll][Ee].-</[Ss][Tt][Yy][Ll][Ee]%s*>", " ")
+    s = gsub(gsub(s, "<[^>]*>", " "), "&(#?%w+);", ENTITIES)
+    if not find(s, "%S") then s = title or "" end
+  end
+  s = gsub(gsub(s, "%s+", " "), "^ ", "")
+  return snippet(gsub(s, " $", ""))
+end
+
+-- a number of a decoded body as text (cjson decodes 0 as 0.0 on Lua 5.3+)
+local function number_text(x)
+  if x == floor(x) and x > -1e15 and x < 1e15 then return format("%d", x) end
+  return tostring(x)
+end
+
+-- the words of a FastAPI `detail` (vLLM and other Python servers): a
+-- string, or a list of validation errors { loc = { "body", "messages", 0 },
+-- msg = "..." }, each as "body.messages.0: msg", joined with "; "
+local function detail_text(d)
+  if type(d) == "string" then return d end
+  if type(d) ~= "table" then return nil end
+  local out = {}
+  for i = 1, #d do
+    local x = d[i]
+    if type(x) == "string" then
+      out[#out + 1] = x
+    elseif type(x) == "table" and type(x.msg) == "string" then
+      local loc, l = {}, x.loc
+      if type(l) == "table" then
+        for j = 1, #l do
+          local p = l[j]
+          if type(p) == "string" then loc[#loc + 1] = p
+          elseif type(p) == "number" then loc[#loc + 1] = number_text(p) end
+        end
+      end
+      out[#out + 1] = #loc > 0 and concat(loc, ".") .. ": " .. x.msg or x.msg
+    end
+  end
+  if #out == 0 then return nil end
+  return concat(out, "; ")
 end
 
 -- the API's error fields (type, code, param, message: strings or numbers
--- only) of a decoded body or event v into f: from its `error` object, or
--- `error` itself when it is a string (the message); from v itself when it
--- has no error object and self_ok is set (an event that is the error)
+-- only) of a decoded body or event v into f. The shapes servers send:
+--   { error = { message, type, code, param } }   OpenAI, Azure, vLLM, most
+--   { error = "text" }                          Ollama, llama.cpp; events
+--   [ { error = { ... } } ]                     Gemini's compatible endpoint
+--   { detail = "text" | { { loc, msg }, ... } } FastAPI servers
+--   { message = "text", ... }                   other servers (its type,
+--                                               code and param with it)
+-- and v itself when self_ok is set (an event that is the error). One
+-- function for both transports' bodies and for stream events.
 local ERROR_FIELDS = { "type", "code", "param", "message" }
 local function error_fields(v, f, self_ok)
+  if type(v[1]) == "table" then v = v[1] end
   local eo = v.error
   if type(eo) == "string" then
     f.message = eo
     return f
   end
   if type(eo) ~= "table" then
-    if not self_ok then return f end
+    local words = detail_text(v.detail)
+    if words then
+      f.message = words
+      return f
+    end
+    if not self_ok and type(v.message) ~= "string" then return f end
     eo = v
   end
   for _, k in ipairs(ERROR_FIELDS) do
@@ -92,6 +167,7 @@ local function outcome_error(r, meta)
       kind = kind, message = r.message, status = (r.status or 0) > 0 and r.status or nil,
       request_id = meta.request_id, attempts = r.attempts,
       retry_after = r.retry_after and r.retry_after / 1000 or nil,
+      timeout_option = r.timeout_option, timeout_ms = r.timeout_ms,
     })
   end
   local f = {
@@ -100,9 +176,9 @@ local function outcome_error(r, meta)
   }
   local v = json.decode(r.body or "")
   if type(v) == "table" then error_fields(v, f) end
-  if f.message == nil then
-    local s = snippet(r.body)
-    f.message = s ~= "" and format("HTTP %d: %s", r.status, s) or format("HTTP %d", r.status)
+  if f.message == nil or f.message == "" then
+    local words = body_words(r.body)
+    f.message = words ~= "" and words or format("HTTP %d", r.status)
   end
   f.body = r.body
   return errors.new(f)

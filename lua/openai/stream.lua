@@ -317,7 +317,8 @@ local function stream_end(self, r)
   if r.kind then
     local k = r.kind
     stream_error(self, { kind = (k == "timeout" or k == "too_large" or k == "decode") and k or "stream",
-                         message = r.message, attempts = r.attempts })
+                         message = r.message, attempts = r.attempts,
+                         timeout_option = r.timeout_option, timeout_ms = r.timeout_ms })
   end
   stream_error(self, { kind = "stream", message = self.kind == "chat"
                        and "the stream ended before [DONE]"

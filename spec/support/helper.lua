@@ -131,6 +131,39 @@ function H.closed_port_url()
   return "http://127.0.0.1:" .. H.free_port() .. "/v1"
 end
 
+-- a loopback URL whose connections never complete: a listening socket
+-- (never accepting) with a backlog of one, already filled, so the kernel
+-- drops every further SYN and a connect waits for its timeout (no address
+-- on loopback ignores SYNs by itself). Returns the URL and a function that
+-- closes the sockets
+function H.unanswered_url()
+  local socket = require "socket"
+  local srv = assert(socket.bind("127.0.0.1", 0, 0))
+  local _, port = srv:getsockname()
+  local fillers = {}
+  for i = 1, 8 do
+    local c = assert(socket.tcp())
+    c:settimeout(0.05)
+    fillers[i] = c
+    if not c:connect("127.0.0.1", port) then break end   -- the queue is full
+  end
+  return "http://127.0.0.1:" .. port .. "/v1", function()
+    for _, c in ipairs(fillers) do c:close() end
+    srv:close()
+  end
+end
+
+-- a loopback URL where connections complete but nothing is ever read
+-- (a listening socket that never accepts): a request larger than the
+-- kernel's buffers can never be sent whole. Returns the URL and a function
+-- that closes the socket
+function H.unread_url()
+  local socket = require "socket"
+  local srv = assert(socket.bind("127.0.0.1", 0, 16))
+  local _, port = srv:getsockname()
+  return "http://127.0.0.1:" .. port .. "/v1", function() srv:close() end
+end
+
 -- run a shell command, true when it exited 0 (os.execute differs in 5.1)
 function H.run(cmd)
   local a, _, c = os.execute(cmd)

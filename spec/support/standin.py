@@ -28,6 +28,11 @@ Control endpoints (never recorded, never scripted):
     POST /_control/script       {"path", "method"?, "responses": [R, ...]}
     GET  /_control/scripts      the scripts still queued
 
+A scripted response R with "error_shape" answers its status with the error body
+of another OpenAI-compatible server (see shaped_error), "message" its words.
+A server that generates for longer than a client waits is R with "delay_ms":
+the request is recorded when it arrives, so the log counts every one sent.
+
 A scripted response R with "echo_key": "<placeholder>" has every occurrence of
 the placeholder in its strings (body, json, sse, headers) replaced by the API
 key the request carried: a server that echoes the key.
@@ -187,6 +192,40 @@ def status_error(status):
         return api_error("The server had an error while processing your request. "
                          "Sorry about that!", etype="server_error")
     return api_error("%d %s" % (status, reason(status)))
+
+
+def shaped_error(shape, status, message):
+    """The error body of an OpenAI-compatible server that is not OpenAI, as
+    it sends it: (body bytes, content type), or None for an unknown shape.
+        fastapi             {"detail": "..."} (vLLM and other FastAPI servers)
+        fastapi_validation  {"detail": [{"loc", "msg", "type"}, ...]} (FastAPI's 422)
+        gemini              [{"error": {"code", "message", "status"}}]
+        ollama              {"error": "..."}
+        message             {"message": "...", "code": ...}
+        text                text/plain, as a proxy sends it
+        html                a proxy's HTML error page"""
+    if shape == "fastapi":
+        return jdump({"detail": message}), "application/json"
+    if shape == "fastapi_validation":
+        return jdump({"detail": [
+            {"loc": ["body", "messages", 0, "content"], "msg": message, "type": "missing"},
+            {"loc": ["body", "temperature"], "msg": "Input should be a valid number",
+             "type": "float_parsing"}]}), "application/json"
+    if shape == "gemini":
+        return jdump([{"error": {"code": status, "message": message,
+                                 "status": "INVALID_ARGUMENT"}}]), "application/json"
+    if shape == "ollama":
+        return jdump({"error": message}), "application/json"
+    if shape == "message":
+        return jdump({"message": message, "code": status}), "application/json"
+    if shape == "text":
+        return message.encode("utf-8"), "text/plain; charset=utf-8"
+    if shape == "html":
+        page = ("<html>\r\n<head><title>%d %s</title><style>body{font:sans}</style></head>\r\n"
+                "<body>\r\n<center><h1>%s</h1></center>\r\n<hr><center>proxy</center>\r\n"
+                "</body>\r\n</html>\r\n") % (status, reason(status), message)
+        return page.encode("utf-8"), "text/html"
+    return None
 
 
 def tiny_png():
@@ -1338,6 +1377,12 @@ class Conn:
             reply = Reply(status, b.encode("utf-8") if isinstance(b, str) else jdump(b))
         elif "body_b64" in r:
             reply = Reply(status, base64.b64decode(r["body_b64"]))
+        elif "error_shape" in r:
+            shaped = shaped_error(r["error_shape"], status, r.get("message", "went wrong"))
+            if shaped is None:
+                reply = Reply.json(api_error("unknown error_shape %r" % r["error_shape"]), 400)
+            else:
+                reply = Reply(status, shaped[0], shaped[1])
         elif status == 200 or r.get("stream_canned"):
             if r.get("stream_canned") and isinstance(req.json, dict) \
                     and req.json.get("stream") is not True:
