@@ -30,7 +30,14 @@ static char *next_field(const uint8_t *data, size_t size, size_t *pos) {
 static void check_decision(const retry_config *c, const retry_input *in, const retry_decision *d,
                            long wish) {
   long cap = c->max_retry_after_ms > 0 ? c->max_retry_after_ms : 60000;
-  assert(d->verdict == RETRY_NO || d->verdict == RETRY_YES || d->verdict == RETRY_TOO_LONG);
+  int sent_timeout = in->transport_error && in->timed_out && in->request_sent && !c->retry_timeouts;
+  assert(d->verdict == RETRY_NO || d->verdict == RETRY_YES || d->verdict == RETRY_TOO_LONG ||
+         d->verdict == RETRY_SENT);
+  /* a timeout after the request was sent whole: never retried unless asked,
+  ** and "sent" exactly when it alone stood in the way */
+  if (sent_timeout) assert(d->verdict != RETRY_YES && d->verdict != RETRY_TOO_LONG);
+  if (d->verdict == RETRY_SENT)
+    assert(sent_timeout && in->attempts <= c->max_retries && !in->insufficient_quota);
   assert(d->retry_after_ms == wish);
   assert(d->retry_after_ms == -1 || d->retry_after_ms > 0);
   if (in->attempts > c->max_retries) assert(d->verdict == RETRY_NO);
@@ -69,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   (void)retry_parse_http_date(sr, NULL);
   assert(retry_after_ms(NULL, NULL, now) == -1);
 
-  for (mode = 0; mode < 16; mode++) {
+  for (mode = 0; mode < 128; mode++) {
     retry_config c;
     retry_input in;
     retry_decision d;
@@ -85,6 +92,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     in.status = statuses[sel & 15];
     in.transport_error = in.status == 0 && (att & 1);
     in.insufficient_quota = in.status == 429 && (att & 2);
+    in.timed_out = (mode >> 4) & 1;
+    in.request_sent = (mode >> 5) & 1;
+    c.retry_timeouts = (mode >> 6) & 1;
     in.retry_after_ms = ms;
     in.retry_after = ra;
     in.should_retry = sr;
@@ -92,6 +102,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     in.random01 = (double)(att & 0x3f) / 64.0;
     retry_decide(&c, &in, &d);
     check_decision(&c, &in, &d, wish);
+  }
+  {
+    /* the words of a timeout: terminated and within the buffer, whatever
+    ** the phase, value and size */
+    char buf[320];
+    size_t n = (size_t)(sel % sizeof buf) + 1;
+    buf[n - 1] = 'x';
+    retry_timeout_text(buf, n, (int)(att % 7) - 1, ms, wish, att & 1);
+    assert(strlen(buf) < n);
   }
   {
     int n = (int)(sel | ((unsigned)att << 8)) - 100;

@@ -670,9 +670,12 @@ describe("streams", function()
       assert.is_true(reqs[2].json.stream)
     end)
 
-    it("retries a stream whose headers time out, then streams", function()
+    it("retries a stream whose headers time out when retry_timeouts asks, then streams", function()
+      -- its request was sent: without retry_timeouts it is not sent again
+      -- (spec/timeout_retry_spec.lua)
       H.script(CHAT, { { fault = "hang", hang_ms = 3000 } })
-      local s, err, meta = client:chat_stream { messages = msgs("late"), timeout = 300, max_retries = 1 }
+      local s, err, meta = client:chat_stream { messages = msgs("late"), timeout = 300, max_retries = 1,
+                                                retry_timeouts = true }
       assert.is_nil(err)
       assert.equal(2, meta.attempts)
       assert.equal("You said: late", s:result().choices[1].message.content)

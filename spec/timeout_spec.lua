@@ -72,9 +72,16 @@ describe("timeouts", function()
     assert.equal("timeout", err.kind)
   end)
 
-  it("retries a timed-out attempt (typed) and counts it", function()
+  it("retries a timed-out attempt (typed) when retry_timeouts asks, and counts it", function()
+    -- the request was sent whole, so by default the timeout is final
     H.script("/v1/models", { { fault = "hang", hang_ms = 5000 }, { status = 200 } })
-    local res, err, meta = client:models { timeout = 200, max_retries = 1 }
+    local _, err0 = client:models { timeout = 200, max_retries = 1 }
+    assert.equal("timeout", err0.kind)
+    assert.equal(1, err0.attempts)
+    assert.equal(1, #H.requests())
+    H.reset()
+    H.script("/v1/models", { { fault = "hang", hang_ms = 5000 }, { status = 200 } })
+    local res, err, meta = client:models { timeout = 200, max_retries = 1, retry_timeouts = true }
     assert.is_nil(err)
     assert.equal("list", res.object)
     assert.equal(2, meta.attempts)

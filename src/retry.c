@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #define DEFAULT_MAX_RETRY_AFTER_MS 60000L
 
@@ -367,7 +368,7 @@ void retry_timeout_text(char *buf, size_t n, int phase, const char *option, long
   if (n == 0) return;
   if (phase < RETRY_PHASE_CONNECT || phase > RETRY_PHASE_IDLE) phase = RETRY_PHASE_RESPONSE;
   if (option == NULL) option = "timeout";
-  if (option[0] == 'd')            /* deadline: it bounds all attempts together */
+  if (strcmp(option, "deadline") == 0)   /* it bounds all attempts together */
     used = snprintf(buf, n, "the deadline of %ld ms passed while %s (deadline = %ld)", ms,
                     doing[phase], ms);
   else if (phase == RETRY_PHASE_CONNECT)

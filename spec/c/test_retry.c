@@ -431,8 +431,82 @@ static void test_delays(void) {
   }
 }
 
+/* a timeout after the request was sent whole is retried only when the
+** config says retry_timeouts; a connect timeout, a timeout while sending
+** and any other transport error are retried as before */
+static void test_timeouts(void) {
+  static const struct {
+    int timed_out, sent, retry_timeouts, attempts, want;
+    const char *what;
+  } rows[] = {
+    { 1, 1, 0, 1, RETRY_SENT, "a timeout after the request was sent" },
+    { 1, 1, 0, 2, RETRY_SENT, "... on the second attempt too" },
+    { 1, 1, 0, 3, RETRY_NO,   "... with no retries left: no, not sent" },
+    { 1, 1, 1, 1, RETRY_YES,  "... with retry_timeouts" },
+    { 1, 1, 1, 3, RETRY_NO,   "... with retry_timeouts, no retries left" },
+    { 1, 0, 0, 1, RETRY_YES,  "a timeout before the request was sent whole (connect, send)" },
+    { 1, 0, 1, 1, RETRY_YES,  "... with retry_timeouts" },
+    { 0, 1, 0, 1, RETRY_YES,  "a dead connection after the request was sent" },
+    { 0, 0, 0, 1, RETRY_YES,  "a refused connection" },
+  };
+  size_t i;
+  for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    retry_config c = mode_config(1);
+    retry_input in = status_input(0, 1);
+    retry_decision d;
+    c.retry_timeouts = rows[i].retry_timeouts;
+    in.timed_out = rows[i].timed_out;
+    in.request_sent = rows[i].sent;
+    in.attempts = rows[i].attempts;
+    retry_decide(&c, &in, &d);
+    TAP_OK(d.verdict == rows[i].want, "%s -> %d (got %d)", rows[i].what, rows[i].want, d.verdict);
+  }
+  {
+    /* the flags mean nothing without a transport error: a status decides */
+    retry_config c = mode_config(1);
+    retry_input in = status_input(500, 0);
+    in.timed_out = in.request_sent = 1;
+    TAP_EQ_LONG(verdict_of(&c, &in), RETRY_YES, "a 500 with stray timeout flags is retried");
+    in.status = 400;
+    TAP_EQ_LONG(verdict_of(&c, &in), RETRY_NO, "a 400 with stray timeout flags is not");
+  }
+}
+
+/* the words of each timeout, and a buffer too small for them */
+static void test_timeout_text(void) {
+  static const struct { int phase; const char *option; long ms; int declined; const char *want; } rows[] = {
+    { RETRY_PHASE_RESPONSE, "timeout", 10000, 1,
+      "no complete response within 10000 ms (timeout = 10000); the request was sent, "
+      "so it was not sent again (retry_timeouts = true retries it)" },
+    { RETRY_PHASE_RESPONSE, "timeout", 300, 0, "no complete response within 300 ms (timeout = 300)" },
+    { RETRY_PHASE_CONNECT, "connect_timeout", 150, 0,
+      "could not connect within 150 ms (connect_timeout = 150)" },
+    { RETRY_PHASE_CONNECT, "timeout", 200, 0, "could not connect within 200 ms (timeout = 200)" },
+    { RETRY_PHASE_SEND, "timeout", 300, 0, "could not send the request within 300 ms (timeout = 300)" },
+    { RETRY_PHASE_HEADERS, "timeout", 300, 0, "no response headers within 300 ms (timeout = 300)" },
+    { RETRY_PHASE_IDLE, "idle_timeout", 60000, 0,
+      "the stream was silent for 60000 ms (idle_timeout = 60000)" },
+    { RETRY_PHASE_RESPONSE, "deadline", 700, 0,
+      "the deadline of 700 ms passed while waiting for the response (deadline = 700)" },
+    { RETRY_PHASE_IDLE, "deadline", 700, 0,
+      "the deadline of 700 ms passed while reading the stream (deadline = 700)" },
+    { 99, NULL, 5, 0, "no complete response within 5 ms (timeout = 5)" },
+  };
+  char buf[320], small[16];
+  size_t i;
+  for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    retry_timeout_text(buf, sizeof buf, rows[i].phase, rows[i].option, rows[i].ms, rows[i].declined);
+    TAP_OK(strcmp(buf, rows[i].want) == 0, "timeout text %d: '%s'", (int)i, buf);
+  }
+  memset(small, 'x', sizeof small);
+  retry_timeout_text(small, sizeof small, RETRY_PHASE_RESPONSE, "timeout", 10000, 1);
+  TAP_OK(strlen(small) == sizeof small - 1, "a small buffer is cut and terminated ('%s')", small);
+}
+
 int main(void) {
   test_status_classes();
+  test_timeouts();
+  test_timeout_text();
   test_attempts();
   test_should_retry();
   test_insufficient_quota();
