@@ -18,8 +18,9 @@ local PRELUDE = [[
   local client = openai.new{ api_key = "$KEY", base_url = "$BASE", max_retries = 0 }
   local function show(res, err, meta)
     ngx.say(cjson.encode({ res = res, err = err and { kind = err.kind, message = err.message,
-      status = err.status, attempts = err.attempts } or nil, status = meta and meta.status,
-      request_id = meta and meta.request_id }))
+      status = err.status, attempts = err.attempts, code = err.code,
+      timeout_option = err.timeout_option, timeout_ms = err.timeout_ms } or nil,
+      status = meta and meta.status, request_id = meta and meta.request_id }))
   end
 ]]
 
@@ -70,6 +71,18 @@ local LOCATIONS = [[
     show(c:chat{ messages = { { role = "user", content = "hi" } } }) } }
   location = /timeout { content_by_lua_block { $PRELUDE
     show(client:chat{ messages = { { role = "user", content = "hi" } }, timeout = 300 }) } }
+  location = /timeouts { content_by_lua_block { $PRELUDE
+    local case = ngx.var.arg_case
+    local c = openai.new{ api_key = "$KEY", base_url = "$BASE", timeout = 300 }   -- max_retries 2
+    local raw = { url = "/chat/completions", method = "POST", data = { model = "m" }, max_retries = 2 }
+    if case == "long" then show(c:chat{ messages = { { role = "user", content = "a long story" } } })
+    elseif case == "long_retry" then raw.retry_timeouts = true; show(c:request(raw))
+    elseif case == "stream" then show(c:chat_stream{ messages = { { role = "user", content = "hi" } } })
+    elseif case == "reset" then raw.timeout = 5000; show(c:request(raw))
+    elseif case == "connect" then
+      local u = openai.new{ api_key = "$KEY", base_url = "$UNANSWERED", connect_timeout = 150, max_retries = 1 }
+      show(u:models())
+    end } }
   location = /refused { content_by_lua_block { $PRELUDE
     local c = openai.new{ api_key = "$KEY", base_url = "$CLOSED", max_retries = 0 }
     show(c:models()) } }
@@ -173,7 +186,7 @@ local function get_json(srv, path)
 end
 
 describe("the nginx cosocket transport", function()
-  local srv, dir, tls_port
+  local srv, dir, tls_port, close_unanswered
 
   setup(function()
     dir = os.tmpname()
@@ -185,8 +198,10 @@ describe("the nginx cosocket transport", function()
       :format(dir, dir)))
     tls_port = H.free_port()
     local standin = H.url:match("^http://([^/]+)")
+    local unanswered
+    unanswered, close_unanswered = H.unanswered_url()
     local subst = { KEY = KEY, BASE = H.base, CLOSED = H.closed_port_url(), TLSPORT = tostring(tls_port),
-                    DIR = dir }
+                    DIR = dir, UNANSWERED = unanswered }
     local locations = LOCATIONS:gsub("%$PRELUDE", (PRELUDE:gsub("%%", "%%%%")))
     locations = locations:gsub("%$(%u+)", subst)
     srv = nginx.start{
@@ -201,6 +216,7 @@ describe("the nginx cosocket transport", function()
   teardown(function()
     if srv then srv:stop() end
     if dir then H.run("rm -rf " .. dir) end
+    if close_unanswered then close_unanswered() end
   end)
 
   before_each(function() H.reset() end)
@@ -284,6 +300,55 @@ describe("the nginx cosocket transport", function()
     local r = get_json(srv, "/timeout")
     assert.equal("timeout", r.err and r.err.kind, cjson.encode(r))
     assert.truthy(socket.gettime() - t0 < 1.8)
+  end)
+
+  it("sends a generation longer than the timeout once, unless retry_timeouts asks", function()
+    local CHAT = "/v1/chat/completions"
+    local slow = { { delay_ms = 1500 }, { delay_ms = 1500 }, { delay_ms = 1500 } }
+    H.script(CHAT, slow)
+    local r = get_json(srv, "/timeouts?case=long")
+    assert.equal("timeout", r.err and r.err.kind, cjson.encode(r))
+    assert.equal(1, r.err.attempts)
+    assert.equal(1, H.requests_to(CHAT))
+    assert.equal("timeout", r.err.timeout_option)
+    assert.equal(300, r.err.timeout_ms)
+    assert.equal("no complete response within 300 ms (timeout = 300); the request was sent, so it was "
+                 .. "not sent again (retry_timeouts = true retries it)", r.err.message)
+    H.reset()
+    H.script(CHAT, slow)
+    r = get_json(srv, "/timeouts?case=long_retry")
+    assert.equal(3, r.err.attempts, cjson.encode(r))
+    assert.equal(3, H.requests_to(CHAT))
+    assert.equal("no complete response within 300 ms (timeout = 300)", r.err.message)
+    H.reset()
+    H.script(CHAT, { { fault = "hang", hang_ms = 1500 }, { fault = "hang", hang_ms = 1500 } })
+    r = get_json(srv, "/timeouts?case=stream")
+    assert.equal(1, r.err.attempts, cjson.encode(r))
+    assert.equal(1, H.requests_to(CHAT))
+    assert.matches("^no response headers within 300 ms %(timeout = 300%); the request was sent", r.err.message)
+  end)
+
+  it("retries a connect timeout and a connection reset after the request was sent", function()
+    local r = get_json(srv, "/timeouts?case=connect")
+    assert.equal("timeout", r.err and r.err.kind, cjson.encode(r))
+    assert.equal(2, r.err.attempts)
+    assert.equal("connect_timeout", r.err.timeout_option)
+    assert.equal(150, r.err.timeout_ms)
+    assert.equal("could not connect within 150 ms (connect_timeout = 150)", r.err.message)
+    H.script("/v1/chat/completions", { { fault = "reset" }, { status = 200 } })
+    r = get_json(srv, "/timeouts?case=reset")
+    assert.is_nil(r.err, cjson.encode(r))
+    assert.equal(2, H.requests_to("/v1/chat/completions"))
+  end)
+
+  it("gives err.message the words of every compatible server's error body", function()
+    for _, row in ipairs(require "support.error_shapes") do
+      H.script("/v1/models", { { status = row.status, error_shape = row.shape, message = row.message } })
+      local r = get_json(srv, "/models")
+      assert.equal(row.status, r.err and r.err.status, cjson.encode(r))
+      assert.equal(row.want, r.err.message)
+      if row.code then assert.equal(row.code, r.err.code) end
+    end
   end)
 
   it("returns API errors with their body, refused connections and bad JSON", function()

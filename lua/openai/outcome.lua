@@ -10,7 +10,7 @@ local type, pairs, ipairs, tostring, setmetatable = type, pairs, ipairs, tostrin
 local rawget, rawset = rawget, rawset
 local format, gsub, find, match = string.format, string.gsub, string.find, string.match
 local concat = table.concat
-local floor = math.floor
+local floor, tointeger = math.floor, math.tointeger
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -152,7 +152,8 @@ local function error_fields(v, f, self_ok)
   end
   for _, k in ipairs(ERROR_FIELDS) do
     local x = eo[k]
-    if type(x) == "string" or type(x) == "number" then f[k] = x end
+    if type(x) == "number" then f[k] = tointeger and tointeger(x) or x   -- 400, not 400.0
+    elseif type(x) == "string" then f[k] = x end
   end
   return f
 end
