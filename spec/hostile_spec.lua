@@ -100,6 +100,7 @@ local CALL_OPTIONS = {
   { "max_response_bytes", { "big", NAN, INF, HUGE, -1, 0 } },
   { "max_event_bytes", { {}, NAN, INF, HUGE, -1, 0 } },
   { "debug", { "yes", 1 } },
+  { "retry_timeouts", { "yes", 1, NAN, {} } },
 }
 
 -- header tables: the value to give, and the field the error must name
@@ -239,6 +240,7 @@ each({ "xml", 42, "json\n" }, function(v) case("request", "response_type", v) en
 each(DURATIONS, function(v) case("request", "timeout", v) end)
 each({ "1", NAN, INF, HUGE, -1, 1.5 }, function(v) case("request", "retry_delay", v) end)
 each({ "yes", 1 }, function(v) case("request", "retry_on_all_errors", v) end)
+each({ "yes", 1 }, function(v) case("request", "retry_timeouts", v) end)
 each({ "1", NAN, INF, 1e9, -1, 1.5 }, function(v) case("request", "max_retries", v) end)
 each({ "true", 1 }, function(v) case("request", "exponential_backoff", v) end)
 each({ "1", NAN, INF, HUGE, -1, 0 }, function(v) case("request", "deadline", v) end)
