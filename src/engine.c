@@ -702,6 +702,30 @@ static void classify_timeout(transfer *t) {
   }
 }
 
+/* what the retry policy says of a failed attempt of t (kind K_NONE with an
+** error status, K_TIMEOUT or K_CONNECTION); keeps the server's wish */
+static void ask_policy(engine *e, transfer *t, int kind, retry_decision *d) {
+  retry_input in;
+  char ra_ms[64], ra[128], sr[16];
+  memset(&in, 0, sizeof in);
+  in.attempts = t->attempts;
+  in.status = kind == K_NONE ? t->status : 0;
+  in.transport_error = kind != K_NONE;
+  in.timed_out = kind == K_TIMEOUT;
+  in.request_sent = kind == K_TIMEOUT && t->fired_sent;
+  if (kind == K_NONE) {
+    in.retry_after_ms = transfer_header(t, "retry-after-ms", ra_ms, sizeof ra_ms);
+    in.retry_after = transfer_header(t, "retry-after", ra, sizeof ra);
+    in.should_retry = transfer_header(t, "x-should-retry", sr, sizeof sr);
+    in.insufficient_quota = t->status == 429 && t->body_buf.data != NULL &&
+                            strstr(t->body_buf.data, "\"insufficient_quota\"") != NULL;
+  }
+  in.now = wall_now_s();
+  in.random01 = engine_random(e);
+  retry_decide(&t->retry, &in, d);
+  t->retry_after_ms = d->retry_after_ms;
+}
+
 /* the outcome of one attempt is known: retry it, or make it final */
 static void settle(engine *e, transfer *t, CURLcode rc) {
   int kind, declined = 0;
@@ -733,26 +757,8 @@ static void settle(engine *e, transfer *t, CURLcode rc) {
 
   if ((kind == K_NONE || kind == K_TIMEOUT || kind == K_CONNECTION) && t->received == 0 &&
       retry_is_error(kind == K_NONE ? t->status : 0, kind != K_NONE)) {
-    retry_input in;
     retry_decision d;
-    char ra_ms[64], ra[128], sr[16];
-    memset(&in, 0, sizeof in);
-    in.attempts = t->attempts;
-    in.status = kind == K_NONE ? t->status : 0;
-    in.transport_error = kind != K_NONE;
-    in.timed_out = kind == K_TIMEOUT;
-    in.request_sent = kind == K_TIMEOUT && t->fired_sent;
-    if (kind == K_NONE) {
-      in.retry_after_ms = transfer_header(t, "retry-after-ms", ra_ms, sizeof ra_ms);
-      in.retry_after = transfer_header(t, "retry-after", ra, sizeof ra);
-      in.should_retry = transfer_header(t, "x-should-retry", sr, sizeof sr);
-      in.insufficient_quota = t->status == 429 && t->body_buf.data != NULL &&
-                              strstr(t->body_buf.data, "\"insufficient_quota\"") != NULL;
-    }
-    in.now = wall_now_s();
-    in.random01 = engine_random(e);
-    retry_decide(&t->retry, &in, &d);
-    t->retry_after_ms = d.retry_after_ms;
+    ask_policy(e, t, kind, &d);
     if (d.verdict == RETRY_YES &&
         !(t->deadline_ms > 0 && now + (double)d.delay_ms >= t->started_at + (double)t->deadline_ms)) {
       t->state = T_WAITING;
