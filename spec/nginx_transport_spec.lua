@@ -82,6 +82,9 @@ local LOCATIONS = [[
     elseif case == "connect" then
       local u = openai.new{ api_key = "$KEY", base_url = "$UNANSWERED", connect_timeout = 150, max_retries = 1 }
       show(u:models())
+    elseif case == "send" then     -- 16 MB to a server that reads nothing: never sent whole
+      local u = openai.new{ api_key = "$KEY", base_url = "$UNREAD", timeout = 300 }
+      show(u:request{ url = "/echo", method = "POST", data = string.rep("x", 16 * 2 ^ 20), max_retries = 1 })
     end } }
   location = /refused { content_by_lua_block { $PRELUDE
     local c = openai.new{ api_key = "$KEY", base_url = "$CLOSED", max_retries = 0 }
@@ -186,7 +189,7 @@ local function get_json(srv, path)
 end
 
 describe("the nginx cosocket transport", function()
-  local srv, dir, tls_port, close_unanswered
+  local srv, dir, tls_port, close_unanswered, close_unread
 
   setup(function()
     dir = os.tmpname()
@@ -198,10 +201,11 @@ describe("the nginx cosocket transport", function()
       :format(dir, dir)))
     tls_port = H.free_port()
     local standin = H.url:match("^http://([^/]+)")
-    local unanswered
+    local unanswered, unread
     unanswered, close_unanswered = H.unanswered_url()
+    unread, close_unread = H.unread_url()
     local subst = { KEY = KEY, BASE = H.base, CLOSED = H.closed_port_url(), TLSPORT = tostring(tls_port),
-                    DIR = dir, UNANSWERED = unanswered }
+                    DIR = dir, UNANSWERED = unanswered, UNREAD = unread }
     local locations = LOCATIONS:gsub("%$PRELUDE", (PRELUDE:gsub("%%", "%%%%")))
     locations = locations:gsub("%$(%u+)", subst)
     srv = nginx.start{
@@ -217,6 +221,7 @@ describe("the nginx cosocket transport", function()
     if srv then srv:stop() end
     if dir then H.run("rm -rf " .. dir) end
     if close_unanswered then close_unanswered() end
+    if close_unread then close_unread() end
   end)
 
   before_each(function() H.reset() end)
@@ -328,13 +333,16 @@ describe("the nginx cosocket transport", function()
     assert.matches("^no response headers within 300 ms %(timeout = 300%); the request was sent", r.err.message)
   end)
 
-  it("retries a connect timeout and a connection reset after the request was sent", function()
+  it("retries a connect timeout, a timeout while sending and a reset after the request was sent", function()
     local r = get_json(srv, "/timeouts?case=connect")
     assert.equal("timeout", r.err and r.err.kind, cjson.encode(r))
     assert.equal(2, r.err.attempts)
     assert.equal("connect_timeout", r.err.timeout_option)
     assert.equal(150, r.err.timeout_ms)
     assert.equal("could not connect within 150 ms (connect_timeout = 150)", r.err.message)
+    r = get_json(srv, "/timeouts?case=send")
+    assert.equal(2, r.err and r.err.attempts, cjson.encode(r))
+    assert.equal("could not send the request within 300 ms (timeout = 300)", r.err.message)
     H.script("/v1/chat/completions", { { fault = "reset" }, { status = 200 } })
     r = get_json(srv, "/timeouts?case=reset")
     assert.is_nil(r.err, cjson.encode(r))
