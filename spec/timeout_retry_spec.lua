@@ -61,20 +61,20 @@ describe("timeouts and retries", function()
   end)
 
   it("takes retry_timeouts per call, on typed calls and raw requests", function()
-    local client = H.client { timeout = 300 }
+    local client = H.client { timeout = 150 }
     H.script(CHAT, slow(2))
     local _, err = chat(client, { retry_timeouts = true, max_retries = 1 })
     assert.equal(2, err.attempts)
     assert.equal(2, H.requests_to(CHAT))
     H.reset()
     H.script(CHAT, slow(2))
-    _, err = chat(H.client { timeout = 300, retry_timeouts = true }, { retry_timeouts = false })
+    _, err = chat(H.client { timeout = 150, retry_timeouts = true }, { retry_timeouts = false })
     assert.equal(1, err.attempts)
     assert.equal(1, H.requests_to(CHAT))
     H.reset()
     -- a raw request: max_retries 2 with no delay; sent once, then three times
     local raw = { url = CHAT, method = "POST", data = { model = "m", messages = H.msgs() },
-                  max_retries = 2, timeout = 300 }
+                  max_retries = 2, timeout = 150 }
     H.script(CHAT, slow(3))
     _, err = client:request(raw)
     assert.equal(1, err.attempts)
