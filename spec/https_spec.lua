@@ -122,6 +122,24 @@ describe("HTTPS and HTTP/2", function()
     assert.equal(1, H.requests_to(CHAT))
   end)
 
+  it("sends a generation longer than the timeout once over HTTP/2, on a new or a shared connection", function()
+    local c = H.client{ base_url = ("https://localhost:%d/v1"):format(port), ca_file = dir .. "/cert.pem",
+                        timeout = 300 }                       -- max_retries 2, the default
+    H.script(CHAT, { { delay_ms = 1500 }, { delay_ms = 1500 }, { delay_ms = 1500 } })
+    local _, err = c:chat{ messages = msgs("slow") }
+    assert.equal("timeout", err.kind)
+    assert.equal(1, err.attempts)
+    assert.equal("timeout", err.timeout_option)
+    assert.equal(1, H.requests_to(CHAT))
+    H.reset()
+    assert(c:models())                                         -- a connection to share
+    H.script(CHAT, { { delay_ms = 1500 }, { delay_ms = 1500 }, { delay_ms = 1500 } })
+    _, err = c:chat{ messages = msgs("slow again") }
+    assert.equal(1, err.attempts)
+    assert.matches("^no complete response within 300 ms %(timeout = 300%); the request was sent", err.message)
+    assert.equal(1, H.requests_to(CHAT))
+  end)
+
   it("refuses a server whose certificate is not signed by a trusted CA", function()
     local other = os.tmpname()
     assert(H.run(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
