@@ -27,7 +27,7 @@ describe("chat", function()
     c = H.client()
   end)
 
-  it("sends the seed's defaults: POST /v1/chat/completions, gpt-3.5-turbo, temperature 1, top_p 1, n 1", function()
+  it("sends the defaults: POST /v1/chat/completions, gpt-3.5-turbo; temperature, top_p and n (1, the API's own) left out", function()
     local res, err = c:chat({ messages = MSGS })
     assert.is_nil(err)
     assert.is_table(res)
@@ -38,10 +38,15 @@ describe("chat", function()
     assert.equal("/v1/chat/completions", rec.path)
     assert.equal("", rec.query)
     assert.same({
-      model = "gpt-3.5-turbo", temperature = 1, top_p = 1, n = 1,
+      model = "gpt-3.5-turbo",
       messages = { { role = "user", content = "hi" } },
     }, rec.json)
     assert.is_nil(rec.json.stream)
+    -- not even as null: absent from the bytes sent
+    local bytes = H.body_bytes(rec)
+    for _, name in ipairs({ "temperature", "top_p", '"n"' }) do
+      assert.is_nil(bytes:find(name, 1, true), name)
+    end
   end)
 
   it("sends the values given instead of the defaults", function()
@@ -104,7 +109,7 @@ describe("chat", function()
     local res, err = c:chat(params)
     assert.is_nil(err)
     local expected = copy(params)
-    expected.model, expected.temperature, expected.top_p, expected.n = "gpt-3.5-turbo", 1, 1, 1
+    expected.model = "gpt-3.5-turbo"
     assert.same(expected, H.last().json)
     assert.same(sent, params) -- the caller's table is not changed
     -- the stand-in answers a tools request with a tool call
@@ -346,8 +351,7 @@ describe("chat", function()
       local rec = H.last()
       assert.equal("/v1/chat/completions", rec.path)
       assert.equal("Bearer sk-mod", rec.headers["authorization"])
-      assert.same({ model = "gpt-3.5-turbo", temperature = 1, top_p = 1, n = 1,
-                    messages = SEED_MESSAGES }, rec.json)
+      assert.same({ model = "gpt-3.5-turbo", messages = SEED_MESSAGES }, rec.json)
     end)
 
     it("raises the same argument errors, sending nothing", function()

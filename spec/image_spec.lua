@@ -18,7 +18,7 @@ describe("image", function()
     return e
   end
 
-  it("sends the seed's defaults: POST /v1/images/generations, n 1, size 1024x1024, no model", function()
+  it("sends the defaults: POST /v1/images/generations; n 1, size 1024x1024 and dall-e-2, the API's own, left out", function()
     local res, err, meta = c:image({ prompt = "a cat in a hat" })
     assert.is_nil(err)
     assert.equal(200, meta.status)
@@ -28,7 +28,7 @@ describe("image", function()
     assert.equal("POST", rec.method)
     assert.equal("/v1/images/generations", rec.path)
     assert.equal("application/json", rec.headers["content-type"])
-    assert.same({ prompt = "a cat in a hat", n = 1, size = "1024x1024" }, rec.json)
+    assert.same({ prompt = "a cat in a hat" }, rec.json)
     assert.is_nil(rec.json.model)
     assert.equal(1, #res.data)
   end)
@@ -67,7 +67,7 @@ describe("image", function()
     local res, err = c:image({ prompt = "a dot", response_format = "b64_json", user = "u-1",
                                style = "natural" })
     assert.is_nil(err)
-    assert.same({ prompt = "a dot", n = 1, size = "1024x1024", response_format = "b64_json",
+    assert.same({ prompt = "a dot", response_format = "b64_json",
                   user = "u-1", style = "natural" }, H.last().json)
     local png = H.b64decode(res.data[1].b64_json)
     assert.equal("\137PNG\r\n\26\n", png:sub(1, 8))
@@ -172,9 +172,14 @@ describe("image", function()
                                    quality = "hd", style = "vivid" })
         assert.is_nil(err)
         assert.is_table(res)
-        assert.same({ model = "dall-e-3", prompt = "a wide landscape", size = size, n = 1,
+        assert.same({ model = "dall-e-3", prompt = "a wide landscape", size = size,
                       quality = "hd", style = "vivid" }, H.last().json)
       end
+    end)
+
+    it("leaves out the default size and n (1024x1024 and 1, the API's own for dall-e-3)", function()
+      assert.is_table((c:image({ model = "dall-e-3", prompt = "x" })))
+      assert.same({ model = "dall-e-3", prompt = "x" }, H.last().json)
     end)
 
     it("refuses n = 2", function()
@@ -205,6 +210,14 @@ describe("image", function()
         assert.equal(10, #res.data)
         assert.same({ model = "gpt-image-1", prompt = "x", size = size, n = 10 }, H.last().json)
       end
+    end)
+
+    it("sends the default size 1024x1024 (the API's own for gpt-image-1 is auto); n stays out", function()
+      assert.is_table((c:image({ model = "gpt-image-1", prompt = "x" })))
+      assert.same({ model = "gpt-image-1", prompt = "x", size = "1024x1024" }, H.last().json)
+      -- a model the library has no rules for: the same
+      assert.is_table((c:image({ model = "gpt-image-1-mini", prompt = "x" })))
+      assert.same({ model = "gpt-image-1-mini", prompt = "x", size = "1024x1024" }, H.last().json)
     end)
 
     it("refuses the dall-e sizes and n = 11", function()
@@ -241,6 +254,6 @@ describe("image", function()
     local rec = H.last()
     assert.equal("/v1/images/generations", rec.path)
     assert.equal("Bearer sk-img", rec.headers["authorization"])
-    assert.same({ prompt = "a cat", n = 2, size = "1024x1024" }, rec.json)
+    assert.same({ prompt = "a cat", n = 2 }, rec.json)
   end)
 end)

@@ -440,13 +440,15 @@ local function chat_body(fn, self, p, is_stream)
   if not messages_ok(p.messages) then check_messages(fn, p.messages) end
   local model, temperature, top_p, n = p.model, p.temperature, p.top_p, p.n
   -- the body made whole in one constructor (no growth), then p's other
-  -- fields (when it has any)
+  -- fields (when it has any). temperature, top_p and n default to 1, the
+  -- API's own defaults: sent only when given (reasoning models refuse any
+  -- top_p, and a temperature other than 1)
   local b, more = {
     messages = p.messages,
     model = model == nil and "gpt-3.5-turbo" or check.name(fn, model, "model"),
-    temperature = temperature == nil and 1 or check.number_in(fn, temperature, "temperature", 0, 2),
-    top_p = top_p == nil and 1 or check.number_in(fn, top_p, "top_p", 0, 1),
-    n = n == nil and 1 or check.integer_in(fn, n, "n", 1, 128),
+    temperature = temperature ~= nil and check.number_in(fn, temperature, "temperature", 0, 2) or nil,
+    top_p = top_p ~= nil and check.number_in(fn, top_p, "top_p", 0, 1) or nil,
+    n = n ~= nil and check.integer_in(fn, n, "n", 1, 128) or nil,
     stream = is_stream or nil,
   }, false
   if other then b, more = body_of(p, b) end
@@ -489,6 +491,8 @@ local IMAGE_RULES = {
   ["dall-e-3"] = { prompt = 4000, n = 1, sizes = { "1024x1024", "1792x1024", "1024x1792" } },
   ["gpt-image-1"] = { prompt = 32000, n = 10, sizes = { "auto", "1024x1024", "1536x1024", "1024x1536" } },
 }
+-- the models whose API default size is 1024x1024 (the library's default)
+local DALL_E = set_of({ "dall-e-2", "dall-e-3" })
 for _, r in pairs(IMAGE_RULES) do
   r.size_set = set_of(r.sizes)
   r.size_list = "'" .. concat(r.sizes, "', '") .. "'"
@@ -514,11 +518,16 @@ function Client:image(p)
     check.fail(fn, "prompt", format("must be at most %d characters", rules.prompt),
                chars(p.prompt) .. " characters")
   end
-  b.n = p.n == nil and 1 or check.integer_in(fn, p.n, "n", 1, rules and rules.n or 10)
-  b.size = p.size == nil and "1024x1024" or check.name(fn, p.size, "size")
-  if rules and not rules.size_set[b.size] then
-    check.fail(fn, "size", "must be one of " .. rules.size_list, b.size)
+  -- n defaults to 1, the API's own: sent only when given. size defaults
+  -- to 1024x1024: the API's own for dall-e-2 and dall-e-3 (and dall-e-2 is
+  -- the API's model when none is given), not sent there; other models
+  -- (gpt-image-*) default to "auto" in the API, so 1024x1024 is sent
+  if p.n ~= nil then b.n = check.integer_in(fn, p.n, "n", 1, rules and rules.n or 10) end
+  local size = p.size == nil and "1024x1024" or check.name(fn, p.size, "size")
+  if rules and not rules.size_set[size] then
+    check.fail(fn, "size", "must be one of " .. rules.size_list, size)
   end
+  if p.size ~= nil or not DALL_E[p.model or "dall-e-2"] then b.size = size end
   return typed_call(fn, self, o, "POST", "/images/generations", b)
 end
 

@@ -255,7 +255,9 @@ end
 
 local function moderation_check(fn, p, spec)
   check_input(fn, p.input)
-  spec.json.model = p.model == nil and "omni-moderation-latest" or check.name(fn, p.model, "model")
+  -- the model defaults to omni-moderation-latest, the API's own: sent
+  -- only when given
+  if p.model ~= nil then spec.json.model = check.name(fn, p.model, "model") end
 end
 
 -- }==================================================================

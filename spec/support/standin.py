@@ -754,7 +754,9 @@ def moderations(req, n):
                         "categories": {c: hit and c == "violence" for c in names},
                         "category_scores": {c: (0.9 if hit and c == "violence" else 0.001)
                                             for c in names}})
-    return Reply.json({"id": "modr-%d" % n, "model": body.get("model"), "results": results})
+    # the API's own default model when none is given
+    return Reply.json({"id": "modr-%d" % n, "model": body.get("model") or "omni-moderation-latest",
+                       "results": results})
 
 
 def form(rec):
