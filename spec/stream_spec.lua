@@ -73,7 +73,7 @@ describe("streams", function()
   -- chat_stream: the request, the chunks, the assembled result
 
   describe("client:chat_stream", function()
-    it("sends stream: true, Accept: text/event-stream and the seed's defaults", function()
+    it("sends stream: true, Accept: text/event-stream and the defaults (temperature, top_p, n left out)", function()
       local s, err, meta = client:chat_stream { messages = msgs("hi") }
       assert.is_nil(err)
       assert.is_truthy(s)
@@ -89,9 +89,9 @@ describe("streams", function()
       assert.equal("Bearer " .. H.key, r.headers["authorization"])
       assert.is_true(r.json.stream)
       assert.equal("gpt-3.5-turbo", r.json.model)
-      assert.equal(1, r.json.temperature)
-      assert.equal(1, r.json.top_p)
-      assert.equal(1, r.json.n)
+      assert.is_nil(r.json.temperature)
+      assert.is_nil(r.json.top_p)
+      assert.is_nil(r.json.n)
       assert.same(msgs("hi"), r.json.messages)
     end)
 

@@ -397,18 +397,33 @@ static int l_gc_running(lua_State *L) {
 }
 
 /* {=================================================================
-** core.chat_delta(chunk): the common chat chunk, read in one C call
+** core.chat_delta(chunk, by_index): the common chat chunk, folded in one
+** C call; core.chat_finish(chunk, open): which choices a chunk finishes
 ** ================================================================== */
 
-/* the fields it reads, kept as upvalues (a raw get with an interned key) */
+/* the names it reads (kept as upvalues, so they stay interned) */
 static const char *const chat_keys[] = {
-  "usage", "choices", "finish_reason", "logprobs", "delta", "role", "refusal", "tool_calls",
-  "index", "content", NULL
+  "usage", "choices", "finish_reason", "logprobs", "delta", "index", "content", "role", "refusal",
+  "tool_calls", "more", "last", NULL
 };
-enum { U_USAGE = 1, U_CHOICES, U_FINISH, U_LOGPROBS, U_DELTA, U_ROLE, U_REFUSAL, U_TOOL_CALLS,
-       U_INDEX, U_CONTENT, U_TEXT_MT };
+enum { U_USAGE = 1, U_CHOICES, U_FINISH, U_LOGPROBS, U_DELTA, U_INDEX, U_CONTENT, U_ROLE, U_REFUSAL,
+       U_TOOL_CALLS, U_MORE, U_LAST, U_TEXT_MT };
 
-/* push t[key] (raw: decoded JSON has no metamethods) and return its type */
+/* the stack slots of one call */
+enum { S_CHUNK = 1, S_BY_INDEX, S_CHOICE, S_C, S_DELTA, S_MORE, S_TOP = S_MORE };
+
+/* the appends a plain delta asks for, made once the whole delta is known
+** to be plain (strings of the chunk, alive while it is) */
+#define MAX_APPENDS 4
+typedef struct {
+  int n;
+  ltext *to[MAX_APPENDS];
+  const char *s[MAX_APPENDS];
+  size_t len[MAX_APPENDS];
+} appends;
+
+/* push t[upvalue key] (raw: decoded JSON has no metamethods) and return
+** its type */
 static int raw_field(lua_State *L, int t, int key) {
   lua_pushvalue(L, lua_upvalueindex(key));
 #if LUA_VERSION_NUM >= 503
@@ -419,80 +434,184 @@ static int raw_field(lua_State *L, int t, int key) {
 #endif
 }
 
+/* t[upvalue key] into stack slot `slot`; its type */
+static int slot_field(lua_State *L, int t, int key, int slot) {
+  int type = raw_field(L, t, key);
+  lua_replace(L, slot);
+  return type;
+}
+
 /* JSON null (cjson's is a light userdata) or missing */
 static int absent(int type) {
   return type == LUA_TNIL || type == LUA_TLIGHTUSERDATA;
 }
 
-/* append the content at the top to by_index[index].content (an
-** openai.text; by_index at 2); 0 when that choice is not there yet */
-static int append_known(lua_State *L, lua_Number index) {
-  ltext *t;
-  size_t n;
-  const char *s;
+/* the string at -1 to be appended to the openai.text at -2 (popped);
+** 0 when that is no openai.text or too many appends are asked for */
+static int add_append(lua_State *L, appends *a) {
+  ltext *t = (ltext *)lua_touserdata(L, -2);
   int same = 0;
-  lua_rawgeti(L, 2, (lua_Integer)index);
-  if (lua_type(L, -1) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    return 0;
-  }
-  raw_field(L, lua_gettop(L), U_CONTENT);
-  t = (ltext *)lua_touserdata(L, -1);
-  if (t != NULL && lua_getmetatable(L, -1)) {
+  if (t != NULL && a->n < MAX_APPENDS && lua_getmetatable(L, -2)) {
     same = lua_rawequal(L, -1, lua_upvalueindex(U_TEXT_MT));
     lua_pop(L, 1);
   }
-  lua_pop(L, 2);
+  lua_remove(L, -2);
   if (!same) return 0;
-  s = lua_tolstring(L, -1, &n);
-  if (n > 0) ltext_append(L, t, s, n);
+  a->to[a->n] = t;
+  a->s[a->n] = lua_tolstring(L, -1, &a->len[a->n]);
+  a->n++;
   return 1;
 }
 
-/* core.chat_delta(chunk [, by_index]) -> index, content when chunk (a
-** decoded JSON value) is a plain content delta: a table whose choices hold
-** one choice with a non-negative integer index (below 2^31) and a delta
-** object, with no usage, finish_reason or logprobs (missing or null) and
-** no role, refusal or tool_calls in the delta; content is the delta's
-** content string, "" when it has none. With by_index (a stream's choices
-** by index, each with its content as an openai.text), the content of such
-** a delta for a choice already there is appended to it instead: true.
-** Nothing when the chunk is not plain (the caller's full path). A
-** stream's hot path: type tests in Lua cost a function call each. */
-static int l_chat_delta(lua_State *L) {
-  int choices, choice, delta;
-  lua_Number index;
-  lua_settop(L, 2);
-  if (lua_type(L, 1) != LUA_TTABLE || !absent(raw_field(L, 1, U_USAGE))) return 0;
-  if (raw_field(L, 1, U_CHOICES) != LUA_TTABLE || lua_rawlen(L, -1) != 1) return 0;
-  choices = lua_gettop(L);
-  lua_rawgeti(L, choices, 1);
-  if (lua_type(L, -1) != LUA_TTABLE) return 0;
-  choice = lua_gettop(L);
-  if (!absent(raw_field(L, choice, U_FINISH)) || !absent(raw_field(L, choice, U_LOGPROBS))) return 0;
-  if (raw_field(L, choice, U_DELTA) != LUA_TTABLE) return 0;
-  delta = lua_gettop(L);
-  if (raw_field(L, delta, U_ROLE) != LUA_TNIL || raw_field(L, delta, U_REFUSAL) != LUA_TNIL ||
-      raw_field(L, delta, U_TOOL_CALLS) != LUA_TNIL)
-    return 0;
-  if (raw_field(L, choice, U_INDEX) != LUA_TNUMBER) return 0;
-  index = lua_tonumber(L, -1);
-  if (!(index >= 0 && index <= 2147483647.0 && index == (lua_Number)(long)index)) return 0;
-  if (raw_field(L, delta, U_CONTENT) != LUA_TSTRING) {
+/* a delta field the API does not name (key -2, value -1): a string
+** appended to the openai.text c.more[key] holds (the full path made it
+** one), a null once c.more has the field */
+static int delta_other(lua_State *L, int type, appends *a) {
+  int have;
+  lua_pushvalue(L, -2);
+  lua_rawget(L, S_MORE);
+  if (type == LUA_TSTRING) {
+    lua_insert(L, -2);
+    return add_append(L, a);
+  }
+  have = type == LUA_TLIGHTUSERDATA && !lua_isnil(L, -1);
+  lua_pop(L, 1);
+  return have;
+}
+
+/* one field of the delta (key -2, a string; value -1): what it appends,
+** into a; 0 when it is not plain (a role that changes, a refusal, tool
+** calls, a field that is neither a string nor null) */
+static int delta_field(lua_State *L, const char *key, appends *a) {
+  int type = lua_type(L, -1), ok;
+  if (key == lua_tostring(L, lua_upvalueindex(U_CONTENT))) {
+    if (type == LUA_TLIGHTUSERDATA) return 1;
+    if (type != LUA_TSTRING) return 0;
+    raw_field(L, S_C, U_CONTENT);
+    lua_insert(L, -2);
+    return add_append(L, a);
+  }
+  if (key == lua_tostring(L, lua_upvalueindex(U_ROLE))) {   /* the role the choice has */
+    raw_field(L, S_C, U_ROLE);
+    ok = type == LUA_TSTRING && lua_rawequal(L, -1, -2);
     lua_pop(L, 1);
-    lua_pushliteral(L, "");
+    return ok;
   }
-  if (lua_type(L, 2) == LUA_TTABLE && append_known(L, index)) {
-    lua_pushboolean(L, 1);
-    return 1;
+  if (key == lua_tostring(L, lua_upvalueindex(U_REFUSAL)) ||
+      key == lua_tostring(L, lua_upvalueindex(U_TOOL_CALLS)))
+    return type == LUA_TLIGHTUSERDATA;
+  return delta_other(L, type, a);
+}
+
+/* the delta at S_DELTA of choice S_C: its appends made; 0 when it is not
+** plain. The keys of a decoded object are strings, each interned (short):
+** a name is the same pointer */
+static int fold_delta(lua_State *L) {
+  appends a;
+  int i;
+  if (lua_rawlen(L, S_DELTA) != 0 || slot_field(L, S_C, U_MORE, S_MORE) != LUA_TTABLE) return 0;
+  a.n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, S_DELTA)) {
+    if (lua_type(L, -2) != LUA_TSTRING || !delta_field(L, lua_tostring(L, -2), &a)) {
+      lua_settop(L, S_TOP);
+      return 0;
+    }
+    lua_pop(L, 1);
   }
-  return 2;
+  for (i = 0; i < a.n; i++)
+    if (a.len[i] > 0) ltext_append(L, a.to[i], a.s[i], a.len[i]);
+  return 1;
+}
+
+/* a choice index: a non-negative integer below 2^31 at -1 (popped), or -1 */
+static lua_Integer pop_index(lua_State *L) {
+  lua_Number index;
+  int ok = lua_type(L, -1) == LUA_TNUMBER;
+  index = ok ? lua_tonumber(L, -1) : -1;
+  lua_pop(L, 1);
+  if (!(ok && index >= 0 && index <= 2147483647.0 && index == (lua_Number)(long)index)) return -1;
+  return (lua_Integer)index;
+}
+
+/* core.chat_delta(chunk, by_index) -> true when chunk (a decoded JSON
+** value) is a plain delta, folded into by_index (a chat stream's choices
+** by index) here as the stream's full path would fold it: a table whose
+** choices hold one choice, already in by_index, with a delta object and
+** no usage, finish_reason or logprobs (missing or null), whose delta holds
+** strings (appended to the openai.text the choice keeps for each: content,
+** and a field the API does not name once the full path has made it one)
+** or nulls, and the role the choice has already, if any. The choice is
+** kept as its record's `last` (its other fields, states, are read from it
+** later; the caller keeps the chunk). Nothing when it is not plain (the
+** caller's full path). A stream's hot path: type tests in Lua cost a
+** function call each. */
+static int l_chat_delta(lua_State *L) {
+  lua_Integer index;
+  lua_settop(L, S_TOP);
+  if (lua_type(L, S_CHUNK) != LUA_TTABLE || lua_type(L, S_BY_INDEX) != LUA_TTABLE) return 0;
+  if (!absent(raw_field(L, S_CHUNK, U_USAGE))) return 0;
+  if (slot_field(L, S_CHUNK, U_CHOICES, S_CHOICE) != LUA_TTABLE || lua_rawlen(L, S_CHOICE) != 1) return 0;
+  lua_rawgeti(L, S_CHOICE, 1);
+  lua_replace(L, S_CHOICE);
+  if (lua_type(L, S_CHOICE) != LUA_TTABLE) return 0;
+  if (!absent(raw_field(L, S_CHOICE, U_FINISH)) || !absent(raw_field(L, S_CHOICE, U_LOGPROBS))) return 0;
+  if (slot_field(L, S_CHOICE, U_DELTA, S_DELTA) != LUA_TTABLE) return 0;
+  raw_field(L, S_CHOICE, U_INDEX);
+  index = pop_index(L);
+  if (index < 0) return 0;
+  lua_rawgeti(L, S_BY_INDEX, index);
+  lua_replace(L, S_C);
+  if (lua_type(L, S_C) != LUA_TTABLE || !fold_delta(L)) return 0;
+  lua_pushvalue(L, lua_upvalueindex(U_LAST));
+  lua_pushvalue(L, S_CHOICE);
+  lua_rawset(L, S_C);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* core.chat_finish(chunk, open): for a stream that keeps nothing, which
+** choices chunk announces (open[index] = true, unless it is there) and
+** finishes (open[index] = false: a finish_reason string). A choice
+** index missing or null is its position (0-based); one that cannot be an
+** index is skipped */
+static int l_chat_finish(lua_State *L) {
+  size_t i, n;
+  lua_Integer index;
+  lua_settop(L, 2);
+  if (lua_type(L, 1) != LUA_TTABLE || lua_type(L, 2) != LUA_TTABLE) return 0;
+  if (raw_field(L, 1, U_CHOICES) != LUA_TTABLE) return 0;
+  n = lua_rawlen(L, 3);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, 3, (lua_Integer)i);
+    if (lua_type(L, 4) == LUA_TTABLE) {
+      if (absent(raw_field(L, 4, U_INDEX))) {
+        lua_pop(L, 1);
+        lua_pushinteger(L, (lua_Integer)i - 1);
+      }
+      index = pop_index(L);
+      if (index >= 0) {
+        int finished = raw_field(L, 4, U_FINISH) == LUA_TSTRING;
+        lua_pop(L, 1);
+        lua_rawgeti(L, 2, index);
+        if (finished || lua_isnil(L, -1)) {
+          lua_pushboolean(L, !finished);
+          lua_rawseti(L, 2, index);
+        }
+      }
+    }
+    lua_settop(L, 3);
+  }
+  return 0;
 }
 
 static void open_chat_delta(lua_State *L) {
-  int n = 0;
+  int n = 0, i;
   while (chat_keys[n] != NULL) lua_pushstring(L, chat_keys[n++]);
   luaL_getmetatable(L, LTEXT_MT);               /* U_TEXT_MT: ltext_open ran */
+  for (i = 0; i <= n; i++) lua_pushvalue(L, -(n + 1));
+  lua_pushcclosure(L, l_chat_finish, n + 1);
+  lua_setfield(L, -(n + 3), "chat_finish");
   lua_pushcclosure(L, l_chat_delta, n + 1);
   lua_setfield(L, -2, "chat_delta");
 }

@@ -33,13 +33,14 @@ local errors = require "openai.errors"
 local transport = require "openai.transport"
 local sched = require "openai.scheduler"
 
-local type, ipairs, pairs, setmetatable, error, tostring = type, ipairs, pairs, setmetatable, error, tostring
+local type, ipairs, pairs, setmetatable, getmetatable, error, tostring =
+      type, ipairs, pairs, setmetatable, getmetatable, error, tostring
 local sort = table.sort
 local null = json.null
 local decode, decode_object, is_object = json.decode, json.decode_object, json.is_object
 local error_fields = transport.error_fields
 local wire = require "openai.wire"
-local chat_delta = wire.chat_delta
+local chat_delta, chat_finish = wire.chat_delta, wire.chat_finish
 local text_new, append, text_string = wire.text_new, wire.text_append, wire.text_string
 
 local _ENV = nil -- luacheck: ignore 211
@@ -53,16 +54,141 @@ M.Stream = Stream
 -- {=================================================================
 -- assembling a chat.completion from its chunks
 -- ==================================================================
-
--- text that grows by small pieces (a delta per event): an openai.text
+--
+-- As the official SDKs assemble a stream, and nothing the server sent is
+-- lost, whatever its name:
+--   * a choice's delta assembles into its message: every string appends
+--     (an identifier, `id`, `type`, `index` or `format`, is replaced
+--     instead),
+--     objects merge key by key, arrays merge their objects by `index` and
+--     append the rest, numbers and booleans take the latest value; the
+--     fields the API names (content, refusal, role, tool_calls) keep their
+--     own checks, and a field of the wrong type there is left out;
+--   * the fields of a choice beside its delta (Azure's
+--     content_filter_results, ...) and of a chunk beside its choices (id,
+--     model, usage, Azure's prompt_filter_results, ...) are states: the
+--     latest non-null value is kept, objects merging key by key;
+--   * a field that only ever came as null is null in the result.
+-- Text that grows by small pieces (a delta per event) is an openai.text
 -- (src/ltext.c), whose bytes are copied into one C buffer as they come, so
 -- no piece stays alive as a Lua string and nothing is joined in Lua;
--- text_string gives nil when nothing was appended
+-- text_string gives nil when nothing was appended.
+
+local TEXT_MT = getmetatable(text_new())
+local ARRAY_MT = json.array_mt
+
+-- the fields of a choice and of its delta that have their own rules
+local CHOICE_OWN = { index = true, delta = true, finish_reason = true, logprobs = true }
+local DELTA_OWN = { content = true, role = true, refusal = true, tool_calls = true }
+local TOOL_OWN = { index = true, id = true, type = true, ["function"] = true }
+local FUNCTION_OWN = { name = true, arguments = true }
+-- names that identify rather than carry text: a delta's string there
+-- replaces, never appends (OpenRouter repeats reasoning_details[].format)
+local REPLACED = { id = true, type = true, index = true, format = true }
+
+local function is_list(v)
+  return getmetatable(v) == ARRAY_MT or v[1] ~= nil
+end
+
+-- a decoded value as the result holds it: texts made strings, tables
+-- copied (so that nothing the result holds is shared with a chunk the
+-- caller was handed, or with the accumulator)
+local function plain(v)
+  if type(v) == "table" then
+    local out = {}
+    for k, x in pairs(v) do out[k] = plain(x) end
+    return getmetatable(v) == ARRAY_MT and setmetatable(out, ARRAY_MT) or out
+  end
+  if getmetatable(v) == TEXT_MT then return text_string(v) or "" end
+  return v
+end
+
+-- a state field: the latest non-null value, objects merged key by key
+local function merge_state(into, k, v)
+  if v == null then
+    if into[k] == nil then into[k] = null end
+    return
+  end
+  local have = into[k]
+  if type(v) == "table" and type(have) == "table" and not is_list(v) and not is_list(have) then
+    for kk, x in pairs(v) do merge_state(have, kk, x) end
+  else
+    into[k] = plain(v)
+  end
+end
+
+local merge_delta
+
+-- a delta's array into the list `have` (ours): objects with an integer
+-- index merge into the entry of that index, the rest append
+local function merge_list(have, v)
+  for i = 1, #v do
+    local e = v[i]
+    local at = nil
+    if type(e) == "table" and not is_list(e) then
+      local index = e.index
+      if type(index) == "number" then
+        for j = 1, #have do
+          if type(have[j]) == "table" and have[j].index == index then at = have[j]; break end
+        end
+      end
+      if at == nil then
+        at = {}
+        have[#have + 1] = at
+      end
+      for k, x in pairs(e) do merge_delta(at, k, x) end
+    else
+      have[#have + 1] = plain(e)
+    end
+  end
+end
+
+-- a delta field: strings append (into an openai.text), objects merge key
+-- by key, arrays by index, other values replace
+function merge_delta(into, k, v)
+  if v == null then
+    if into[k] == nil then into[k] = null end
+    return
+  end
+  local have, tv = into[k], type(v)
+  if tv == "string" then
+    if REPLACED[k] then
+      into[k] = v
+    elseif getmetatable(have) == TEXT_MT then
+      append(have, v)
+    else
+      local t = text_new()
+      append(t, v)
+      into[k] = t
+    end
+  elseif tv == "table" then
+    local list = is_list(v)
+    if type(have) ~= "table" or is_list(have) ~= list then
+      have = list and setmetatable({}, ARRAY_MT) or {}
+      into[k] = have
+    end
+    if list then
+      merge_list(have, v)
+    else
+      for kk, x in pairs(v) do merge_delta(have, kk, x) end
+    end
+  else
+    into[k] = v
+  end
+end
+
+-- the fields of t that `own` does not name, merged by `merge` into `into`
+local function merge_others(into, t, own, merge)
+  for k, x in pairs(t) do
+    if not own[k] then merge(into, k, x) end
+  end
+end
+
 local function chat_choice(acc, index)
   local c = acc.by_index[index]
   if c == nil then
     c = { index = index, role = nil, content = text_new(), refusal = text_new(), tools = {}, finish_reason = nil,
-          logprobs = nil }
+          logprobs = nil, more = {}, extra = {}, last = nil }
     acc.by_index[index] = c
     acc.indices[#acc.indices + 1] = index
   end
@@ -85,6 +211,19 @@ local function bad_index(where, x)
   return where .. ".index is not a non-negative integer (it is " .. got .. ")"
 end
 
+-- one tool call delta into its slot
+local function add_tool_call(slot, tc)
+  if type(tc.id) == "string" then slot.id = tc.id end
+  if type(tc.type) == "string" then slot.type = tc.type end
+  local f = tc["function"]
+  if type(f) == "table" then
+    if type(f.name) == "string" then append(slot.name, f.name) end
+    if type(f.arguments) == "string" then append(slot.arguments, f.arguments) end
+    if not is_list(f) then merge_others(slot.fmore, f, FUNCTION_OWN, merge_delta) end
+  end
+  if not is_list(tc) then merge_others(slot.more, tc, TOOL_OWN, merge_delta) end
+end
+
 -- fold a delta's tool_calls into choice c; a message when an index is bad
 local function add_tool_calls(c, calls, k)
   for j = 1, #calls do
@@ -96,16 +235,10 @@ local function add_tool_calls(c, calls, k)
       end
       local slot = c.tools[i]
       if slot == nil then
-        slot = { id = nil, type = "function", name = text_new(), arguments = text_new() }
+        slot = { id = nil, type = "function", name = text_new(), arguments = text_new(), more = {}, fmore = {} }
         c.tools[i] = slot
       end
-      if type(tc.id) == "string" then slot.id = tc.id end
-      if type(tc.type) == "string" then slot.type = tc.type end
-      local f = tc["function"]
-      if type(f) == "table" then
-        if type(f.name) == "string" then append(slot.name, f.name) end
-        if type(f.arguments) == "string" then append(slot.arguments, f.arguments) end
-      end
+      add_tool_call(slot, tc)
     end
   end
   return nil
@@ -123,102 +256,162 @@ local function add_logprobs(lp, field, list)
   for i = 1, #list do out[n + i] = list[i] end
 end
 
--- fold one chunk into the accumulator (next() appends most content deltas
--- itself; a plain one, whose index and content core.chat_delta found, takes
--- the short way here too). Fields of the wrong type are left out of the
--- result (the chunk itself reaches the caller as it is); an index that
--- cannot be one returns a message
-local function chat_add(acc, chunk, plain_index, plain_content)
-  local x
-  if acc.id == nil then
-    acc.id, acc.created, acc.model = chunk.id, chunk.created, chunk.model
-    x = chunk.service_tier
-    if x ~= nil and x ~= null then acc.service_tier = x end
+-- fold a choice's delta into c; a message when an index is bad
+local function add_delta(c, d, k)
+  local x = d.content
+  if type(x) == "string" and x ~= "" then append(c.content, x) end
+  x = d.role
+  if type(x) == "string" then c.role = x end
+  x = d.refusal
+  if type(x) == "string" then append(c.refusal, x) end
+  x = d.tool_calls
+  if type(x) == "table" then
+    local why = add_tool_calls(c, x, k)
+    if why then return why end
   end
-  if acc.system_fingerprint == nil then
-    x = chunk.system_fingerprint
-    if x ~= nil and x ~= null then acc.system_fingerprint = x end
+  if not is_list(d) then merge_others(c.more, d, DELTA_OWN, merge_delta) end
+  return nil
+end
+
+local CHUNK_OWN = { choices = true }
+
+-- the states of the last chunk core.chat_delta folded (the stream kept it
+-- as acc.last) and of the last choice it folded of c (c.last): read when
+-- a chunk takes the full path, and by result()
+local function flush_chunk(acc)
+  local last = acc.last
+  if last ~= nil then
+    acc.last = nil
+    merge_others(acc.head, last, CHUNK_OWN, merge_state)
   end
-  if plain_index ~= nil then            -- a plain content delta (core.chat_delta)
-    local c = acc.by_index[plain_index] or chat_choice(acc, plain_index)
-    if plain_content ~= "" then append(c.content, plain_content) end
-    return nil
+end
+
+local function flush_choice(c)
+  local last = c.last
+  if last ~= nil then
+    c.last = nil
+    merge_others(c.extra, last, CHOICE_OWN, merge_state)
   end
-  x = chunk.usage
-  if x ~= nil and x ~= null then acc.usage = x end
+end
+
+-- fold one choice of a chunk (its k-th) into the accumulator; a message
+-- when an index is bad
+local function add_choice(acc, ch, k)
+  local index = index_of(ch.index, k - 1)
+  if index == nil then return bad_index("choices[" .. k .. "]", ch.index) end
+  local c = acc.by_index[index] or chat_choice(acc, index)
+  flush_choice(c)
+  local d = ch.delta
+  if type(d) == "table" then
+    local why = add_delta(c, d, k)
+    if why then return why end
+  end
+  local x = ch.finish_reason
+  if type(x) == "string" then c.finish_reason = x end
+  x = ch.logprobs
+  if type(x) == "table" then
+    local lp = c.logprobs
+    if lp == nil then
+      lp = {}
+      c.logprobs = lp
+    end
+    add_logprobs(lp, "content", x.content)
+    add_logprobs(lp, "refusal", x.refusal)
+  end
+  if not is_list(ch) then merge_others(c.extra, ch, CHOICE_OWN, merge_state) end
+  return nil
+end
+
+-- fold one chunk into the accumulator (next() has core.chat_delta fold the
+-- plain ones itself: their deltas at once, their other fields, states, at
+-- the next chunk that comes here, or at result()). Fields of the wrong type are left out of the result
+-- (the chunk itself reaches the caller as it is); an index that cannot be
+-- one returns a message
+local function chat_add(acc, chunk)
+  flush_chunk(acc)
+  merge_others(acc.head, chunk, CHUNK_OWN, merge_state)
   local choices = chunk.choices
   if type(choices) ~= "table" then return nil end
-  local by_index = acc.by_index
   for k = 1, #choices do
     local ch = choices[k]
     if type(ch) == "table" then
-      local index = index_of(ch.index, k - 1)
-      if index == nil then return bad_index("choices[" .. k .. "]", ch.index) end
-      local c = by_index[index] or chat_choice(acc, index)
-      local d = ch.delta
-      if type(d) == "table" then
-        x = d.content
-        if type(x) == "string" and x ~= "" then append(c.content, x) end
-        x = d.role
-        if type(x) == "string" then c.role = x end
-        x = d.refusal
-        if type(x) == "string" then append(c.refusal, x) end
-        x = d.tool_calls
-        if type(x) == "table" then
-          local why = add_tool_calls(c, x, k)
-          if why then return why end
-        end
-      end
-      x = ch.finish_reason
-      if type(x) == "string" then c.finish_reason = x end
-      x = ch.logprobs
-      if type(x) == "table" then
-        local lp = c.logprobs
-        if lp == nil then
-          lp = {}
-          c.logprobs = lp
-        end
-        add_logprobs(lp, "content", x.content)
-        add_logprobs(lp, "refusal", x.refusal)
-      end
+      local why = add_choice(acc, ch, k)
+      if why then return why end
     end
   end
   return nil
 end
 
+-- the fields of `from` (plain) that `into` has not
+local function add_plain(into, from)
+  for k, x in pairs(from) do
+    if into[k] == nil then into[k] = plain(x) end
+  end
+  return into
+end
+
+local function tool_calls_of(tools)
+  local keys = {}
+  for k in pairs(tools) do keys[#keys + 1] = k end
+  if #keys == 0 then return nil end
+  sort(keys)
+  local calls = {}
+  for _, k in ipairs(keys) do
+    local s = tools[k]
+    local f = add_plain({ name = text_string(s.name) or "", arguments = text_string(s.arguments) or "" }, s.fmore)
+    calls[#calls + 1] = add_plain({ id = s.id, type = s.type, ["function"] = f }, s.more)
+  end
+  return calls
+end
+
+local function choice_result(c)
+  local msg = { role = c.role or "assistant" }
+  msg.content = text_string(c.content) or null
+  msg.refusal = text_string(c.refusal) or null
+  msg.tool_calls = tool_calls_of(c.tools)
+  add_plain(msg, c.more)
+  local lp = c.logprobs
+  if lp then lp = { content = lp.content or null, refusal = lp.refusal or null } end
+  return add_plain({ index = c.index, message = msg, finish_reason = c.finish_reason or null,
+                     logprobs = lp or null }, c.extra)
+end
+
+-- chunk fields left out of the result when they only came as null (as
+-- before: a plain call's answer has them or not)
+local NULL_LEFT_OUT = { system_fingerprint = true, service_tier = true, usage = true }
+
 local function chat_result(acc)
+  flush_chunk(acc)
+  for _, c in pairs(acc.by_index) do flush_choice(c) end
   local choices = {}
   local idx = {}
   for i, v in ipairs(acc.indices) do idx[i] = v end
   sort(idx)
-  for _, index in ipairs(idx) do
-    local c = acc.by_index[index]
-    local msg = { role = c.role or "assistant" }
-    msg.content = text_string(c.content) or null
-    msg.refusal = text_string(c.refusal) or null
-    local keys = {}
-    for k in pairs(c.tools) do keys[#keys + 1] = k end
-    if #keys > 0 then
-      sort(keys)
-      local calls = {}
-      for _, k in ipairs(keys) do
-        local s = c.tools[k]
-        calls[#calls + 1] = { id = s.id, type = s.type,
-                              ["function"] = { name = text_string(s.name) or "",
-                                                 arguments = text_string(s.arguments) or "" } }
-      end
-      msg.tool_calls = calls
-    end
-    local lp = c.logprobs
-    if lp then lp = { content = lp.content or null, refusal = lp.refusal or null } end
-    choices[#choices + 1] = { index = index, message = msg, finish_reason = c.finish_reason or null,
-                              logprobs = lp or null }
+  for _, index in ipairs(idx) do choices[#choices + 1] = choice_result(acc.by_index[index]) end
+  local r = { object = "chat.completion", choices = json.array(choices) }
+  for k, x in pairs(acc.head) do
+    if r[k] == nil and not (x == null and NULL_LEFT_OUT[k]) then r[k] = plain(x) end
   end
-  return {
-    id = acc.id, object = "chat.completion", created = acc.created, model = acc.model,
-    system_fingerprint = acc.system_fingerprint, service_tier = acc.service_tier,
-    choices = json.array(choices), usage = acc.usage,
-  }
+  return r
+end
+
+-- whether every choice a chat stream announced (one at least) has its
+-- finish_reason: a stream that closes cleanly there, without [DONE], is
+-- complete
+local function all_finished(self)
+  local any = false
+  if self.accumulate then
+    for _, c in pairs(self._acc.by_index) do
+      if c.finish_reason == nil then return false end
+      any = true
+    end
+  else
+    for _, open in pairs(self._open) do
+      if open then return false end
+      any = true
+    end
+  end
+  return any
 end
 
 -- }==================================================================
@@ -237,7 +430,8 @@ function M.new(client, t, meta, kind, accumulate)
   local s = setmetatable({
     meta = meta, kind = kind, events = 0, accumulate = accumulate ~= false,
     _client = client, _t = t, _done = false, _closed = false, _err = nil,
-    _acc = { by_index = {}, indices = {} }, _text = text_new(), _final = nil,
+    _acc = { head = {}, by_index = {}, indices = {}, last = nil }, _open = {}, _text = text_new(),
+    _final = nil,
   }, Stream)
   -- what next() tests per event, decided once
   s._chat = kind == "chat"
@@ -311,8 +505,15 @@ local function finish_response(self, ty, resp)
   self:close()
 end
 
--- the transfer finished with nothing more queued: end, or raise what broke it
+-- the transfer finished with nothing more queued: end (nil), or raise what
+-- broke it. A chat stream that closed cleanly without [DONE] is complete
+-- when every choice it announced has its finish_reason
 local function stream_end(self, r)
+  if not r.kind and self._chat and all_finished(self) then
+    self._done = true
+    self:close()
+    return nil
+  end
   self:close()
   if r.kind then
     local k = r.kind
@@ -321,7 +522,7 @@ local function stream_end(self, r)
                          timeout_option = r.timeout_option, timeout_ms = r.timeout_ms })
   end
   stream_error(self, { kind = "stream", message = self.kind == "chat"
-                       and "the stream ended before [DONE]"
+                       and "the stream ended before [DONE] (and before every choice had its finish_reason)"
                        or "the stream ended before response.completed" })
 end
 
@@ -386,23 +587,25 @@ function Stream:next()
       local v = decode_object(data) or event_object(self, data)
       if name ~= "" or v.error ~= nil or v.type ~= nil then other_event(self, v, name) end
       if self._chat_acc then
+        -- a plain delta of a choice already seen is folded by chat_delta
+        -- itself (true)
         local acc = self._acc
-        -- once the chunk's header fields are kept, a plain content delta
-        -- of a choice already seen is appended by chat_delta itself (true)
-        local known = acc.id ~= nil and (acc.system_fingerprint ~= nil or v.system_fingerprint == nil)
-        local index, content = chat_delta(v, known and acc.by_index or nil)
-        if index ~= true then
-          local why = chat_add(acc, v, index, content)
+        if chat_delta(v, acc.by_index) then
+          acc.last = v
+        else
+          local why = chat_add(acc, v)
           if why then
             stream_error(self, { kind = "decode", message = "event " .. self.events .. ": " .. why })
           end
         end
+      else
+        chat_finish(v, self._open)
       end
       return v
     end
     -- nothing queued: finished, or wait for more
     local st = t:state()
-    if st == "done" or st == "closed" then stream_end(self, t:result()) end
+    if st == "done" or st == "closed" then return stream_end(self, t:result()) end
     local ok, emsg = transport.await(t)
     if not ok then stream_error(self, { kind = "connection", message = emsg }) end
   end

@@ -274,7 +274,7 @@ def parts_text(content):
 
 class Request:
     __slots__ = ("method", "target", "path", "query", "version", "header_list",
-                 "headers", "body", "trailers", "json", "keep_alive")
+                 "headers", "body", "trailers", "json", "keep_alive", "azure", "shape")
 
     def header(self, name, default=None):
         return self.headers.get(name, default)
@@ -490,6 +490,132 @@ def bad(message, param):
     return Reply.json(api_error(message, param=param), 400)
 
 
+# ---- compatible servers' stream shapes (chat, stream: true), chosen by a
+# script's "shape" (Azure's also by its path). Each as the server documents
+# it; the reasoning text is "Thinking about: <the last message>", the answer
+# the canned one ("You said: ...").
+
+REASONING = "Thinking about: "
+
+
+def _chunk(cid, created, model, choices, **more):
+    c = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+         "choices": choices}
+    c.update(more)
+    return c
+
+
+def _thought(contents):
+    return REASONING + contents[0][len("You said: "):]
+
+
+def deepseek_stream(cid, created, model, contents, usage, include_usage):
+    """DeepSeek (deepseek-reasoner; vLLM's reasoning parsers alike):
+    delta.reasoning_content, then content, the other null; usage in the last
+    chunk; [DONE]."""
+    fp = "fp_deepseek_prod0425"
+    thought = _thought(contents)
+    ev = [_chunk(cid, created, model, [{"index": 0, "delta": {
+        "role": "assistant", "content": None, "reasoning_content": ""},
+        "logprobs": None, "finish_reason": None}], system_fingerprint=fp)]
+    for w in words(thought):
+        ev.append(_chunk(cid, created, model, [{"index": 0, "delta": {
+            "content": None, "reasoning_content": w}, "logprobs": None, "finish_reason": None}],
+            system_fingerprint=fp))
+    for w in words(contents[0]):
+        ev.append(_chunk(cid, created, model, [{"index": 0, "delta": {
+            "content": w, "reasoning_content": None}, "logprobs": None, "finish_reason": None}],
+            system_fingerprint=fp))
+    u = dict(usage, prompt_cache_hit_tokens=0, prompt_cache_miss_tokens=usage["prompt_tokens"],
+             completion_tokens_details={"reasoning_tokens": ntokens(thought)})
+    ev.append(_chunk(cid, created, model, [{"index": 0, "delta": {
+        "content": "", "reasoning_content": None}, "logprobs": None, "finish_reason": "stop"}],
+        system_fingerprint=fp, usage=u))
+    return Reply(200, ctype="text/event-stream",
+                 events=[sse_event(e) for e in ev] + [sse_event("[DONE]")])
+
+
+def openrouter_stream(cid, created, model, contents, usage, include_usage):
+    """OpenRouter: ': OPENROUTER PROCESSING' comments, delta.reasoning and
+    delta.reasoning_details (by index), provider at the chunk level,
+    native_finish_reason beside finish_reason, a usage chunk with empty
+    choices; [DONE]."""
+    thought = _thought(contents)
+    more = {"provider": "StandIn", "system_fingerprint": None}
+    ev = [b": OPENROUTER PROCESSING\n\n"]
+    for w in words(thought):
+        ev.append(sse_event(_chunk(cid, created, model, [{"index": 0, "delta": {
+            "role": "assistant", "content": "", "reasoning": w, "reasoning_details": [
+                {"type": "reasoning.text", "text": w, "format": "unknown", "index": 0}]},
+            "finish_reason": None, "native_finish_reason": None, "logprobs": None}], **more)))
+    ev.append(b": OPENROUTER PROCESSING\n\n")
+    for w in words(contents[0]):
+        ev.append(sse_event(_chunk(cid, created, model, [{"index": 0, "delta": {
+            "role": "assistant", "content": w, "reasoning": None},
+            "finish_reason": None, "native_finish_reason": None, "logprobs": None}], **more)))
+    ev.append(sse_event(_chunk(cid, created, model, [{"index": 0, "delta": {
+        "role": "assistant", "content": "", "reasoning": None},
+        "finish_reason": "stop", "native_finish_reason": "STOP", "logprobs": None}], **more)))
+    ev.append(sse_event(_chunk(cid, created, model, [], usage=dict(usage, cost=0.00042), **more)))
+    ev.append(sse_event("[DONE]"))
+    return Reply(200, ctype="text/event-stream", events=ev)
+
+
+def ollama_stream(cid, created, model, contents, usage, include_usage):
+    """Ollama's /v1 (thinking models): the role in every delta, the
+    thinking in delta.reasoning; fp_ollama; [DONE]."""
+    ev = []
+    for key, text in (("reasoning", _thought(contents)), ("content", contents[0])):
+        for w in words(text):
+            d = {"role": "assistant", "content": ""}
+            d[key] = w
+            ev.append(_chunk(cid, created, model, [{"index": 0, "delta": d, "finish_reason": None}],
+                             system_fingerprint="fp_ollama"))
+    ev.append(_chunk(cid, created, model, [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                            "finish_reason": "stop"}], system_fingerprint="fp_ollama"))
+    if include_usage:
+        ev.append(_chunk(cid, created, model, [], system_fingerprint="fp_ollama", usage=usage))
+    return Reply(200, ctype="text/event-stream",
+                 events=[sse_event(e) for e in ev] + [sse_event("[DONE]")])
+
+
+AZURE_SAFE = {"hate": {"filtered": False, "severity": "safe"},
+              "self_harm": {"filtered": False, "severity": "safe"},
+              "sexual": {"filtered": False, "severity": "safe"},
+              "violence": {"filtered": False, "severity": "safe"}}
+
+
+def azure_stream(cid, created, model, contents, usage, include_usage):
+    """Azure OpenAI: a first chunk with choices [] and
+    prompt_filter_results (its id, model, object empty, created 0),
+    content_filter_results in each choice ({} on the role and finish
+    chunks), the usage chunk (choices []) when asked; [DONE]."""
+    ev = [{"choices": [], "created": 0, "id": "", "model": "", "object": "",
+           "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": AZURE_SAFE}]}]
+    fp = "fp_azure"
+    for i, content in enumerate(contents):
+        ev.append(_chunk(cid, created, model, [{"content_filter_results": {}, "delta": {
+            "content": "", "refusal": None, "role": "assistant"}, "finish_reason": None,
+            "index": i, "logprobs": None}], system_fingerprint=fp, usage=None))
+        for w in words(content):
+            ev.append(_chunk(cid, created, model, [{"content_filter_results": AZURE_SAFE,
+                "delta": {"content": w}, "finish_reason": None, "index": i, "logprobs": None}],
+                system_fingerprint=fp, usage=None, obfuscation="x" * (1 + len(w) % 7)))
+        ev.append(_chunk(cid, created, model, [{"content_filter_results": {}, "delta": {},
+            "finish_reason": "stop", "index": i, "logprobs": None}], system_fingerprint=fp, usage=None))
+    if include_usage:
+        ev.append(_chunk(cid, created, model, [], system_fingerprint=fp, usage=usage))
+    return Reply(200, ctype="text/event-stream",
+                 events=[sse_event(e) for e in ev] + [sse_event("[DONE]")])
+
+
+# "no_done" (in chat()): the canned stream, closed cleanly after its last
+# chunk without [DONE], as several compatible servers do; a script's
+# cut_after cuts it shorter
+SHAPED_STREAMS = {"deepseek": deepseek_stream, "openrouter": openrouter_stream,
+                  "ollama": ollama_stream, "azure": azure_stream}
+
+
 def chat(req, n):
     body = req.json
     if not isinstance(body, dict):
@@ -530,6 +656,9 @@ def chat(req, n):
     if body.get("stream") is True:
         so = body.get("stream_options")
         include_usage = isinstance(so, dict) and so.get("include_usage") is True
+        shape = getattr(req, "shape", None) or ("azure" if getattr(req, "azure", False) else None)
+        if shape in SHAPED_STREAMS:
+            return SHAPED_STREAMS[shape](cid, created, model, contents, usage, include_usage)
         events = []
 
         def chunk(index, delta, finish=None):
@@ -559,7 +688,8 @@ def chat(req, n):
                                      "created": created, "model": model,
                                      "system_fingerprint": "fp_standin",
                                      "choices": [], "usage": usage}))
-        events.append(sse_event("[DONE]"))
+        if shape != "no_done":
+            events.append(sse_event("[DONE]"))
         return Reply(200, ctype="text/event-stream", events=events)
 
     choices = []
@@ -1091,6 +1221,7 @@ def canned(req, n, rec):
     if err:
         return err
     if handler is not None:
+        req.azure = azure
         if azure and isinstance(req.json, dict) and "model" not in req.json:
             req.json = dict(req.json, model=unquote(segs[3]))
         return handler(req, n)
@@ -1386,6 +1517,7 @@ class Conn:
             else:
                 reply = Reply(status, shaped[0], shaped[1])
         elif status == 200 or r.get("stream_canned"):
+            req.shape = r.get("shape")
             if r.get("stream_canned") and isinstance(req.json, dict) \
                     and req.json.get("stream") is not True:
                 req.json = dict(req.json, stream=True)
