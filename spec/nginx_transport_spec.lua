@@ -125,6 +125,16 @@ local LOCATIONS = [[
     f:close()
     ngx.say(m.id, " ", package.loaded["openai.core"] and "core" or "nocore", " ",
             maps:find("libcurl", 1, true) and "curl" or "nocurl") } }
+  location = /stream_result { content_by_lua_block { $PRELUDE
+    local flat = ngx.var.arg_flat == "1"
+    local s = assert(client:chat_stream{ messages = { { role = "user", content = "two plus two" } },
+                                         accumulate = not flat })
+    local ok, err = pcall(function() while s:next() do end end)
+    if not ok then
+      return ngx.say(cjson.encode({ events = s.events, err = { kind = err.kind, message = err.message } }))
+    end
+    local r = not flat and s:result() or nil
+    ngx.say(cjson.encode({ events = s.events, text = s:text(), res = r })) } }
   location = /stream_idle { content_by_lua_block { $PRELUDE
     local s = assert(client:chat_stream{ messages = { { role = "user", content = "hi" } }, idle_timeout = 300 })
     local ok, err = pcall(function() while s:next() do end end)
@@ -370,6 +380,33 @@ describe("the nginx cosocket transport", function()
     H.script("/v1/models", { { body = "{not json", ctype = "application/json" } })
     r = get_json(srv, "/models")
     assert.equal("decode", r.err.kind)
+  end)
+
+  it("assembles reasoning and Azure's fields, ends a clean stream without [DONE], refuses a cut one", function()
+    H.script("/v1/chat/completions", { { shape = "deepseek" } })
+    local r = get_json(srv, "/stream_result")
+    assert.is_nil(r.err, cjson.encode(r))
+    assert.equal("Thinking about: two plus two", r.res.choices[1].message.reasoning_content)
+    assert.equal("You said: two plus two", r.res.choices[1].message.content)
+    H.script("/v1/chat/completions", { { shape = "azure" } })
+    r = get_json(srv, "/stream_result")
+    assert.equal("You said: two plus two", r.text, cjson.encode(r))
+    assert.equal(0, r.res.prompt_filter_results[1].prompt_index)
+    assert.equal("safe", r.res.choices[1].content_filter_results.hate.severity)
+    for _, q in ipairs({ "", "?flat=1" }) do
+      H.script("/v1/chat/completions", { { shape = "no_done" } })
+      r = get_json(srv, "/stream_result" .. q)
+      assert.is_nil(r.err, cjson.encode(r))
+      assert.equal(q == "" and "You said: two plus two" or "", r.text)
+      H.script("/v1/chat/completions", { { shape = "no_done", cut_after = 3 } })
+      r = get_json(srv, "/stream_result" .. q)
+      assert.equal(3, r.events)
+      assert.same({ kind = "stream",
+                    message = "the stream ended before [DONE] (and before every choice had its finish_reason)" }, r.err)
+      H.script("/v1/chat/completions", { { shape = "no_done", sse_end = "close" } })
+      r = get_json(srv, "/stream_result" .. q)
+      assert.equal("stream", r.err and r.err.kind, cjson.encode(r))
+    end
   end)
 
   it("ends a silent stream with kind timeout, a large body with kind too_large", function()

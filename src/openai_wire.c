@@ -576,31 +576,33 @@ static int l_chat_delta(lua_State *L) {
 ** index missing or null is its position (0-based); one that cannot be an
 ** index is skipped */
 static int l_chat_finish(lua_State *L) {
-  size_t i, n;
-  lua_Integer index;
+  lua_Integer i, n, index;
+  int type;
   lua_settop(L, 2);
   if (lua_type(L, 1) != LUA_TTABLE || lua_type(L, 2) != LUA_TTABLE) return 0;
-  if (raw_field(L, 1, U_CHOICES) != LUA_TTABLE) return 0;
-  n = lua_rawlen(L, 3);
-  for (i = 1; i <= n; i++) {
-    lua_rawgeti(L, 3, (lua_Integer)i);
-    if (lua_type(L, 4) == LUA_TTABLE) {
-      if (absent(raw_field(L, 4, U_INDEX))) {
-        lua_pop(L, 1);
-        lua_pushinteger(L, (lua_Integer)i - 1);
-      }
-      index = pop_index(L);
-      if (index >= 0) {
-        int finished = raw_field(L, 4, U_FINISH) == LUA_TSTRING;
-        lua_pop(L, 1);
-        lua_rawgeti(L, 2, index);
-        if (finished || lua_isnil(L, -1)) {
-          lua_pushboolean(L, !finished);
-          lua_rawseti(L, 2, index);
-        }
+  if (raw_field(L, 1, U_CHOICES) != LUA_TTABLE) return 0;   /* at 3 */
+  n = (lua_Integer)lua_rawlen(L, 3);
+  for (i = 1; i <= n; i++, lua_settop(L, 3)) {
+    lua_rawgeti(L, 3, i);                                    /* at 4 */
+    if (lua_type(L, 4) != LUA_TTABLE) continue;
+    type = raw_field(L, 4, U_INDEX);
+    if (absent(type)) {
+      index = i - 1;
+    } else {
+      lua_Number x = type == LUA_TNUMBER ? lua_tonumber(L, -1) : -1;
+      if (!(x >= 0 && x <= 2147483647.0 && x == (lua_Number)(long)x)) continue;
+      index = (lua_Integer)x;
+    }
+    if (raw_field(L, 4, U_FINISH) == LUA_TSTRING) {
+      lua_pushboolean(L, 0);
+      lua_rawseti(L, 2, index);
+    } else {
+      lua_rawgeti(L, 2, index);
+      if (lua_isnil(L, -1)) {
+        lua_pushboolean(L, 1);
+        lua_rawseti(L, 2, index);
       }
     }
-    lua_settop(L, 3);
   }
   return 0;
 }
