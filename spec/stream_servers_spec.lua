@@ -153,6 +153,17 @@ describe("chat streams of compatible servers", function()
       assert.equal(openai.null, m.never)
     end)
 
+    it("merges an array's objects by index across chunks, in any order", function()
+      H.script(CHAT, { { sse = {
+        { data = chunk({ choice({ role = "assistant", parts = { { index = 0, text = "a" }, { index = 1, text = "x" } } }) }) },
+        { data = chunk({ choice({ parts = { { index = 1, text = "y", done = true }, { index = 0, text = "b" } } }) }) },
+        { data = chunk({ choice({ parts = { { index = 2, text = "z" }, "loose" } }, { finish_reason = "stop" }) }) },
+        { data = "[DONE]" } } } })
+      local s = assert(client:chat_stream { messages = msgs() })
+      assert.same({ { index = 0, text = "ab" }, { index = 1, text = "xy", done = true }, { index = 2, text = "z" },
+                    "loose" }, s:result().choices[1].message.parts)
+    end)
+
     it("merges unknown fields of tool calls and of their function", function()
       H.script(CHAT, { { sse = {
         { data = chunk({ choice({ role = "assistant", tool_calls = { { index = 0, id = "call_1", type = "function",

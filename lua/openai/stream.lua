@@ -119,22 +119,28 @@ end
 
 local merge_delta
 
--- a delta's array into the list `have` (ours): objects with an integer
+-- a list merge_list made -> its entries by index (weak: it goes with the
+-- list), so that a long list merges in linear time
+local by_index_of = setmetatable({}, { __mode = "k" })
+
+-- a delta's array into the list `have` (ours): objects with a numeric
 -- index merge into the entry of that index, the rest append
 local function merge_list(have, v)
+  local map = by_index_of[have]
+  if map == nil then
+    map = {}
+    by_index_of[have] = map
+  end
   for i = 1, #v do
     local e = v[i]
-    local at = nil
     if type(e) == "table" and not is_list(e) then
       local index = e.index
-      if type(index) == "number" then
-        for j = 1, #have do
-          if type(have[j]) == "table" and have[j].index == index then at = have[j]; break end
-        end
-      end
+      if index ~= index then index = nil end          -- NaN: no key
+      local at = type(index) == "number" and map[index] or nil
       if at == nil then
         at = {}
         have[#have + 1] = at
+        if type(index) == "number" then map[index] = at end
       end
       for k, x in pairs(e) do merge_delta(at, k, x) end
     else
