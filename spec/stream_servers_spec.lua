@@ -181,6 +181,35 @@ describe("chat streams of compatible servers", function()
     end)
   end)
 
+  it("core's chat_delta and chat_finish take any value: nothing, or a fold", function()
+    local wire = require "openai.wire"
+    local text = wire.text_new()
+    local c = { role = "assistant", content = text, more = { r = wire.text_new(), n = 1 }, extra = {} }
+    local odd = { nil, false, 0, "x", {}, { choices = "x" }, { choices = { 5 } }, { choices = { { index = -1 } } },
+                  { choices = { { index = 0, delta = { [1] = "x" } } } }, { choices = { { index = 0.5, delta = {} } } },
+                  { choices = { { index = 0, delta = { content = 5 } } } },
+                  { choices = { { index = 0, delta = { r = 5 } } } }, { choices = { { index = 0, delta = { n = "x" } } } },
+                  { choices = { { index = 0, delta = { role = "user" } } } } }
+    for i = 1, #odd + 1 do
+      for _, second in ipairs({ {}, { [0] = c }, "x", 7 }) do
+        assert.is_nil(wire.chat_delta(odd[i], second))
+        assert.is_nil(wire.chat_finish(odd[i], type(second) == "table" and {} or second))
+      end
+    end
+    assert.is_nil(wire.text_string(text))
+    local plain = { choices = { { index = 0, delta = { content = "a", r = "b", role = "assistant", n = cjson.null } } } }
+    assert.is_true(wire.chat_delta(plain, { [0] = c }))
+    assert.equal("a", wire.text_string(text))
+    assert.equal("b", wire.text_string(c.more.r))
+    assert.equal(plain.choices[1], c.last)
+    local open = {}
+    wire.chat_finish({ choices = { { index = 1 }, { index = 0, finish_reason = "stop" }, { index = "x" },
+                                   { finish_reason = cjson.null } } }, open)
+    assert.same({ [0] = false, [1] = true, [3] = true }, open)     -- no index: its position
+    wire.chat_finish({ choices = { { index = 1, finish_reason = "length" } } }, open)
+    assert.same({ [0] = false, [1] = false, [3] = true }, open)
+  end)
+
   describe("a stream that ends without [DONE]", function()
     it("is complete when it closed cleanly after every choice's finish_reason", function()
       H.script(CHAT, { { shape = "no_done" } })

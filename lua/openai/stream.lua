@@ -20,7 +20,9 @@
 --
 -- Events are framed in C (src/sse.c) and decoded here one at a time. An
 -- `error` event, a JSON `error` member, or a stream that ends before its
--- terminal event raises an error object (kind "stream") from the iterator;
+-- terminal event ([DONE], response.completed; or, for a chat stream whose
+-- transfer ended cleanly, every choice's finish_reason) raises an error
+-- object (kind "stream") from the iterator;
 -- a silent server raises kind "timeout". Server data never raises a Lua
 -- runtime error: an event that is not a JSON object, or a choice or tool
 -- call index that cannot be one, raises kind "decode"; other fields of the
