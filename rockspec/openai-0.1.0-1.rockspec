@@ -28,6 +28,7 @@ build = {
    modules = {
       ["openai"] = "lua/openai.lua",
       ["openai.batch_job"] = "lua/openai/batch_job.lua",
+      ["openai.chat_chunks"] = "lua/openai/chat_chunks.lua",
       ["openai.check"] = "lua/openai/check.lua",
       ["openai.client"] = "lua/openai/client.lua",
       ["openai.endpoints"] = "lua/openai/endpoints.lua",
