@@ -164,6 +164,35 @@ describe("chat streams of compatible servers", function()
                     "loose" }, s:result().choices[1].message.parts)
     end)
 
+    it("takes any value after any other in a field it does not know, at every level", function()
+      local VALUES = { "null", "true", "false", "0", "-1", "0.5", "1e300", '"x"', '""', "[]", "{}", "[null]",
+                       '{"a":1}', '{"a":"b"}', "[[1]]", '[{"index":0,"t":"a"}]', '[{"index":"x"}]', '"\\u0000"' }
+      local function at(level, raw)
+        local d, c, k = '{"content":"a"}', "", ""
+        if level == "delta" then d = '{"content":"a","odd":' .. raw .. '}' end
+        if level == "choice" then c = ',"odd":' .. raw end
+        if level == "chunk" then k = ',"odd":' .. raw end
+        return '{"id":"c","object":"chat.completion.chunk","created":1,"model":"m"' .. k ..
+               ',"choices":[{"index":0,"delta":' .. d .. c .. ',"finish_reason":null}]}'
+      end
+      for _, level in ipairs({ "delta", "choice", "chunk" }) do
+        local items = { { data = at(level, "null") } }
+        for _, x in ipairs(VALUES) do
+          for _, y in ipairs(VALUES) do
+            items[#items + 1] = { data = at(level, x) }
+            items[#items + 1] = { data = at(level, y) }
+          end
+        end
+        items[#items + 1] = { data = "[DONE]" }
+        H.script(CHAT, { { sse = items } })
+        local s = assert(client:chat_stream { messages = msgs() })
+        local ok, r = pcall(s.result, s)
+        assert.is_true(ok, level .. ": " .. tostring(r))
+        assert.equal(#items - 1, #r.choices[1].message.content, level)
+        assert.is_not_nil((level == "delta" and r.choices[1].message or level == "choice" and r.choices[1] or r).odd)
+      end
+    end)
+
     it("merges unknown fields of tool calls and of their function", function()
       H.script(CHAT, { { sse = {
         { data = chunk({ choice({ role = "assistant", tool_calls = { { index = 0, id = "call_1", type = "function",
