@@ -21,19 +21,23 @@ local M = {}
 -- ==================================================================
 
 -- meta = { status, headers, request_id, attempts }; headers is parsed from
--- the raw block on first use (most callers never look)
+-- the raw block on first use (most callers never look), redacted first: a
+-- server may echo the key in any header, on a success too
+local redact = secret.redact
 local HEAD = {}   -- private key of the raw header block
 local META = {
   __index = function(m, k)
     if k ~= "headers" then return nil end
-    local h = core.parse_headers(rawget(m, HEAD) or "")
+    local h = core.parse_headers(redact(rawget(m, HEAD) or ""))
     rawset(m, "headers", h)
     return h
   end,
 }
 
--- the meta of a call from its outcome's values (t:outcome())
+-- the meta of a call from its outcome's values (t:outcome()); its request
+-- id redacted (one plain find per key: the id is short)
 local function new_meta(status, request_id, attempts, head)
+  if request_id then request_id = redact(request_id) end
   return setmetatable({ status = status, request_id = request_id, attempts = attempts,
                         [HEAD] = head }, META)
 end
@@ -43,7 +47,8 @@ local function meta_of(r)
   return new_meta(r.status, r.request_id, r.attempts, r.head)
 end
 
--- meta of a failed call: no key in its request id or headers
+-- no key in meta's request id or headers (new_meta redacts them already;
+-- kept for a meta whose fields were set since)
 local function redact_meta(meta)
   meta.request_id = secret.redact(meta.request_id)
   local head = rawget(meta, HEAD)
