@@ -14,9 +14,8 @@ Appends one line per request to REPORT_FILE:
 
   declared=N received=N extra=N complete=0|1
 
-and answers a complete request with 200 and a file object (keeping the
-connection: extra bytes would be read as the next request). Exits after
-20 s without a connection.
+and answers a complete request with 200 and a file object, then closes
+the connection. Exits after 20 s without a connection.
 """
 import json
 import os
@@ -43,47 +42,43 @@ def header(head, name):
 
 
 def serve(conn, report, grow):
-    buf = b""
-    while True:
-        head, buf = read_head(conn, buf)
-        if head is None:
-            return
-        declared = int(header(head, "content-length") or "0")
-        if (header(head, "expect") or "").lower() == "100-continue":
-            conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-        if grow:
-            with open(grow[0], "ab") as f:
-                f.write(b"X" * grow[1])
-            grow = None
-        received = len(buf)
-        while received < declared:
-            data = conn.recv(1 << 20)
+    head, buf = read_head(conn, b"")
+    if head is None:
+        return
+    declared = int(header(head, "content-length") or "0")
+    if (header(head, "expect") or "").lower() == "100-continue":
+        conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+    if grow:
+        with open(grow[0], "ab") as f:
+            f.write(b"X" * grow[1])
+    received = len(buf)
+    while received < declared:
+        data = conn.recv(1 << 20)
+        if not data:
+            break
+        received += len(data)
+        buf += data
+    extra_bytes = buf[declared:] if received > declared else b""
+    conn.settimeout(0.5)
+    try:
+        while True:
+            data = conn.recv(65536)
             if not data:
                 break
-            received += len(data)
-            buf += data
-        extra_bytes = buf[declared:] if received > declared else b""
-        conn.settimeout(0.5)
-        try:
-            while True:
-                data = conn.recv(65536)
-                if not data:
-                    break
-                extra_bytes += data
-        except socket.timeout:
-            pass
-        conn.settimeout(20)
-        complete = received >= declared
-        with open(report, "a") as f:
-            f.write("declared=%d received=%d extra=%d complete=%d\n"
-                    % (declared, min(received, declared), len(extra_bytes), int(complete)))
-        if not complete:
-            return
-        body = json.dumps({"id": "file-sink", "object": "file", "bytes": declared,
-                           "created_at": 0, "filename": "upload", "purpose": "batch"}).encode()
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-                     + str(len(body)).encode() + b"\r\n\r\n" + body)
-        buf = extra_bytes
+            extra_bytes += data
+    except socket.timeout:
+        pass
+    conn.settimeout(20)
+    complete = received >= declared
+    with open(report, "a") as f:
+        f.write("declared=%d received=%d extra=%d complete=%d\n"
+                % (declared, min(received, declared), len(extra_bytes), int(complete)))
+    if not complete:
+        return
+    body = json.dumps({"id": "file-sink", "object": "file", "bytes": declared,
+                       "created_at": 0, "filename": "upload", "purpose": "batch"}).encode()
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
 
 
 def main():
