@@ -378,6 +378,7 @@ describe("wire safety", function()
       H.script("/v1/echo", ECHO)
       res, err, meta = c:request { url = "/v1/echo" }
       assert.is_nil(err)
+      assert.equal("/v1/echo", res.path)
       no_key(meta)
       H.script("/v1/chat/completions", { { status = 200, stream_canned = true, echo_key = "@KEY@",
                                            headers = { ["x-request-id"] = "@KEY@", ["x-other"] = "k=@KEY@" } } })
