@@ -860,7 +860,8 @@ function List.each(res)
 end
 
 -- client:run_batch{ endpoint, requests, poll_interval?, on_progress?,
--- deadline?, completion_window?, metadata? }: results keyed by custom_id
+-- deadline?, completion_window?, metadata?, output_path?, error_path? }:
+-- results keyed by custom_id
 function Client:run_batch(p)
   check_self("openai.run_batch", self)
   return require("openai.batch_job").run(self, p)
