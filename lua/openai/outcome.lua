@@ -20,13 +20,19 @@ local M = {}
 -- outcomes
 -- ==================================================================
 
--- meta = { status, headers, request_id, attempts }; headers is parsed from
--- the raw block on first use (most callers never look), redacted first: a
--- server may echo the key in any header, on a success too
+-- meta = { status, headers, request_id, attempts }; request_id and
+-- headers are made on first use (most callers never look), redacted: a
+-- server may echo the key in any header, on a success too. The raw values
+-- stay under private keys
 local redact = secret.redact
-local HEAD = {}   -- private key of the raw header block
+local HEAD, RID = {}, {}   -- private keys of the raw header block and request id
 local META = {
   __index = function(m, k)
+    if k == "request_id" then
+      local id = redact(rawget(m, RID))
+      rawset(m, "request_id", id)
+      return id
+    end
     if k ~= "headers" then return nil end
     local h = core.parse_headers(redact(rawget(m, HEAD) or ""))
     rawset(m, "headers", h)
@@ -34,11 +40,9 @@ local META = {
   end,
 }
 
--- the meta of a call from its outcome's values (t:outcome()); its request
--- id redacted (one plain find per key: the id is short)
+-- the meta of a call from its outcome's values (t:outcome())
 local function new_meta(status, request_id, attempts, head)
-  if request_id then request_id = redact(request_id) end
-  return setmetatable({ status = status, request_id = request_id, attempts = attempts,
+  return setmetatable({ status = status, [RID] = request_id, attempts = attempts,
                         [HEAD] = head }, META)
 end
 M.meta = new_meta
@@ -47,8 +51,8 @@ local function meta_of(r)
   return new_meta(r.status, r.request_id, r.attempts, r.head)
 end
 
--- no key in meta's request id or headers (new_meta redacts them already;
--- kept for a meta whose fields were set since)
+-- no key in meta's request id or headers (reading them redacts them
+-- already; this also covers fields set since)
 local function redact_meta(meta)
   meta.request_id = secret.redact(meta.request_id)
   local head = rawget(meta, HEAD)
