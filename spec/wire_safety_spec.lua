@@ -203,6 +203,25 @@ describe("wire safety", function()
       os.remove(path)
     end)
 
+    it("a file that shrinks while it is sent fails (io) on both", function()
+      local path = dir .. "/shrink.bin"
+      make_file(path, SIZE)
+      local port, report = start_sink(dir, path, -GROW)
+      local c = client { base_url = "http://127.0.0.1:" .. port .. "/v1" }
+      local res, err = c:upload_file { file = path, purpose = "batch" }
+      assert.is_nil(res)
+      assert.equal("io", err.kind, tostring(err))
+      assert.truthy(err.message:find("changed size", 1, true), err.message)
+      check_report(report())
+      make_file(path, SIZE)
+      port, report = start_sink(dir, path, -GROW)
+      local r = get_json(srv, "/grow?port=" .. port .. "&path=" .. escape_arg(path))
+      assert.equal("io", r.kind, cjson.encode(r))
+      assert.truthy(r.message:find("changed size", 1, true), r.message)
+      check_report(report())
+      os.remove(path)
+    end)
+
     it("an unchanged file still uploads whole on both", function()
       local path = dir .. "/steady.bin"
       make_file(path, 300000)

@@ -8,7 +8,8 @@ stand-in cannot do: change the uploaded file while it is being sent.
 Writes its port to PORT_FILE once listening. Per connection: reads the
 request head (answers `Expect: 100-continue`), then, with GROW_PATH,
 appends GROW_BYTES bytes to that file (the client is still sending it: the
-receive buffer is small and nothing was read yet), reads Content-Length
+receive buffer is small and nothing was read yet; a negative GROW_BYTES
+cuts that many bytes off instead), reads Content-Length
 bytes (or until the peer closes), then waits 500 ms for bytes beyond them.
 Appends one line per request to REPORT_FILE:
 
@@ -48,9 +49,11 @@ def serve(conn, report, grow):
     declared = int(header(head, "content-length") or "0")
     if (header(head, "expect") or "").lower() == "100-continue":
         conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-    if grow:
+    if grow and grow[1] >= 0:
         with open(grow[0], "ab") as f:
             f.write(b"X" * grow[1])
+    elif grow:                                  # a negative count: the file shrinks
+        os.truncate(grow[0], max(0, os.path.getsize(grow[0]) + grow[1]))
     received = len(buf)
     while received < declared:
         data = conn.recv(1 << 20)
