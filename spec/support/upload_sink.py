@@ -16,7 +16,8 @@ Appends one line per request to REPORT_FILE:
   declared=N received=N extra=N complete=0|1
 
 and answers a complete request with 200 and a file object, then closes
-the connection. Exits after 20 s without a connection.
+the connection. Exits after the first connection with GROW_PATH, else
+after 5 s without a connection.
 """
 import json
 import os
@@ -92,7 +93,7 @@ def main():
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)   # inherited by accepted sockets
     srv.bind(("127.0.0.1", 0))
     srv.listen(8)
-    srv.settimeout(20)
+    srv.settimeout(5)
     with open(port_file + ".tmp", "w") as f:
         f.write(str(srv.getsockname()[1]))
     os.rename(port_file + ".tmp", port_file)
@@ -106,8 +107,9 @@ def main():
             serve(conn, report, grow)
         except (OSError, ValueError):
             pass
-        grow = None
         conn.close()
+        if grow:                  # a changing file is sent once
+            return
 
 
 if __name__ == "__main__":
