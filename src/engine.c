@@ -447,6 +447,83 @@ static int on_timer(CURLM *multi, long timeout_ms, void *ud) {
 ** attempts
 ** ================================================================== */
 
+/* a part's file, read as curl sends it, never past the size it had when
+** the attempt was set up: that size is in the Content-Length, and bytes
+** beyond it on a kept connection would be read as the next request. A file
+** that grew or shrank meanwhile fails the attempt (io) before its last
+** piece goes out. Owned by the part (curl_mime_free calls file_part_free). */
+typedef struct file_part {
+  FILE *f;
+  transfer *t;
+  const char *path;            /* the mpart's */
+  curl_off_t size, sent;
+} file_part;
+
+static size_t file_part_read(char *buf, size_t size, size_t nitems, void *arg) {
+  file_part *fp = (file_part *)arg;
+  size_t want = size * nitems, got;
+  if ((curl_off_t)want > fp->size - fp->sent) want = (size_t)(fp->size - fp->sent);
+  if (want == 0) return 0;
+  got = fread(buf, 1, want, fp->f);
+  if (got < want && ferror(fp->f)) {
+    io_failure(fp->t, "cannot read the file", fp->path, errno);
+    return CURL_READFUNC_ABORT;
+  }
+  if (got < want || (fp->sent + (curl_off_t)got == fp->size && fgetc(fp->f) != EOF)) {
+    fp->t->own_kind = K_IO;
+    snprintf(fp->t->message, sizeof fp->t->message,
+             "the file '%.*s' changed size while it was sent (%lld bytes were declared)", 200,
+             fp->path, (long long)fp->size);
+    return CURL_READFUNC_ABORT;
+  }
+  fp->sent += (curl_off_t)got;
+  return got;
+}
+
+static int file_part_seek(void *arg, curl_off_t offset, int origin) {
+  file_part *fp = (file_part *)arg;
+  if (origin != SEEK_SET || offset < 0 || offset > fp->size) return CURL_SEEKFUNC_CANTSEEK;
+  if (fseeko(fp->f, (off_t)offset, SEEK_SET) != 0) return CURL_SEEKFUNC_FAIL;
+  fp->sent = offset;
+  return CURL_SEEKFUNC_OK;
+}
+
+static void file_part_free(void *arg) {
+  file_part *fp = (file_part *)arg;
+  fclose(fp->f);
+  free(fp);
+}
+
+/* the part mp streams the file of p; opened here so that a missing file
+** fails the attempt with the OS's reason, before any byte is sent */
+static int add_file_part(transfer *t, curl_mimepart *mp, const mpart *p) {
+  file_part *fp;
+  off_t size;
+  FILE *f = fopen(p->path, "rb");
+  if (f == NULL) { io_failure(t, "cannot open the file", p->path, errno); return -1; }
+  if (fseeko(f, 0, SEEK_END) != 0 || (size = ftello(f)) < 0 || fseeko(f, 0, SEEK_SET) != 0) {
+    io_failure(t, "cannot read the file", p->path, errno);
+    fclose(f);
+    return -1;
+  }
+  fp = (file_part *)malloc(sizeof *fp);
+  if (fp == NULL) { fclose(f); return -1; }
+  fp->f = f;
+  fp->t = t;
+  fp->path = p->path;
+  fp->size = (curl_off_t)size;
+  fp->sent = 0;
+  if (curl_mime_data_cb(mp, fp->size, file_part_read, file_part_seek, file_part_free, fp) != CURLE_OK) {
+    file_part_free(fp);
+    return -1;
+  }
+  if (p->filename == NULL) {                       /* as curl_mime_filedata names it */
+    const char *slash = strrchr(p->path, '/');
+    curl_mime_filename(mp, slash ? slash + 1 : p->path);
+  }
+  return 0;
+}
+
 static int setup_body(transfer *t, CURL *h) {
   int i;
   if (t->nparts > 0) {
@@ -458,15 +535,7 @@ static int setup_body(transfer *t, CURL *h) {
       if (mp == NULL) return -1;
       curl_mime_name(mp, p->name);
       if (p->path != NULL) {
-        /* curl reads the file as it sends; checked here so that a missing
-        ** file fails the attempt with the OS's reason, before any byte */
-        FILE *f = fopen(p->path, "rb");
-        if (f == NULL) { io_failure(t, "cannot open the file", p->path, errno); return -1; }
-        fclose(f);
-        if (curl_mime_filedata(mp, p->path) != CURLE_OK) {
-          io_failure(t, "cannot read the file", p->path, errno);
-          return -1;
-        }
+        if (add_file_part(t, mp, p) != 0) return -1;
       } else {
         curl_mime_data(mp, p->data, p->data_len);
       }

@@ -6,10 +6,18 @@
 ** loads only this, and `openai.core` (the curl engine) is loaded on first
 ** use of the engine.
 */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#if defined(__linux__) && defined(__GLIBC__) && \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 25))
+#include <sys/random.h>
+#define HAVE_GETRANDOM 1
+#endif
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -620,7 +628,62 @@ static void open_chat_delta(lua_State *L) {
 
 /* }================================================================== */
 
+/* {=================================================================
+** unpredictable bytes
+** ================================================================== */
+
+/* fill buf with n bytes from the kernel's random source; 0, or an errno.
+** The one OS call of this file: a port to another OS replaces this body
+** (Windows: BCryptGenRandom). */
+static int os_random(unsigned char *buf, size_t n) {
+  size_t got = 0;
+  int fd;
+#ifdef HAVE_GETRANDOM
+  while (got < n) {
+    ssize_t r = getrandom(buf + got, n - got, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) break;                       /* ENOSYS (an old kernel): /dev/urandom */
+    got += (size_t)r;
+  }
+  if (got == n) return 0;
+#endif
+  fd = open("/dev/urandom", O_RDONLY);
+  if (fd < 0) return errno;
+  while (got < n) {
+    ssize_t r = read(fd, buf + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      int err = r < 0 ? errno : EIO;
+      close(fd);
+      return err;
+    }
+    got += (size_t)r;
+  }
+  close(fd);
+  return 0;
+}
+
+/* wire.random_bytes(n) -> a string of n (1 to 256) unpredictable bytes, or
+** nil, message when the kernel gives none (multipart boundaries) */
+static int l_random_bytes(lua_State *L) {
+  unsigned char buf[256];
+  lua_Integer n = luaL_checkinteger(L, 1);
+  int err;
+  luaL_argcheck(L, n >= 1 && n <= (lua_Integer)sizeof buf, 1, "must be from 1 to 256");
+  err = os_random(buf, (size_t)n);
+  if (err != 0) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "no random bytes from the system: %s", strerror(err));
+    return 2;
+  }
+  lua_pushlstring(L, (const char *)buf, (size_t)n);
+  return 1;
+}
+
+/* }================================================================== */
+
 static const luaL_Reg wire_funcs[] = {
+  { "random_bytes", l_random_bytes },
   { "check_path", l_check_path },
   { "check_header", l_check_header },
   { "check_segment", l_check_segment },

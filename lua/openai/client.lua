@@ -56,13 +56,29 @@ local function opt_ms(fn, v, field, dflt, zero_ok)
   return check.ms(fn, v, field, zero_ok)
 end
 
--- header table name -> value, checked; nil when absent
-local function check_headers(fn, h, field)
+-- headers that frame the request: the library writes them from the body
+-- and the URL, and a caller's copy would contradict its own (a second
+-- Content-Length, a chunked body beside a length, another host)
+local FRAMING = { ["content-length"] = "Content-Length", ["transfer-encoding"] = "Transfer-Encoding",
+                  host = "Host" }
+
+-- header table name -> value, checked; nil when absent. client_wide: the
+-- client's own headers (openai.new), which every call sends: Content-Type
+-- is refused there too (a multipart body's type carries its boundary)
+local function check_headers(fn, h, field, client_wide)
   if h == nil then return nil end
   check.table(fn, h, field)
   local out = {}
   for name, value in pairs(h) do
     if type(name) ~= "string" then check.fail(fn, field, "must map header names to values", name) end
+    local framing = FRAMING[lower(name)]
+    if framing then
+      check.fail(fn, field, "cannot set " .. framing .. " (the library frames the request)", name)
+    end
+    if client_wide and lower(name) == "content-type" then
+      check.fail(fn, field, "cannot set Content-Type for every call (each call sets its body's type; "
+                 .. "give it per call)", name)
+    end
     local tv = type(value)
     local hidden = secret.header(name)
     if tv ~= "string" and not (tv == "number" and check.finite(value)) then
@@ -208,7 +224,7 @@ function M.new(opts)
   lines[#lines + 1] = format("User-Agent: openai-lua/%s (%s; %s)", M.VERSION, lua_version,
                              self.transport == "nginx" and nginx_agent() or
                              "libcurl/" .. require("openai.core").curl_version())
-  local extra = check_headers(fn, opts.headers, "headers")
+  local extra = check_headers(fn, opts.headers, "headers", true)
   if extra then
     local over = {}
     for name in pairs(extra) do over[lower(name)] = true end
@@ -853,7 +869,8 @@ function List.each(res)
 end
 
 -- client:run_batch{ endpoint, requests, poll_interval?, on_progress?,
--- deadline?, completion_window?, metadata? }: results keyed by custom_id
+-- deadline?, completion_window?, metadata?, output_path?, error_path? }:
+-- results keyed by custom_id
 function Client:run_batch(p)
   check_self("openai.run_batch", self)
   return require("openai.batch_job").run(self, p)

@@ -23,6 +23,7 @@
 
 local core = require "openai.wire"
 local json = require "openai.json"
+local wire = require "openai.wire"
 local check = require "openai.check"
 local errors = require "openai.errors"
 local options = require "openai.options"
@@ -161,7 +162,17 @@ local function file_part(fn, part_name, v, field, index, bytes_ok)
     name = kind and "image." .. kind or "file"
   end
   if not check.is_name(name) then check.name(fn, name, where(field, index) .. ".name") end
-  return { name = part_name, data = v.data, filename = name, type = v.type or mime_of(name) }
+  local ctype = v.type
+  if ctype == nil then
+    ctype = mime_of(name)
+  else                                      -- written into the part's headers: a header value
+    if type(ctype) ~= "string" or ctype == "" then
+      check.fail(fn, where(field, index) .. ".type", "must be a non-empty string (a content type)", ctype)
+    end
+    local ok, why = wire.check_header("Content-Type", ctype)
+    if not ok then check.fail(fn, where(field, index) .. ".type", why, ctype) end
+  end
+  return { name = part_name, data = v.data, filename = name, type = ctype }
 end
 
 -- a form value as the API reads it: integers without a fraction

@@ -24,10 +24,10 @@ local sched = require "openai.scheduler"
 
 local type, tonumber, tostring, setmetatable, error, pcall, select =
       type, tonumber, tostring, setmetatable, error, pcall, select
-local format, match, lower, sub, find, gsub = string.format, string.match, string.lower,
-                                               string.sub, string.find, string.gsub
+local format, match, lower, sub, find, gsub, byte = string.format, string.match, string.lower,
+                                                     string.sub, string.find, string.gsub, string.byte
 local concat = table.concat
-local floor, random = math.floor, math.random
+local floor = math.floor
 local open = io.open
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 local ngx = ngx -- luacheck: ignore 113 (set by nginx's lua module)
@@ -98,17 +98,21 @@ local function basename(path)
   return match(path, "([^/]*)$")
 end
 
+-- a boundary no one can guess (a body part that holds it would end the
+-- part early): 16 bytes of the kernel's, never math.random (unseeded in a
+-- worker, it repeats after each restart); nil, message when none came
 local function new_boundary()
-  local hex = { format("%08x", floor(now() * 1000) % 2147483647) }
-  for i = 2, 17 do hex[i] = format("%x", random(0, 15)) end
-  return "------------------------" .. concat(hex)
+  local bytes, err = wire.random_bytes(16)
+  if bytes == nil then return nil, err end
+  return "------------------------" .. gsub(bytes, ".", function(c) return format("%02x", byte(c)) end)
 end
 
 -- the multipart body of parts: pieces (strings, or { path = , size = } for
 -- a file streamed when sent), its length and its Content-Type; nil, kind,
 -- message when a file cannot be read
 local function multipart(parts)
-  local boundary = new_boundary()
+  local boundary, berr = new_boundary()
+  if boundary == nil then return nil, "io", berr end
   local pieces, n = {}, 0
   for i = 1, #parts do
     local p = parts[i]
@@ -363,10 +367,14 @@ local function send_request(t)
       if f == nil then return nil, "io", format("cannot open the file '%s': %s", x.path, tostring(ferr)) end
       local sent = 0
       while sent < x.size do
-        local chunk = f:read(FILE_CHUNK)
-        if chunk == nil then
+        local chunk = f:read(x.size - sent < FILE_CHUNK and x.size - sent or FILE_CHUNK)
+        -- never more than the Content-Length sent: a file that grew fails
+        -- before its last piece goes out (extra bytes on a kept connection
+        -- would be read as the next request)
+        if chunk == nil or (sent + #chunk == x.size and f:read(0) ~= nil) then
           f:close()
-          return nil, "io", format("cannot read the file '%s': it ended early", x.path)
+          return nil, "io", format("the file '%s' changed size while it was sent (%d bytes were "
+                                   .. "declared)", x.path, x.size)
         end
         sent = sent + #chunk
         sock:settimeouts(1, left_ms(t), left_ms(t))

@@ -20,13 +20,21 @@ local M = {}
 -- outcomes
 -- ==================================================================
 
--- meta = { status, headers, request_id, attempts }; headers is parsed from
--- the raw block on first use (most callers never look)
-local HEAD = {}   -- private key of the raw header block
+-- meta = { status, headers, request_id, attempts }; request_id and
+-- headers are made on first use (most callers never look), redacted: a
+-- server may echo the key in any header, on a success too. The raw values
+-- stay under private keys
+local redact = secret.redact
+local HEAD, RID = {}, {}   -- private keys of the raw header block and request id
 local META = {
   __index = function(m, k)
+    if k == "request_id" then
+      local id = redact(rawget(m, RID))
+      rawset(m, "request_id", id)
+      return id
+    end
     if k ~= "headers" then return nil end
-    local h = core.parse_headers(rawget(m, HEAD) or "")
+    local h = core.parse_headers(redact(rawget(m, HEAD) or ""))
     rawset(m, "headers", h)
     return h
   end,
@@ -34,7 +42,7 @@ local META = {
 
 -- the meta of a call from its outcome's values (t:outcome())
 local function new_meta(status, request_id, attempts, head)
-  return setmetatable({ status = status, request_id = request_id, attempts = attempts,
+  return setmetatable({ status = status, [RID] = request_id, attempts = attempts,
                         [HEAD] = head }, META)
 end
 M.meta = new_meta
@@ -43,7 +51,8 @@ local function meta_of(r)
   return new_meta(r.status, r.request_id, r.attempts, r.head)
 end
 
--- meta of a failed call: no key in its request id or headers
+-- no key in meta's request id or headers (reading them redacts them
+-- already; this also covers fields set since)
 local function redact_meta(meta)
   meta.request_id = secret.redact(meta.request_id)
   local head = rawget(meta, HEAD)

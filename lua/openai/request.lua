@@ -5,6 +5,7 @@
 
 local core = require "openai.wire"
 local json = require "openai.json"
+local check = require "openai.check"
 
 local type, pairs, ipairs, next, tostring, require = type, pairs, ipairs, next, tostring, require
 local sub, lower, find = string.sub, string.lower, string.find
@@ -155,7 +156,19 @@ end
 -- (body_text), made here when both are nil. A plain call (nothing of its
 -- own but method, url and body) is a request of the client's profile: the
 -- engine reads three fields.
+-- a multipart body's Content-Type carries its boundary: a caller's own
+-- would replace it (curl) or come second (nginx)
+local function check_part_headers(spec)
+  for name in pairs(spec.headers) do
+    if lower(name) == "content-type" then
+      check.fail(spec.fn, "headers", "cannot set Content-Type on a multipart call (the library "
+                 .. "writes it, with the parts' boundary)", name)
+    end
+  end
+end
+
 function M.build(client, spec, body, ctype)
+  if spec.parts and spec.headers then check_part_headers(spec) end
   local path = spec.path
   local url = client._last_url              -- the URL of the last path, kept
   if path ~= client._last_path then

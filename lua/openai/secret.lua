@@ -183,7 +183,8 @@ function M.redact(s)
   if type(s) ~= "string" or list[1] == nil then return s end
   local spans = key_spans(s)
   if spans then s = replace(s, spans) end
-  if find(s, any_escape and "\\" or "\\[u/]") then
+  -- a plain find first: a pattern scan costs ~100 instructions a byte
+  if find(s, "\\", 1, true) and (any_escape or find(s, "\\[u/]")) then
     spans = key_spans(decoded(s))
     if spans then s = replace(s, source_spans(s, spans)) end
   end

@@ -12,10 +12,14 @@ local sched = require "openai.scheduler"
 local request = require "openai.request"
 local outcome = require "openai.outcome"
 local json = require "openai.json"
+local errors = require "openai.errors"
 
 local type, ipairs, tostring, require = type, ipairs, tostring, require
-local format, sub, gsub, find = string.format, string.sub, string.gsub, string.find
+local format, sub, gsub, find, byte = string.format, string.sub, string.gsub, string.find, string.byte
+local concat = table.concat
 local stderr = io.stderr
+local os_rename, os_remove = os.rename, os.remove
+local package_config = package.config
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -194,6 +198,8 @@ local function perform_nginx(client, spec, req, scan, debug, started)
   return settle(client, spec, t, ok, emsg, debug, started, utf8, arrays, objects)
 end
 
+local download, perform_built
+
 -- run one call to its end: result, nil, meta | nil, err, meta. json_body:
 -- the body beside a kept spec (client.lua), else spec.json is sent
 function M.perform(client, spec, json_body)
@@ -213,6 +219,73 @@ function M.perform(client, spec, json_body)
     started = core.now()
     M.log_request(client, req)
   end
+  if req.to_path then return download(client, spec, req, scan, debug, started) end
+  return perform_built(client, spec, req, scan, debug, started)
+end
+
+-- {=================================================================
+-- downloads to a path: the body goes to a temporary file beside it (the
+-- same directory, so the rename is one step), renamed over the path once
+-- the call succeeded; a failed call leaves the old file as it was and
+-- removes the temporary one
+-- ==================================================================
+
+local WINDOWS = sub(package_config, 1, 1) == "\\"
+
+local function temp_beside(path)
+  local bytes = core.random_bytes(6)
+  local tag = bytes and gsub(bytes, ".", function(c) return format("%02x", byte(c)) end)
+              or format("%d", core.now() * 1000 % 2147483647)
+  return path .. ".openai-" .. tag .. ".part"
+end
+
+-- s with each plain occurrence of from replaced by to
+local function replace_plain(s, from, to)
+  if type(s) ~= "string" then return s end
+  local out, pos = {}, 1
+  while true do
+    local i, j = find(s, from, pos, true)
+    if not i then break end
+    out[#out + 1] = sub(s, pos, i - 1) .. to
+    pos = j + 1
+  end
+  out[#out + 1] = sub(s, pos)
+  return concat(out)
+end
+
+-- rename tmp over path: nil, or why not
+local function commit(tmp, path)
+  local ok, err = os_rename(tmp, path)
+  if not ok and WINDOWS then                   -- its rename does not replace
+    os_remove(path)
+    ok, err = os_rename(tmp, path)
+  end
+  if ok then return nil end
+  return err
+end
+
+function download(client, spec, req, scan, debug, started)
+  local path = req.to_path
+  local tmp = temp_beside(path)
+  req.to_path = tmp
+  local res, err, meta = perform_built(client, spec, req, scan, debug, started)
+  if res ~= nil then
+    local why = commit(tmp, path)
+    if why == nil then return res, nil, meta end
+    err = errors.new({ kind = "io", message = format("cannot replace '%s': %s", path,
+                                                     replace_plain(tostring(why), tmp, path)),
+                       status = meta and meta.status, request_id = meta and meta.request_id,
+                       attempts = meta and meta.attempts })
+  end
+  os_remove(tmp)
+  if err and err.message then err.message = replace_plain(err.message, tmp, path) end
+  return nil, err, meta
+end
+
+-- }==================================================================
+
+-- run a built request to its end
+function perform_built(client, spec, req, scan, debug, started)
   if client.transport == "nginx" then return perform_nginx(client, spec, req, scan, debug, started) end
   local t = M.submit(req, true, spec.fn)
   local ok, emsg
