@@ -6,10 +6,10 @@
 ** loads only this, and `openai.core` (the curl engine) is loaded on first
 ** use of the engine.
 */
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -19,6 +19,7 @@
 #include "lcompat.h"
 #include "lhttp1.h"
 #include "ljson.h"
+#include "platform.h"
 #include "ltext.h"
 
 #define OPENAI_WIRE_VERSION "0.1.0"
@@ -376,9 +377,24 @@ static int l_f32_base64(lua_State *L) {
 /* wire.now() -> milliseconds on the monotonic clock (the engine's clock:
 ** engine_now_ms reads the same one) */
 static int l_now(lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (lua_Number)ts.tv_sec * 1000.0 + (lua_Number)ts.tv_nsec / 1e6);
+  lua_pushnumber(L, (lua_Number)platform_mono_ms());
+  return 1;
+}
+
+/* wire.can_read(path) -> true, or nil and "path: reason": the file opens
+** for reading, its path in UTF-8 on every system (as the engine opens it;
+** io.open takes the ANSI code page on Windows) */
+static int l_can_read(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  FILE *f = platform_fopen(path, "rb");
+  if (f == NULL) {
+    int err = errno;
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(err));
+    return 2;
+  }
+  fclose(f);
+  lua_pushboolean(L, 1);
   return 1;
 }
 
@@ -515,6 +531,7 @@ static const luaL_Reg wire_funcs[] = {
   { "escape_segment", l_escape_segment },
   { "f32_base64", l_f32_base64 },
   { "now", l_now },
+  { "can_read", l_can_read },
   { "gc_running", l_gc_running },
   { NULL, NULL }
 };
