@@ -237,3 +237,6 @@ bench: deps all $(HOST_SO)
 # only the host-loop piece of the bench (bench/hosts.sh): LÖVE and Neovim gaps
 bench-hosts: deps $(HOST_SO)
 	@sh bench/hosts.sh
+
+# ---- windows: mingw-w64 cross build and wine tests (tools/windows/) --------
+include tools/windows/windows.mk
