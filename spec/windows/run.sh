@@ -1,12 +1,12 @@
 #!/bin/sh
 # spec/windows/run.sh BUILD_DIR [C test .exe...]: the Windows build under
 # wine, against the local stand-in on loopback (wine programs reach
-# 127.0.0.1): the C unit tests, spec/windows/smoke.lua on Lua 5.4 (lua.exe)
-# from the build tree, then the same suite on LuaJIT (luajit.exe) from the
-# unpacked LÖVE zip, with Lua's default paths only. Prints one closing line
-# "N passed, N failed". Wine writes CRLF: stripped before counting.
-# The wine prefix lives in BUILD_DIR/wineprefix, made on first use
-# (no display needed); WINE= names the loader (default: wine64's).
+# 127.0.0.1): the DLLs' imports, the C unit tests, spec/windows/smoke.lua
+# on Lua 5.4 (lua.exe) from the build tree, then the same suite on LuaJIT
+# (luajit.exe) from the unpacked LÖVE zip, with Lua's default paths only.
+# Prints one closing line "N passed, N failed". Wine writes CRLF: stripped
+# before counting. The wine prefix lives in BUILD_DIR/wineprefix, made on
+# first use (no display needed); WINE= names the loader (default: wine64's).
 set -u
 W=$1; shift
 here=$(pwd)
@@ -31,7 +31,9 @@ while [ ! -s "$dir/port" ]; do
 done
 OPENAI_STANDIN_URL="http://127.0.0.1:$(cat "$dir/port")"
 OPENAI_WIN_TMP=$dir
-export OPENAI_STANDIN_URL OPENAI_WIN_TMP
+# a loopback port that was free a moment ago: the refused-connection test's
+OPENAI_WIN_DEAD_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export OPENAI_STANDIN_URL OPENAI_WIN_TMP OPENAI_WIN_DEAD_PORT
 unset OPENAI_API_KEY OPENAI_BASE_URL OPENAI_ORG_ID OPENAI_PROJECT_ID LUA_PATH LUA_CPATH LUA_INIT
 
 passed=0
@@ -50,6 +52,20 @@ count() {
   echo "windows: $name: $p passed, $f failed"
   passed=$((passed + p)); failed=$((failed + f))
 }
+
+# the DLLs need nothing beyond Windows' own DLLs and the Lua DLL (a DLL of
+# mingw's, libwinpthread or libgcc, would be missing on a player's machine)
+imports() {
+  for dll in "$W"/lua5.4/openai/*.dll "$W"/lua5.4/cjson.dll "$W"/luajit/openai/*.dll "$W"/luajit/cjson.dll; do
+    x86_64-w64-mingw32-objdump -p "$dll" | sed -n 's/^[[:space:]]*DLL Name: //p' | tr 'A-Z' 'a-z' |
+      grep -Evx 'kernel32.dll|advapi32.dll|bcrypt.dll|crypt32.dll|ws2_32.dll|msvcrt.dll|lua54.dll|lua51.dll' |
+      sed "s|^|$(basename "$(dirname "$dll")")/$(basename "$dll") imports |"
+  done
+}
+imports > "$dir/imports"
+if [ -s "$dir/imports" ]; then
+  cat "$dir/imports"; echo "0 passed, 1 failed" > "$dir/out"; else echo "1 passed, 0 failed" > "$dir/out"; fi
+count "DLL imports" 0 "$dir/out"
 
 for t in "$@"; do
   "$WINE" "$t" > "$dir/out" 2>&1; count "$(basename "$t")" $? "$dir/out"

@@ -163,9 +163,10 @@ it("retry: a 503 then an answer, two attempts", function()
 end)
 
 it("a refused connection: kind connection, the key nowhere in the error", function()
-  -- a port the stand-in's OS gave and took back; wine refuses at once,
-  -- Windows after ~2 s: the timeout leaves room for both
-  local dead = client { base_url = "http://127.0.0.1:9/v1", timeout = 8000, max_retries = 0 }
+  -- a port the system gave and took back (spec/windows/run.sh); wine
+  -- refuses at once, Windows after ~2 s: the timeout leaves room for both
+  local port = assert(os.getenv("OPENAI_WIN_DEAD_PORT"), "OPENAI_WIN_DEAD_PORT is not set")
+  local dead = client { base_url = "http://127.0.0.1:" .. port .. "/v1", timeout = 8000, max_retries = 0 }
   local res, err = dead:chat { messages = msgs() }
   assert(not res, "a call to a closed port succeeded")
   eq(err.kind, "connection", "kind")

@@ -1,6 +1,6 @@
 # The Windows build: cross-compiled with mingw-w64, run under wine (included
 # by the Makefile).
-#   make windows-deps   apt-get the cross compiler, zlib for it, wine, zip, and a
+#   make windows-deps   apt-get the cross compiler, zlib for it, wine, and a
 #                       deb-src line (tools/windows/deps.sh)
 #   make windows        openai.wire and openai.core as DLLs for Lua 5.4 (lua54.dll)
 #                       and LuaJIT (lua51.dll, LÖVE's ABI), libcurl with Schannel and
@@ -55,7 +55,7 @@ $(WLUA54_EXE): $(WLUA54)
 # ---- LuaJIT 2.1: lua51.dll and luajit.exe (TARGET_SYS=Windows) -------------
 $(WLJ) $(WLJ_EXE): $(WSTAMP)
 	@mkdir -p $(W)/luajit
-	$(MAKE) -s -C $(WLJ_DIR) HOST_CC=gcc CROSS=x86_64-w64-mingw32- TARGET_SYS=Windows \
+	$(MAKE) -j2 -s -C $(WLJ_DIR) HOST_CC=gcc CROSS=x86_64-w64-mingw32- TARGET_SYS=Windows \
 	  BUILDMODE=dynamic > $(W)/luajit.log 2>&1 || { tail -n 30 $(W)/luajit.log; exit 1; }
 	cp $(WLJ_DIR)/lua51.dll $(WLJ_DIR)/luajit.exe $(W)/luajit/
 
@@ -63,7 +63,7 @@ $(WLJ) $(WLJ_EXE): $(WSTAMP)
 $(WCURL): $(WSTAMP)
 	@mkdir -p $(WSRC)/curl/lib/x86_64-w64-mingw32 $(W)/curl
 	env CFLAGS=-O2 CPPFLAGS="-DCURL_STATICLIB -DHTTP_ONLY -DCURL_DISABLE_LDAP -DCURL_DISABLE_LDAPS" \
-	  $(MAKE) -s -C $(WSRC)/curl/lib -f Makefile.mk CROSSPREFIX=x86_64-w64-mingw32- \
+	  $(MAKE) -j2 -s -C $(WSRC)/curl/lib -f Makefile.mk CROSSPREFIX=x86_64-w64-mingw32- \
 	  CFG=-schannel-ipv6-sspi-zlib-unicode ZLIB_PATH=/usr/x86_64-w64-mingw32 libcurl.a \
 	  > $(W)/curl.log 2>&1 || { tail -n 30 $(W)/curl.log; exit 1; }
 	rm -rf $(W)/curl/include && cp -r $(WSRC)/curl/include $(W)/curl/include
