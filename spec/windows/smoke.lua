@@ -102,6 +102,29 @@ it("openai.parallel: 12 calls at once, in input order", function()
   end
 end)
 
+it("openai.parallel: 200 calls, 100 sockets at once in one WSAPoll", function()
+  -- each answer comes 300 ms late, so the calls overlap only if the engine
+  -- waits on all their sockets together (one after another: a minute)
+  local _, rerr = control:request { url = "/_control/reset", method = "POST", data = {} }
+  assert(not rerr, tostring(rerr))
+  local slow = {}
+  for i = 1, 200 do slow[i] = { delay_ms = 300 } end
+  script("/v1/models", slow)
+  local fns = {}
+  for i = 1, 200 do
+    fns[i] = function() return c:models() end
+  end
+  local t0 = wire.now()
+  local results = openai.parallel(fns, { concurrency = 100 })
+  local took = wire.now() - t0
+  for i = 1, 200 do
+    assert(results[i][1], "call " .. i .. ": " .. tostring(results[i][2]))
+  end
+  local stats = assert(control:request { url = "/_control/stats" })
+  assert(stats.connections >= 100, "connections the stand-in saw: " .. tostring(stats.connections))
+  assert(took < 20000, "200 calls of 300 ms took " .. took .. " ms")
+end)
+
 it("a task driven by openai.step(0), as a game loop does", function()
   -- the answer comes 300 ms late: a step(0) that waited for it would last
   -- that long, one that does not returns at once, turn after turn

@@ -69,18 +69,28 @@ $(WCURL): $(WSTAMP)
 	rm -rf $(W)/curl/include && cp -r $(WSRC)/curl/include $(W)/curl/include
 	cp $(WSRC)/curl/lib/libcurl.a $@
 
+# each DLL exports its luaopen_ functions only (without a .def, mingw's ld
+# would export every symbol of the engine, curl and zlib)
+$(W)/def/%.def:
+	@mkdir -p $(dir $@)
+	{ echo EXPORTS; printf '%s\n' $(WEXPORTS_$*); } > $@
+WEXPORTS_core  = luaopen_openai_core
+WEXPORTS_wire  = luaopen_openai_wire
+WEXPORTS_cjson = luaopen_cjson luaopen_cjson_safe
+
 # ---- the modules: one rule per Lua (its headers and its DLL) ---------------
 # $(1): build dir name, $(2): the Lua headers' dir, $(3): the Lua DLL
 define wmods
-$(W)/$(1)/openai/core.dll: $(CORE_SRC) $(CORE_HDR) $(WCURL) $(3)
+$(W)/$(1)/openai/core.dll: $(CORE_SRC) $(CORE_HDR) $(WCURL) $(3) $(W)/def/core.def
 	@mkdir -p $$(dir $$@)
-	$(WCC) $(WFLAGS) -I$(2) $(WLINK) -o $$@ $(CORE_SRC) $(3) $(WCURL) $(WSYSLIBS)
-$(W)/$(1)/openai/wire.dll: $(WIRE_SRC) $(CORE_HDR) $(3)
+	$(WCC) $(WFLAGS) -I$(2) $(WLINK) -o $$@ $(W)/def/core.def $(CORE_SRC) $(3) $(WCURL) $(WSYSLIBS)
+$(W)/$(1)/openai/wire.dll: $(WIRE_SRC) $(CORE_HDR) $(3) $(W)/def/wire.def
 	@mkdir -p $$(dir $$@)
-	$(WCC) $(WFLAGS) -I$(2) $(WLINK) -o $$@ $(WIRE_SRC) $(3) -lws2_32
-$(W)/$(1)/cjson.dll: $(WSTAMP) $(3) $(4)
+	$(WCC) $(WFLAGS) -I$(2) $(WLINK) -o $$@ $(W)/def/wire.def $(WIRE_SRC) $(3) -lws2_32
+$(W)/$(1)/cjson.dll: $(WSTAMP) $(3) $(4) $(W)/def/cjson.def
 	@mkdir -p $$(dir $$@)
-	$(WCC) -O2 -w -I$(2) $(WLINK) -o $$@ $(4) $(addprefix $(WSRC)/lua-cjson/,strbuf.c fpconv.c) $(3)
+	$(WCC) -O2 -w -I$(2) $(WLINK) -o $$@ $(W)/def/cjson.def $(4) \
+	  $(addprefix $(WSRC)/lua-cjson/,strbuf.c fpconv.c) $(3)
 endef
 # lua-cjson 2.1.0 defines its own luaL_setfuncs below Lua 5.2, which LuaJIT
 # 2.1 has already: the LuaJIT build compiles a copy without that definition
