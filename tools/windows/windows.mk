@@ -107,7 +107,7 @@ $(W)/c/%.exe: spec/c/%.c $(PURE_SRC) $(CORE_HDR) spec/c/tap.h spec/c/ref_check.h
 
 # ---- the zip a LÖVE game takes: LuaJIT's DLLs, the Lua files, a README -----
 $(WZIP): $(WMODSLJ) $(wildcard lua/*.lua lua/openai/*.lua) tools/windows/zip.py tools/windows/README-zip.txt
-	python3 tools/windows/zip.py $@ $(W)/luajit
+	python3 tools/windows/zip.py $@ $(W)/luajit $(WSRC)
 
 # ---- the tests under wine ---------------------------------------------------
 windows-test: windows $(WC_TESTS)

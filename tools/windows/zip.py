@@ -1,7 +1,9 @@
-"""tools/windows/zip.py ZIP DIR: the zip a LOVE game (or any LuaJIT host on
-Windows) unpacks next to its main.lua or its executable: openai/core.dll,
+"""tools/windows/zip.py ZIP DIR SRC: the zip a LOVE game (or any LuaJIT host
+on Windows) unpacks next to its main.lua or its executable: openai/core.dll,
 openai/wire.dll and cjson.dll from DIR (built against lua51.dll), the
-module's Lua files, and README.txt. Everything under openai-lua/ in the zip.
+module's Lua files, README.txt, and the licences of the code linked into the
+DLLs (curl's and lua-cjson's, from the sources in SRC; zlib's asks for none
+in binaries). Everything under openai-lua/ in the zip.
 """
 import os
 import sys
@@ -18,11 +20,13 @@ def lua_files():
             yield os.path.join("lua/openai", name), "openai/" + name
 
 
-def main(out, dlls):
+def main(out, dlls, src):
     entries = list(lua_files())
     for rel in ("openai/core.dll", "openai/wire.dll", "cjson.dll"):
         entries.append((os.path.join(dlls, rel), rel))
     entries.append(("tools/windows/README-zip.txt", "README.txt"))
+    entries.append((os.path.join(src, "curl/COPYING"), "licenses/curl.txt"))
+    entries.append((os.path.join(src, "lua-cjson/LICENSE"), "licenses/lua-cjson.txt"))
     tmp = out + ".tmp"
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         for src, dst in entries:
@@ -31,4 +35,4 @@ def main(out, dlls):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3])
