@@ -33,7 +33,7 @@ WARN      = -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual -Wwrite-strings \
 
 ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) $(LUA_INC) $(CURL_INC)
 
-PURE_SRC = src/buf.c src/sse.c src/retry.c src/check.c src/http1.c src/b64.c
+PURE_SRC = src/platform.c src/buf.c src/sse.c src/retry.c src/check.c src/http1.c src/b64.c
 # openai.core: the engine on libcurl; openai.wire: every pure function, not
 # linked with libcurl (nginx's cosocket transport loads only this one)
 CORE_SRC = src/openai_core.c src/engine.c $(PURE_SRC)
@@ -237,3 +237,6 @@ bench: deps all $(HOST_SO)
 # only the host-loop piece of the bench (bench/hosts.sh): LÖVE and Neovim gaps
 bench-hosts: deps $(HOST_SO)
 	@sh bench/hosts.sh
+
+# ---- windows: mingw-w64 cross build and wine tests (tools/windows/) --------
+include tools/windows/windows.mk

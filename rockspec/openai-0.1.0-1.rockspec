@@ -46,14 +46,14 @@ build = {
       ["openai.nginx"] = "lua/openai/nginx.lua",
       -- every pure function, not linked with libcurl (all nginx's cosockets need)
       ["openai.wire"] = {
-         sources = { "src/openai_wire.c", "src/lhttp1.c", "src/ljson.c", "src/ltext.c", "src/buf.c", "src/sse.c",
-                     "src/retry.c", "src/check.c", "src/http1.c", "src/b64.c" },
+         sources = { "src/openai_wire.c", "src/lhttp1.c", "src/ljson.c", "src/ltext.c", "src/platform.c",
+                     "src/buf.c", "src/sse.c", "src/retry.c", "src/check.c", "src/http1.c", "src/b64.c" },
          defines = { "_POSIX_C_SOURCE=200809L" },
-         libraries = { "m" },
+         libraries = { "m", "pthread" },
       },
       -- the engine on libcurl, loaded on first use
       ["openai.core"] = {
-         sources = { "src/openai_core.c", "src/engine.c", "src/buf.c", "src/sse.c",
+         sources = { "src/openai_core.c", "src/engine.c", "src/platform.c", "src/buf.c", "src/sse.c",
                      "src/retry.c", "src/check.c", "src/http1.c", "src/b64.c" },
          defines = { "_POSIX_C_SOURCE=200809L" },
          libraries = { "curl", "pthread" },

@@ -4,21 +4,15 @@
 */
 #include <errno.h>
 #include <limits.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <math.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "engine.h"
+#include "platform.h"
 
 #define MAX_HEAD_BYTES   (256 * 1024)       /* cap on one response's header block; below
                                                curl's own (300 KiB), so ours speaks first */
@@ -37,18 +31,14 @@
 ** ================================================================== */
 
 double engine_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+  return platform_mono_ms();
 }
 
 static double wall_now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+  return platform_wall_s();
 }
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static platform_once global_once = PLATFORM_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
 
 static void global_init_once(void) {
@@ -56,7 +46,7 @@ static void global_init_once(void) {
 }
 
 int engine_global_init(void) {
-  pthread_once(&global_once, global_init_once);
+  platform_run_once(&global_once, global_init_once);
   return global_rc == CURLE_OK ? 0 : -1;
 }
 
@@ -197,9 +187,7 @@ static void easy_put(engine *e, CURL *h, unsigned long key) {
 static void trim_heap(engine *e) {
   if (e->running > 0 || e->freed_handles < MAX_IDLE) return;
   e->freed_handles = 0;
-#ifdef __GLIBC__
-  malloc_trim(0);
-#endif
+  platform_trim_heap();
 }
 
 /* a local file failed: the attempt ends with kind io and the OS's words */
@@ -349,7 +337,7 @@ static size_t on_header(char *buf, size_t size, size_t nmemb, void *ud) {
       /* each 2xx attempt writes the file anew (a retry truncates it); made
       ** here, not at the first body byte, so an empty body makes a file */
       t->written = 0;
-      t->out = fopen(t->to_path, "wb");
+      t->out = platform_fopen(t->to_path, "wb");
       if (t->out == NULL) { io_failure(t, "cannot create", t->to_path, errno); return 0; }
     }
     return len;
@@ -483,7 +471,7 @@ static size_t file_part_read(char *buf, size_t size, size_t nitems, void *arg) {
 static int file_part_seek(void *arg, curl_off_t offset, int origin) {
   file_part *fp = (file_part *)arg;
   if (origin != SEEK_SET || offset < 0 || offset > fp->size) return CURL_SEEKFUNC_CANTSEEK;
-  if (fseeko(fp->f, (off_t)offset, SEEK_SET) != 0) return CURL_SEEKFUNC_FAIL;
+  if (platform_fseek(fp->f, (long long)offset) != 0) return CURL_SEEKFUNC_FAIL;
   fp->sent = offset;
   return CURL_SEEKFUNC_OK;
 }
@@ -498,10 +486,10 @@ static void file_part_free(void *arg) {
 ** fails the attempt with the OS's reason, before any byte is sent */
 static int add_file_part(transfer *t, curl_mimepart *mp, const mpart *p) {
   file_part *fp;
-  off_t size;
-  FILE *f = fopen(p->path, "rb");
+  long long size;
+  FILE *f = platform_fopen(p->path, "rb");
   if (f == NULL) { io_failure(t, "cannot open the file", p->path, errno); return -1; }
-  if (fseeko(f, 0, SEEK_END) != 0 || (size = ftello(f)) < 0 || fseeko(f, 0, SEEK_SET) != 0) {
+  if ((size = platform_file_size(f)) < 0 || platform_fseek(f, 0) != 0) {
     io_failure(t, "cannot read the file", p->path, errno);
     fclose(f);
     return -1;
@@ -897,7 +885,7 @@ int engine_init(engine *e) {
     e->share = NULL;
   }
   e->has_cainfo = default_cainfo();
-  e->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)e;
+  e->rng = ((uint64_t)platform_wall_s() << 20) ^ platform_process_id() ^ (uint64_t)(uintptr_t)e;
   if (e->rng == 0) e->rng = 88172645463325252ULL;
   return 0;
 }
@@ -941,15 +929,15 @@ void engine_close(engine *e) {
 /* the last profile id given: ids key easy handles, so two profiles never
 ** share one, whatever thread (each with its own Lua state) makes them */
 static unsigned long profile_ids;
-static pthread_mutex_t profile_ids_lock = PTHREAD_MUTEX_INITIALIZER;
+static platform_mutex profile_ids_lock = PLATFORM_MUTEX_INIT;
 
 profile *profile_new(void) {
   profile *p = (profile *)calloc(1, sizeof *p);
   if (p == NULL) return NULL;
   p->refs = 1;
-  pthread_mutex_lock(&profile_ids_lock);
+  platform_lock(&profile_ids_lock);
   p->id = ++profile_ids;
-  pthread_mutex_unlock(&profile_ids_lock);
+  platform_unlock(&profile_ids_lock);
   return p;
 }
 
@@ -1240,7 +1228,7 @@ static int pump(engine *e, curl_socket_t fd, int mask) {
 static int wait_sockets(engine *e, long wait_ms) {
   int i, n = e->nsocks, got;
   if (n > e->cap_pfds) {
-    struct pollfd *p = (struct pollfd *)realloc(e->pfds, (size_t)n * sizeof *p);
+    platform_pollfd *p = (platform_pollfd *)realloc(e->pfds, (size_t)n * sizeof *p);
     if (p == NULL) return -1;
     e->pfds = p;
     e->cap_pfds = n;
@@ -1252,8 +1240,8 @@ static int wait_sockets(engine *e, long wait_ms) {
                                 ((what & CURL_POLL_OUT) ? POLLOUT : 0));
     e->pfds[i].revents = 0;
   }
-  got = poll(e->pfds, (nfds_t)n, (int)wait_ms);
-  if (got < 0) return errno == EINTR ? 0 : -1;
+  got = platform_poll(e->pfds, n, wait_ms);
+  if (got < 0) return -1;
   for (i = 0; i < n && got > 0; i++) {
     short r = e->pfds[i].revents;
     int mask = 0;
@@ -1301,10 +1289,10 @@ int engine_step(engine *e, long max_wait_ms) {
   return engine_step_for(e, max_wait_ms, NULL);
 }
 
-int engine_socket_action(engine *e, int fd, int readable, int writable) {
+int engine_socket_action(engine *e, curl_socket_t fd, int readable, int writable) {
   int mask = (readable ? CURL_CSELECT_IN : 0) | (writable ? CURL_CSELECT_OUT : 0);
   if (e->closed) return -1;
-  if (pump(e, fd < 0 ? CURL_SOCKET_BAD : (curl_socket_t)fd, mask) != 0) return -1;
+  if (pump(e, fd, mask) != 0) return -1;
   return count_ready(e);
 }
 

@@ -11,8 +11,10 @@
 #ifndef OPENAI_ENGINE_H
 #define OPENAI_ENGINE_H
 
+#include <stdint.h>
 #include <stdio.h>
 
+#include "platform.h"               /* before curl.h: winsock2.h before windows.h */
 #include <curl/curl.h>
 
 #include "buf.h"
@@ -53,7 +55,6 @@ typedef struct mpart {
 } mpart;
 
 typedef struct engine engine;
-struct pollfd;
 typedef struct transfer transfer;
 
 /* what does not change between the plain calls of a client, prepared once
@@ -174,7 +175,7 @@ struct engine {
   unsigned long sock_gen;   /* changes whenever socks changes */
   unsigned long sock_ids;   /* the last esock.id given */
   int sock_failed;          /* the socket callback ran out of memory */
-  struct pollfd *pfds;      /* engine_step's scratch copy of socks for poll(2) */
+  platform_pollfd *pfds;    /* engine_step's scratch copy of socks for poll(2) */
   int cap_pfds;
   double curl_due;          /* when curl's timer wants socket_action (ms,
                                monotonic), ENGINE_NO_DUE when it has none */
@@ -190,7 +191,7 @@ struct engine {
                                (NULL when curl could not make it: none shared) */
   int has_cainfo;           /* libcurl has a default CA bundle file (see set_tls_options) */
   int closed;
-  unsigned long rng;        /* jitter */
+  uint64_t rng;             /* jitter (64 bits: a long is 32 on Windows) */
 };
 
 /* curl_global_init, once per process */
@@ -253,11 +254,11 @@ int engine_step(engine *e, long max_wait_ms);
 /* engine_step, but waits unless t is ready (other transfers' readiness
 ** stays in the ready list for whoever takes it) */
 int engine_step_for(engine *e, long max_wait_ms, const transfer *t);
-/* the host's loop saw fd readable and/or writable (fd < 0: its timer
-** fired): hand that to curl, settle finished attempts, fire the engine's
+/* the host's loop saw fd readable and/or writable (fd CURL_SOCKET_BAD: its
+** timer fired): hand that to curl, settle finished attempts, fire the engine's
 ** timers, start due attempts. Never waits. Returns the length of the ready
 ** list, or -1 on a multi-handle failure. */
-int engine_socket_action(engine *e, int fd, int readable, int writable);
+int engine_socket_action(engine *e, curl_socket_t fd, int readable, int writable);
 /* milliseconds until the engine must be called even without socket
 ** activity (curl's timer, retry waits, stream header/idle timers, release
 ** grace), 0 when overdue or when the ready list holds transfers nobody took

@@ -11,7 +11,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -20,6 +19,7 @@
 #include "http1.h"
 #include "lcompat.h"
 #include "lhttp1.h"
+#include "platform.h"
 #include "retry.h"
 #include "sse.h"
 
@@ -350,9 +350,7 @@ static uint64_t rng_state;
 static double next_random(void) {
   uint64_t x = rng_state;
   if (x == 0) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    x = ((uint64_t)ts.tv_sec * 1000000007ULL) ^ (uint64_t)ts.tv_nsec ^ 0x9E3779B97F4A7C15ULL;
+    x = (uint64_t)(platform_wall_s() * 1e9) ^ 0x9E3779B97F4A7C15ULL;
   }
   x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
   rng_state = x;
@@ -360,9 +358,7 @@ static double next_random(void) {
 }
 
 static double wall_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+  return platform_wall_s();
 }
 
 /* header k of the table at idx (lowercase names), NULL when absent */

@@ -609,9 +609,10 @@ static int l_engine_socket_action(lua_State *L) {
   engine *e = check_engine(L, 1);
   lua_Number fd = luaL_optnumber(L, 2, -1);
   int n;
-  if (fd != fd || fd >= 2147483647.0 || (fd >= 0 && fd != (lua_Number)(int)fd))
+  if (fd != fd || fd >= PLATFORM_SOCKET_MAX || (fd >= 0 && fd != (lua_Number)(curl_socket_t)fd))
     return luaL_error(L, "openai.core: socket_action: 'fd' must be an integer file descriptor");
-  n = engine_socket_action(e, fd < 0 ? -1 : (int)fd, lua_toboolean(L, 3), lua_toboolean(L, 4));
+  n = engine_socket_action(e, fd < 0 ? CURL_SOCKET_BAD : (curl_socket_t)fd,
+                           lua_toboolean(L, 3), lua_toboolean(L, 4));
   if (n < 0) return luaL_error(L, "openai.core: the curl multi handle failed");
   return push_ready(L, e);
 }

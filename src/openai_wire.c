@@ -7,17 +7,9 @@
 ** use of the engine.
 */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#if defined(__linux__) && defined(__GLIBC__) && \
-    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 25))
-#include <sys/random.h>
-#define HAVE_GETRANDOM 1
-#endif
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -27,6 +19,7 @@
 #include "lcompat.h"
 #include "lhttp1.h"
 #include "ljson.h"
+#include "platform.h"
 #include "ltext.h"
 
 #define OPENAI_WIRE_VERSION "0.1.0"
@@ -384,9 +377,24 @@ static int l_f32_base64(lua_State *L) {
 /* wire.now() -> milliseconds on the monotonic clock (the engine's clock:
 ** engine_now_ms reads the same one) */
 static int l_now(lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (lua_Number)ts.tv_sec * 1000.0 + (lua_Number)ts.tv_nsec / 1e6);
+  lua_pushnumber(L, (lua_Number)platform_mono_ms());
+  return 1;
+}
+
+/* wire.can_read(path) -> true, or nil and "path: reason": the file opens
+** for reading, its path in UTF-8 on every system (as the engine opens it;
+** io.open takes the ANSI code page on Windows) */
+static int l_can_read(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  FILE *f = platform_fopen(path, "rb");
+  if (f == NULL) {
+    int err = errno;
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(err));
+    return 2;
+  }
+  fclose(f);
+  lua_pushboolean(L, 1);
   return 1;
 }
 
@@ -632,36 +640,6 @@ static void open_chat_delta(lua_State *L) {
 ** unpredictable bytes
 ** ================================================================== */
 
-/* fill buf with n bytes from the kernel's random source; 0, or an errno.
-** The one OS call of this file: a port to another OS replaces this body
-** (Windows: BCryptGenRandom). */
-static int os_random(unsigned char *buf, size_t n) {
-  size_t got = 0;
-  int fd;
-#ifdef HAVE_GETRANDOM
-  while (got < n) {
-    ssize_t r = getrandom(buf + got, n - got, 0);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) break;                       /* ENOSYS (an old kernel): /dev/urandom */
-    got += (size_t)r;
-  }
-  if (got == n) return 0;
-#endif
-  fd = open("/dev/urandom", O_RDONLY);
-  if (fd < 0) return errno;
-  while (got < n) {
-    ssize_t r = read(fd, buf + got, n - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      int err = r < 0 ? errno : EIO;
-      close(fd);
-      return err;
-    }
-    got += (size_t)r;
-  }
-  close(fd);
-  return 0;
-}
 
 /* wire.random_bytes(n) -> a string of n (1 to 256) unpredictable bytes, or
 ** nil, message when the kernel gives none (multipart boundaries) */
@@ -670,7 +648,7 @@ static int l_random_bytes(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
   int err;
   luaL_argcheck(L, n >= 1 && n <= (lua_Integer)sizeof buf, 1, "must be from 1 to 256");
-  err = os_random(buf, (size_t)n);
+  err = platform_random(buf, (size_t)n);
   if (err != 0) {
     lua_pushnil(L);
     lua_pushfstring(L, "no random bytes from the system: %s", strerror(err));
@@ -699,6 +677,7 @@ static const luaL_Reg wire_funcs[] = {
   { "escape_segment", l_escape_segment },
   { "f32_base64", l_f32_base64 },
   { "now", l_now },
+  { "can_read", l_can_read },
   { "gc_running", l_gc_running },
   { NULL, NULL }
 };

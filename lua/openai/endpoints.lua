@@ -31,7 +31,6 @@ local options = require "openai.options"
 local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
 local format, match, lower, find = string.format, string.match, string.lower, string.find
 local sort = table.sort
-local open = io.open
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -147,9 +146,8 @@ local function file_part(fn, part_name, v, field, index, bytes_ok)
       return { name = part_name, data = v, filename = "image." .. kind, type = MIME[kind] }
     end
     if not check.is_name(v) then check.name(fn, v, where(field, index)) end
-    local f, why = open(v, "rb")
-    if not f then check.fail(fn, where(field, index), "cannot be opened: " .. tostring(why), v) end
-    f:close()
+    local readable, why = core.can_read(v)
+    if not readable then check.fail(fn, where(field, index), "cannot be opened: " .. tostring(why), v) end
     local name = basename(v)
     return { name = part_name, path = v, filename = name, type = mime_of(name) }
   end

@@ -1,6 +1,7 @@
 /*
 ** test_check.c: the url, header and segment checks (src/check.c).
 */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,16 +429,16 @@ static void test_json_scan_blocks(void) {
     ** and high bytes let the block steps run) */
     static const unsigned char alphabet[] = { '"', '\\', '[', ']', '{', '}', ' ', '\n', ',',
                                               0xC3, 0xA9, 0xE3, 0x81, 0x82, 0xFF, 0xED, 0xA0 };
-    unsigned long seed = 4242;
+    uint64_t seed = 4242;
     int i;
     for (i = 0; i < 60000 && bad == 0; i++) {
       unsigned char buf[200];
       size_t len, k;
       unsigned long density = 2UL << (2 * (i % 3));
-      seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
       len = (size_t)(seed >> 33) % sizeof buf;
       for (k = 0; k < len; k++) {
-        seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
         buf[k] = (seed >> 40) % density == 0 ? alphabet[(seed >> 45) % sizeof alphabet] : (unsigned char)'x';
       }
       if (!scan_agrees(buf, len)) bad++;
@@ -546,7 +547,7 @@ int main(void) {
       "\xed\xa0\x80 a surrogate, then []",
       "{\"k\":\"abcdefghijklmnop\\\"[]{}\\\"qrstuvwxyz abcdefgh\",\"z\":1}",
     };
-    unsigned long seed = 12345;
+    uint64_t seed = 12345;
     int i, bad = 0;
     for (i = 0; i < (int)(sizeof fixed / sizeof fixed[0]); i++) {
       const unsigned char *t = (const unsigned char *)fixed[i];
@@ -589,10 +590,10 @@ int main(void) {
       unsigned char buf[48];
       size_t len, k;
       int u, a, o, ra, ro;
-      seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
       len = (size_t)(seed >> 33) % sizeof buf;
       for (k = 0; k < len; k++) {
-        seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
         buf[k] = (seed >> 40) % 2 == 0 ? alphabet[(seed >> 45) % sizeof alphabet] : (unsigned char)'x';
       }
       check_json_scan((const char *)buf, len, &u, &a, &o);
@@ -607,16 +608,16 @@ int main(void) {
     ** backslashes and high bytes let the block steps run) */
     static const unsigned char alphabet[] = { '"', '\\', '{', '}', ' ', ',', ':', '1', '9', '0', '-',
                                               '.', 'e', 0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xFF, 0xED, 0xA0 };
-    unsigned long seed = 777;
+    uint64_t seed = 777;
     int i, bad = 0;
     for (i = 0; i < 200000 && bad == 0; i++) {
       unsigned char buf[200];
       size_t len, k;
       unsigned long density = 2UL << (2 * (i % 3));
-      seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
       len = (size_t)(seed >> 33) % sizeof buf;
       for (k = 0; k < len; k++) {
-        seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
         buf[k] = (seed >> 40) % density == 0 ? alphabet[(seed >> 45) % sizeof alphabet] : (unsigned char)'x';
       }
       if (check_json_plain((const char *)buf, len) != ref_plain(buf, len)) bad++;
