@@ -398,6 +398,26 @@ static int l_can_read(lua_State *L) {
   return 1;
 }
 
+/* wire.replace_file(from, to) -> true, or nil and "reason": rename from
+** over to, replacing it (one step on POSIX; MoveFileExW on Windows, whose
+** os.rename neither replaces nor takes UTF-8 paths). wire.remove_file(path)
+** -> true, or nil and "reason" */
+static int file_result(lua_State *L, int rc) {
+  if (rc == 0) { lua_pushboolean(L, 1); return 1; }
+  lua_pushnil(L);
+  lua_pushstring(L, strerror(errno));
+  return 2;
+}
+
+static int l_replace_file(lua_State *L) {
+  const char *from = luaL_checkstring(L, 1), *to = luaL_checkstring(L, 2);
+  return file_result(L, platform_replace_file(from, to));
+}
+
+static int l_remove_file(lua_State *L) {
+  return file_result(L, platform_remove(luaL_checkstring(L, 1)));
+}
+
 /* wire.gc_running() -> true | false | nil: whether the collector runs
 ** (collectgarbage("isrunning") without its option lookup); nil where the
 ** collector refuses the question: inside a finalizer (5.4). Lua 5.1 cannot
@@ -678,6 +698,8 @@ static const luaL_Reg wire_funcs[] = {
   { "f32_base64", l_f32_base64 },
   { "now", l_now },
   { "can_read", l_can_read },
+  { "replace_file", l_replace_file },
+  { "remove_file", l_remove_file },
   { "gc_running", l_gc_running },
   { NULL, NULL }
 };

@@ -2,10 +2,12 @@
 ** platform.c: POSIX and Windows versions of platform.h, one #ifdef per
 ** call. Nothing else in the sources names a system-specific call.
 */
+#ifdef _WIN32
+#define _CRT_RAND_S                    /* rand_s in stdlib.h: before any include */
+#endif
 #include "platform.h"
 
 #ifdef _WIN32
-#define _CRT_RAND_S                    /* rand_s in stdlib.h */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +98,27 @@ FILE *platform_fopen(const char *path, const char *mode) {
   return f;
 }
 
+int platform_replace_file(const char *from, const char *to) {
+  wchar_t *wfrom = widen(from), *wto = widen(to);
+  int rc = -1;
+  if (wfrom == NULL || wto == NULL) errno = ENOMEM;
+  else if (MoveFileExW(wfrom, wto, MOVEFILE_REPLACE_EXISTING)) rc = 0;
+  else errno = GetLastError() == ERROR_FILE_NOT_FOUND || GetLastError() == ERROR_PATH_NOT_FOUND
+               ? ENOENT : EACCES;
+  free(wfrom);
+  free(wto);
+  return rc;
+}
+
+int platform_remove(const char *path) {
+  wchar_t *wpath = widen(path);
+  int rc;
+  if (wpath == NULL) { errno = ENOMEM; return -1; }
+  rc = _wremove(wpath);
+  free(wpath);
+  return rc == 0 ? 0 : -1;
+}
+
 long long platform_file_size(FILE *f) {
   if (_fseeki64(f, 0, SEEK_END) != 0) return -1;
   return (long long)_ftelli64(f);
@@ -155,6 +178,14 @@ void platform_trim_heap(void) {
 
 FILE *platform_fopen(const char *path, const char *mode) {
   return fopen(path, mode);
+}
+
+int platform_replace_file(const char *from, const char *to) {
+  return rename(from, to) == 0 ? 0 : -1;
+}
+
+int platform_remove(const char *path) {
+  return remove(path) == 0 ? 0 : -1;
 }
 
 long long platform_file_size(FILE *f) {

@@ -68,6 +68,12 @@ void platform_trim_heap(void);
 /* fopen, with path in UTF-8 on every system (Windows: _wfopen) */
 FILE *platform_fopen(const char *path, const char *mode);
 
+/* rename from over to, replacing to (rename; Windows: MoveFileExW with
+** MOVEFILE_REPLACE_EXISTING), and remove a file; paths in UTF-8 on every
+** system. 0, or -1 with errno */
+int platform_replace_file(const char *from, const char *to);
+int platform_remove(const char *path);
+
 /* 64-bit file positions on every system (fseeko/ftello; Windows:
 ** _fseeki64/_ftelli64, as off_t is 32 bits there): the size of f (its
 ** position left at the end), or -1 with errno; a seek to offset from the

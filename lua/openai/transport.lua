@@ -18,8 +18,6 @@ local type, ipairs, tostring, require = type, ipairs, tostring, require
 local format, sub, gsub, find, byte = string.format, string.sub, string.gsub, string.find, string.byte
 local concat = table.concat
 local stderr = io.stderr
-local os_rename, os_remove = os.rename, os.remove
-local package_config = package.config
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -230,8 +228,6 @@ end
 -- removes the temporary one
 -- ==================================================================
 
-local WINDOWS = sub(package_config, 1, 1) == "\\"
-
 local function temp_beside(path)
   local bytes = core.random_bytes(6)
   local tag = bytes and gsub(bytes, ".", function(c) return format("%02x", byte(c)) end)
@@ -253,13 +249,10 @@ local function replace_plain(s, from, to)
   return concat(out)
 end
 
--- rename tmp over path: nil, or why not
+-- rename tmp over path (replacing it, with UTF-8 paths on Windows too):
+-- nil, or why not
 local function commit(tmp, path)
-  local ok, err = os_rename(tmp, path)
-  if not ok and WINDOWS then                   -- its rename does not replace
-    os_remove(path)
-    ok, err = os_rename(tmp, path)
-  end
+  local ok, err = core.replace_file(tmp, path)
   if ok then return nil end
   return err
 end
@@ -277,7 +270,7 @@ function download(client, spec, req, scan, debug, started)
                        status = meta and meta.status, request_id = meta and meta.request_id,
                        attempts = meta and meta.attempts })
   end
-  os_remove(tmp)
+  core.remove_file(tmp)
   if err and err.message then err.message = replace_plain(err.message, tmp, path) end
   return nil, err, meta
 end
