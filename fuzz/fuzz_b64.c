@@ -7,7 +7,8 @@
 ** accepted exactly when the reference accepts, the same bytes, and
 ** b64_decoded_len equal to the bytes when accepted. Any difference calls
 ** abort(). Accepted text is encoded back and must give the input again
-** (one spelling per byte string).
+** (one spelling per byte string). The input, taken as bytes, is encoded by
+** b64_encode and must decode back to itself and match the encoder here.
 **
 **   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
 **     fuzz/fuzz_b64.c src/b64.c -o build/fuzz_b64
@@ -105,5 +106,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     free(back);
   }
   free(whole); free(pieces); free(ref);
+  {   /* the encoder: the input as bytes, there and back */
+    size_t elen = b64_encoded_len(size), dlen;
+    char *enc = malloc(elen + 1), *mine = malloc(elen + 1);
+    uint8_t *back = malloc(size + 1);
+    if (!enc || !mine || !back) abort();
+    if (b64_encode(data, size, enc) != elen) abort();
+    encode(data, size, mine);
+    if (memcmp(enc, mine, elen) != 0) abort();
+    if (b64_decode(enc, elen, 1, back, &dlen) != NULL || dlen != size) abort();
+    if (memcmp(back, data, size) != 0) abort();
+    free(enc); free(mine); free(back);
+  }
   return 0;
 }

@@ -46,8 +46,9 @@ build = {
       ["openai.nginx"] = "lua/openai/nginx.lua",
       -- every pure function, not linked with libcurl (all nginx's cosockets need)
       ["openai.wire"] = {
-         sources = { "src/openai_wire.c", "src/lhttp1.c", "src/ljson.c", "src/ltext.c", "src/platform.c",
-                     "src/buf.c", "src/sse.c", "src/retry.c", "src/check.c", "src/http1.c", "src/b64.c" },
+         sources = { "src/openai_wire.c", "src/lhttp1.c", "src/ljson.c", "src/ltext.c", "src/lb64.c",
+                     "src/lpartial.c", "src/pjson.c", "src/platform.c", "src/buf.c", "src/sse.c",
+                     "src/retry.c", "src/check.c", "src/http1.c", "src/b64.c" },
          defines = { "_POSIX_C_SOURCE=200809L" },
          libraries = { "m", "pthread" },
       },

@@ -1,5 +1,5 @@
 /*
-** b64.c: strict base64 decoding and little-endian floats (see b64.h).
+** b64.c: strict base64 decoding and encoding, little-endian floats (see b64.h).
 */
 #include <stdint.h>
 #include <string.h>
@@ -92,6 +92,42 @@ const char *b64_decode(const char *in, size_t len, int final, unsigned char *out
   if (why == NULL) o += last;
   *out_len = o;
   return why;
+}
+
+static const char ENC[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+size_t b64_encoded_len(size_t len) {
+  size_t groups = len / 3 + (len % 3 != 0);
+  if (groups > ((size_t)-1) / 4) return 0;
+  return groups * 4;
+}
+
+size_t b64_encode(const unsigned char *in, size_t len, char *out) {
+  size_t i, o = 0;
+  for (i = 0; i + 3 <= len; i += 3) {
+    uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+    out[o] = ENC[v >> 18];
+    out[o + 1] = ENC[(v >> 12) & 63];
+    out[o + 2] = ENC[(v >> 6) & 63];
+    out[o + 3] = ENC[v & 63];
+    o += 4;
+  }
+  if (len - i == 1) {
+    uint32_t v = (uint32_t)in[i] << 16;
+    out[o] = ENC[v >> 18];
+    out[o + 1] = ENC[(v >> 12) & 63];
+    out[o + 2] = '=';
+    out[o + 3] = '=';
+    o += 4;
+  } else if (len - i == 2) {
+    uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+    out[o] = ENC[v >> 18];
+    out[o + 1] = ENC[(v >> 12) & 63];
+    out[o + 2] = ENC[(v >> 6) & 63];
+    out[o + 3] = '=';
+    o += 4;
+  }
+  return o;
 }
 
 float b64_f32le(const unsigned char *p) {

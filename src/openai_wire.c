@@ -19,6 +19,8 @@
 #include "lcompat.h"
 #include "lhttp1.h"
 #include "ljson.h"
+#include "lb64.h"
+#include "lpartial.h"
 #include "platform.h"
 #include "ltext.h"
 
@@ -714,6 +716,8 @@ int luaopen_openai_wire(lua_State *L) {
   lua_pushcclosure(L, l_messages_ok, 2);
   lua_setfield(L, -2, "messages_ok");
   ltext_open(L);
+  lb64_open(L);
+  lpartial_open(L);
   open_chat_delta(L);
   lhttp1_open(L);
   lua_pushliteral(L, OPENAI_WIRE_VERSION);

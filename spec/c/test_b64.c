@@ -91,7 +91,27 @@ static void test_pieces(void) {
   TAP_OK(ok && total == 6147 && memcmp(whole, pieces, total) == 0, "decoded in pieces, the same bytes");
 }
 
+static void test_encode(void) {
+  static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+  static const char *const coded[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+  static const unsigned char high[] = { 0xfb, 0xff, 0xbf, 0x00, 0x89 };
+  char enc[64];
+  size_t n;
+  int i;
+  for (i = 0; i < 7; i++) {
+    n = b64_encode((const unsigned char *)plain[i], strlen(plain[i]), enc);
+    TAP_EQ_STR(enc, n, coded[i], "RFC 4648 vector encodes");
+    TAP_EQ_LONG(b64_encoded_len(strlen(plain[i])), n, "encoded_len is what encode writes");
+  }
+  n = b64_encode(high, sizeof high, enc);
+  TAP_EQ_STR(enc, n, "+/+/AIk=", "bytes above 127 and zeros encode");
+  TAP_OK(dec("+/+/AIk=") == NULL && out_len == 5 && memcmp(out, high, 5) == 0,
+         "and decode back to the same bytes");
+  TAP_EQ_LONG(b64_encoded_len((size_t)-1), 0, "a length whose encoding cannot be counted gives 0");
+}
+
 int main(void) {
+  test_encode();
   test_vectors();
   test_refusals();
   test_floats();
