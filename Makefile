@@ -156,6 +156,13 @@ build/fuzz/fuzz_json: fuzz/fuzz_json.c src/ljson.c src/ljson.h spec/c/ref_check.
 	  $$(pkg-config --cflags lua5.4) -o $@ $< src/ljson.c $$(pkg-config --libs lua5.4) -lm \
 	  $(foreach f,$(FUZZ_JSON_WRAP),-Wl,--wrap=$(f))
 
+# the reader of JSON still arriving against the same decoder: every prefix
+# closes into JSON, a whole text gives the decoder's value
+build/fuzz/fuzz_partial: fuzz/fuzz_partial.c src/pjson.c src/pjson.h src/ljson.c src/ljson.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc \
+	  $$(pkg-config --cflags lua5.4) -o $@ $< src/pjson.c src/ljson.c $$(pkg-config --libs lua5.4) -lm
+
 # FUZZ_ARGS_<target>: a target's own arguments, after the common ones (a
 # later -runs wins): its dictionary, its seed corpus kept in the repository
 # (read, never written), fewer runs if it is slow (FUZZ_JSON_RUNS). No
@@ -165,6 +172,7 @@ build/fuzz/fuzz_json: fuzz/fuzz_json.c src/ljson.c src/ljson.h spec/c/ref_check.
 # Lua object is reachable from the state)
 FUZZ_ARGS_fuzz_json = -dict=fuzz/json.dict -detect_leaks=0 -runs=$(or $(FUZZ_JSON_RUNS),$(FUZZ_RUNS)) \
                       fuzz/corpus/json
+FUZZ_ARGS_fuzz_partial = -dict=fuzz/json.dict -detect_leaks=0 fuzz/corpus/partial
 # the shell case arm that sets $$more to target $(1)'s arguments
 fuzz_args_case = $(1)) more="$(FUZZ_ARGS_$(1))";;
 
