@@ -57,6 +57,16 @@ for _, name in ipairs(endpoints.NAMES) do
   end
 end
 
+-- structured outputs and pictures (lua/openai/schema.lua, parse.lua, pictures.lua)
+M.schema = function(def) return require("openai.schema").new(def) end
+M.output_text = function(res) return require("openai.parse").output_text(res) end
+for _, name in ipairs({ "data_url", "b64_encode", "b64_decode", "save_b64" }) do
+  M[name] = function(...) return require("openai.pictures")[name](...) end
+end
+for _, name in ipairs({ "parse", "parse_response", "parse_stream" }) do
+  M[name] = function(p) return client.Client[name](M.default_client(), p) end
+end
+
 -- the engine's counters (transfers alive, running, pooled handles)
 function M.stats()
   return transport.engine():stats()

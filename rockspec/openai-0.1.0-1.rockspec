@@ -44,6 +44,9 @@ build = {
       ["openai.stream"] = "lua/openai/stream.lua",
       ["openai.transport"] = "lua/openai/transport.lua",
       ["openai.nginx"] = "lua/openai/nginx.lua",
+      ["openai.schema"] = "lua/openai/schema.lua",
+      ["openai.parse"] = "lua/openai/parse.lua",
+      ["openai.pictures"] = "lua/openai/pictures.lua",
       -- every pure function, not linked with libcurl (all nginx's cosockets need)
       ["openai.wire"] = {
          sources = { "src/openai_wire.c", "src/lhttp1.c", "src/ljson.c", "src/ltext.c", "src/lb64.c",

@@ -589,6 +589,34 @@ function Client:response_stream(p)
   return open_stream(self, typed_spec(fn, self, o, "POST", "/responses", b, true), "response", p)
 end
 
+-- the same four calls under another public name (openai.parse and its
+-- kin send through them: a mistake in the arguments names that function)
+M.call_as = {
+  chat = function(fn, self, p)
+    local o, b = chat_body(fn, self, p, false)
+    return typed_call(fn, self, o, "POST", "/chat/completions", b)
+  end,
+  chat_stream = function(fn, self, p)
+    local o, b = chat_body(fn, self, p, true)
+    return open_stream(self, typed_spec(fn, self, o, "POST", "/chat/completions", b, true), "chat", p)
+  end,
+  response = function(fn, self, p)
+    local o, b = response_body(fn, self, p, false)
+    return typed_call(fn, self, o, "POST", "/responses", b)
+  end,
+  response_stream = function(fn, self, p)
+    local o, b = response_body(fn, self, p, true)
+    return open_stream(self, typed_spec(fn, self, o, "POST", "/responses", b, true), "response", p)
+  end,
+}
+
+-- structured outputs (lua/openai/parse.lua), loaded on first use
+for _, name in ipairs({ "parse", "parse_response", "parse_stream" }) do
+  Client[name] = function(self, p)
+    return require("openai.parse")[name](self, p)
+  end
+end
+
 -- }==================================================================
 
 

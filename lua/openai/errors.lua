@@ -2,7 +2,8 @@
 --
 -- A failed call returns nil, err, meta. err.kind is one of "api", "timeout",
 -- "connection", "decode", "stream", "too_large", "io" (a local file of an
--- upload or download) (the README's "Errors" table), or "cancelled" for a
+-- upload or download) (the README's "Errors" table), "refusal" and "length"
+-- (structured outputs: openai.parse), or "cancelled" for a
 -- task stopped by task:cancel();
 -- for "api" it carries the HTTP status and the API's type, code, param and
 -- message. tostring(err) reads as one line and never contains the API key.
@@ -31,6 +32,8 @@ local KIND_NAMES = {
   stream = "APIStreamError", too_large = "APIResponseTooLargeError",
   cancelled = "APIUserAbortError",   -- openai-node's name for a request the caller aborted
   io = "LocalFileError",             -- a file of ours (an upload by path, a download to a path) failed
+  refusal = "RefusalError",          -- structured outputs: the model refused (its words in message)
+  length = "LengthFinishReasonError", -- structured outputs: the answer was cut at the token limit
 }
 
 function M.name_for(kind, status)
