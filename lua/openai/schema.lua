@@ -75,7 +75,14 @@ end
 -- a property the caller did not require: the same schema or null
 local function nullable(s)
   local t = s.type
-  if type(t) == "string" and s.enum == nil and s.const == nil then
+  if s.const ~= nil then return { anyOf = json.array({ s, { type = "null" } }) } end
+  if s.enum ~= nil then
+    local e = json.array({})
+    for i, x in ipairs(s.enum) do e[i] = x end
+    e[#e + 1] = null
+    s.enum = e
+  end
+  if type(t) == "string" then
     if t ~= "null" then s.type = json.array({ t, "null" }) end
     return s
   elseif type(t) == "table" then
@@ -300,13 +307,17 @@ value_ok = function(v, s, root, path)
     if not ok then return format("%s: %s is not one of the schema's enum", path, show(v)) end
   end
   if s.anyOf ~= nil then
-    local first
+    local whys, real = {}, {}
     for _, alt in ipairs(s.anyOf) do
       local w = value_ok(v, alt, root, path)
-      if w == nil then first = nil; break end
-      first = first or w
+      if w == nil then whys = nil; break end
+      whys[#whys + 1] = w
+      if not (type(alt) == "table" and alt.type == "null") then real[#real + 1] = w end
     end
-    if first then return format("%s: matches none of anyOf (first: %s)", path, first) end
+    if whys then   -- a union with null: what is wrong with the other branch
+      if #real == 1 then return real[1] end
+      return format("%s: matches none of anyOf (first: %s)", path, whys[1])
+    end
   end
   if got == "object" and (t ~= nil or s.properties ~= nil) then return object_ok(v, s, root, path) end
   if got == "array" then return array_ok(v, s, root, path) end

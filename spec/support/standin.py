@@ -33,6 +33,16 @@ of another OpenAI-compatible server (see shaped_error), "message" its words.
 A server that generates for longer than a client waits is R with "delay_ms":
 the request is recorded when it arrives, so the log counts every one sent.
 
+Structured outputs: a chat call with response_format {"type": "json_schema"} (or
+a Responses call with text.format) is answered with an instance of its schema
+(example_of), and a stream of it comes in pieces of 3 characters (mid-key,
+mid-escape). A reasoning model (o1, o3, o4-mini, gpt-5...) puts a reasoning item
+before the message in a Responses output. A scripted response R with
+"answer": {"content": str | value, "refusal": str, "finish_reason": "length",
+"pieces": n, "reasoning": bool} makes the chat or Responses answer (plain or
+stream, as the request asks) with that content, that refusal, cut at the token
+limit (Responses: status "incomplete"), streamed n characters at a time.
+
 A scripted response R with "echo_key": "<placeholder>" has every occurrence of
 the placeholder in its strings (body, json, sse, headers) replaced by the API
 key the request carried: a server that echoes the key.
@@ -616,7 +626,82 @@ SHAPED_STREAMS = {"deepseek": deepseek_stream, "openrouter": openrouter_stream,
                   "ollama": ollama_stream, "azure": azure_stream}
 
 
-def chat(req, n):
+def example_of(schema, said, root=None, depth=0):
+    """An instance of a JSON schema, with `said` in its first string."""
+    root = root or schema
+    if not isinstance(schema, dict) or depth > 16:
+        return None
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        name = ref.split("/")[-1]
+        return example_of((root.get("$defs") or root.get("definitions") or {}).get(name),
+                          said, root, depth + 1)
+    if "const" in schema:
+        return schema["const"]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf"):
+        alts = schema.get(key)
+        if isinstance(alts, list) and alts:
+            real = [a for a in alts if not (isinstance(a, dict) and a.get("type") == "null")]
+            return example_of((real or alts)[0], said, root, depth + 1)
+    t = schema.get("type")
+    if isinstance(t, list):
+        t = next((x for x in t if x != "null"), "null")
+    if t == "object" or (t is None and "properties" in schema):
+        out = {}
+        for name, ps in (schema.get("properties") or {}).items():
+            out[name] = example_of(ps, said, root, depth + 1)
+        return out
+    if t == "array":
+        return [example_of(schema.get("items") or {"type": "string"}, said, root, depth + 1)
+                for _ in range(2)]
+    if t == "string":
+        return said
+    if t == "integer":
+        return 7
+    if t == "number":
+        return 2.5
+    if t == "boolean":
+        return True
+    return None
+
+
+def schema_of(body):
+    """The JSON schema a chat or Responses body asks its answer to fit, or None."""
+    rf = body.get("response_format")
+    if isinstance(rf, dict) and rf.get("type") == "json_schema" \
+            and isinstance(rf.get("json_schema"), dict):
+        return rf["json_schema"].get("schema")
+    fmt = body.get("text", {}).get("format") if isinstance(body.get("text"), dict) else None
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        return fmt.get("schema")
+    return None
+
+
+def pieces_of(text, size):
+    """text in pieces of `size` characters (words when size is None)."""
+    if not size:
+        return words(text)
+    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+
+
+def answer_of(body, text, over):
+    """The answer's text, refusal, finish reason and stream piece size."""
+    over = over if isinstance(over, dict) else {}
+    schema = schema_of(body)
+    size = None
+    if schema is not None:
+        text = json.dumps(example_of(schema, text), ensure_ascii=False)
+        size = 3
+    if "content" in over:
+        c = over["content"]
+        text = c if isinstance(c, str) else json.dumps(c, ensure_ascii=False)
+    refusal = over.get("refusal") if isinstance(over.get("refusal"), str) else None
+    return text, refusal, over.get("finish_reason"), over.get("pieces") or size
+
+
+def chat(req, n, over=None):
     body = req.json
     if not isinstance(body, dict):
         return bad("We could not parse the JSON body of your request. Expected a JSON "
@@ -634,7 +719,8 @@ def chat(req, n):
     if not isinstance(nchoices, int) or isinstance(nchoices, bool) or not 1 <= nchoices <= 128:
         return bad("Invalid value for 'n': expected an integer from 1 to 128.", "n")
     model = body.get("model") or "gpt-3.5-turbo"
-    text = "You said: " + parts_text(last.get("content"))
+    text, refusal, finish_as, size = answer_of(body, "You said: " + parts_text(last.get("content")),
+                                               over)
     tools = body.get("tools")
     tool_name = None
     if isinstance(tools, list) and tools:
@@ -680,9 +766,10 @@ def chat(req, n):
                 chunk(0, {}, "tool_calls")
                 continue
             chunk(i, {"role": "assistant", "content": ""})
-            for w in words(content):
-                chunk(i, {"content": w})
-            chunk(i, {}, "stop")
+            field = "refusal" if (i == 0 and refusal is not None) else "content"
+            for w in pieces_of(refusal if field == "refusal" else content, size):
+                chunk(i, {field: w})
+            chunk(i, {}, finish_as or "stop")
         if include_usage:
             events.append(sse_event({"id": cid, "object": "chat.completion.chunk",
                                      "created": created, "model": model,
@@ -699,9 +786,12 @@ def chat(req, n):
                    "tool_calls": [{"id": "call_1", "type": "function",
                                    "function": {"name": tool_name, "arguments": args}}]}
             finish = "tool_calls"
+        elif i == 0 and refusal is not None:
+            msg = {"role": "assistant", "content": None, "refusal": refusal}
+            finish = finish_as or "stop"
         else:
             msg = {"role": "assistant", "content": content, "refusal": None}
-            finish = "stop"
+            finish = finish_as or "stop"
         choices.append({"index": i, "message": msg, "logprobs": None, "finish_reason": finish})
     return Reply.json({"id": cid, "object": "chat.completion", "created": created,
                        "model": model, "system_fingerprint": "fp_standin",
@@ -729,7 +819,10 @@ def images(req, n):
     return Reply.json({"created": int(time.time()), "data": data})
 
 
-def responses(req, n):
+REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
+
+
+def responses(req, n, over=None):
     body = req.json
     if not isinstance(body, dict) or not isinstance(body.get("input"), (str, list)):
         return bad("'input' must be a string or an array of input items.", "input")
@@ -747,8 +840,10 @@ def responses(req, n):
             text = ""
     else:
         text = ""
-    reply_text = "You said: " + text
+    reply_text, refusal, finish_as, size = answer_of(body, "You said: " + text, over)
     model = body.get("model") or "gpt-4.1"
+    reasoning = over.get("reasoning") if isinstance(over, dict) and "reasoning" in over \
+        else bool(REASONING_MODEL.match(model))
     rid, mid = "resp_%d" % n, "msg_%d" % n
     created = int(time.time())
     in_tok = max(1, ntokens(text))
@@ -775,13 +870,24 @@ def responses(req, n):
             "metadata": body.get("metadata", {}),
         }
 
-    part = {"type": "output_text", "text": reply_text, "annotations": []}
+    if refusal is not None:
+        part = {"type": "refusal", "refusal": refusal}
+    else:
+        part = {"type": "output_text", "text": reply_text, "annotations": []}
     item = {"type": "message", "id": mid, "status": "completed", "role": "assistant",
             "content": [part]}
+    thought = {"type": "reasoning", "id": "rs_%d" % n, "summary": []}
+    first = [thought] if reasoning else []
+    status = "completed"
+    if finish_as == "length":
+        status = "incomplete"
+        item["status"] = "incomplete"
     usage = {"input_tokens": in_tok, "input_tokens_details": {"cached_tokens": 0},
              "output_tokens": out_tok, "output_tokens_details": {"reasoning_tokens": 0},
              "total_tokens": in_tok + out_tok}
-    final = resp_obj("completed", [item], usage)
+    final = resp_obj(status, first + [item], usage)
+    if status == "incomplete":
+        final["incomplete_details"] = {"reason": "max_output_tokens"}
 
     if body.get("stream") is not True:
         return Reply.json(final)
@@ -793,20 +899,30 @@ def responses(req, n):
         d.update(fields)
         events.append(sse_event(d, event=kind))
 
-    loc = {"item_id": mid, "output_index": 0, "content_index": 0}
+    at = len(first)
+    loc = {"item_id": mid, "output_index": at, "content_index": 0}
     ev("response.created", response=resp_obj("in_progress", [], None))
     ev("response.in_progress", response=resp_obj("in_progress", [], None))
-    ev("response.output_item.added", output_index=0,
+    if reasoning:
+        ev("response.output_item.added", output_index=0, item=thought)
+        ev("response.output_item.done", output_index=0, item=thought)
+    ev("response.output_item.added", output_index=at,
        item={"type": "message", "id": mid, "status": "in_progress", "role": "assistant",
              "content": []})
-    ev("response.content_part.added", part={"type": "output_text", "text": "",
-                                            "annotations": []}, **loc)
-    for w in words(reply_text):
-        ev("response.output_text.delta", delta=w, logprobs=[], **loc)
-    ev("response.output_text.done", text=reply_text, logprobs=[], **loc)
+    if refusal is not None:
+        ev("response.content_part.added", part={"type": "refusal", "refusal": ""}, **loc)
+        for w in pieces_of(refusal, size):
+            ev("response.refusal.delta", delta=w, **loc)
+        ev("response.refusal.done", refusal=refusal, **loc)
+    else:
+        ev("response.content_part.added", part={"type": "output_text", "text": "",
+                                                "annotations": []}, **loc)
+        for w in pieces_of(reply_text, size):
+            ev("response.output_text.delta", delta=w, logprobs=[], **loc)
+        ev("response.output_text.done", text=reply_text, logprobs=[], **loc)
     ev("response.content_part.done", part=part, **loc)
-    ev("response.output_item.done", output_index=0, item=item)
-    ev("response.completed", response=final)
+    ev("response.output_item.done", output_index=at, item=item)
+    ev("response.incomplete" if status == "incomplete" else "response.completed", response=final)
     return Reply(200, ctype="text/event-stream", events=events)
 
 
@@ -1516,6 +1632,10 @@ class Conn:
                 reply = Reply.json(api_error("unknown error_shape %r" % r["error_shape"]), 400)
             else:
                 reply = Reply(status, shaped[0], shaped[1])
+        elif "answer" in r and req.path.endswith("/responses") and isinstance(req.json, dict):
+            reply = responses(req, n, r["answer"])
+        elif "answer" in r and isinstance(req.json, dict):
+            reply = chat(req, n, r["answer"])
         elif status == 200 or r.get("stream_canned"):
             req.shape = r.get("shape")
             if r.get("stream_canned") and isinstance(req.json, dict) \
