@@ -13,7 +13,7 @@ local wire = require "openai.wire"
 local check = require "openai.check"
 local errors = require "openai.errors"
 
-local type, tostring = type, tostring
+local type, tostring, error = type, tostring, error
 local sub = string.sub
 local open = io.open
 
