@@ -23,7 +23,7 @@ else
 fi
 status=0
 for ex in chat image response model models request chat_stream response_stream parallel \
-          embeddings moderation audio image_edit files batch stored_response; do
+          embeddings moderation audio image_edit files batch stored_response parse vision; do
   echo
   echo "== examples/$ex.lua"
   $LUA "examples/$ex.lua" || { echo "!! examples/$ex.lua failed"; status=1; }
@@ -53,11 +53,11 @@ else
     -c "qa!" < /dev/null || { echo "!! examples/nvim failed"; status=1; }
 fi
 echo
-echo "== examples/nginx (nginx: a chat completion relayed to the client as server-sent events)"
+echo "== examples/nginx (nginx: a chat relayed as server-sent events; /npc answers with structured output)"
 if [ ! -f /usr/lib/nginx/modules/ngx_http_lua_module.so ]; then
   echo "(skipped: libnginx-mod-http-lua is not installed)"
 else
-  timeout 60 sh examples/nginx/run.sh "Say hello to the worker." | head -n 6 \
+  timeout 60 sh examples/nginx/run.sh "Say hello to the worker." | tail -n 4 \
     || { echo "!! examples/nginx failed"; status=1; }
 fi
 exit $status

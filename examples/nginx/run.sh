@@ -39,4 +39,6 @@ sleep 0.3
 echo "== curl -N http://127.0.0.1:$PORT/chat?q=..."
 q=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "${1:-Write a haiku about event loops.}")
 curl -sN "http://127.0.0.1:$PORT/chat?q=$q"
+echo "== curl http://127.0.0.1:$PORT/npc?q=... (structured output)"
+curl -s "http://127.0.0.1:$PORT/npc?q=$q"
 grep -v '^\s*$' "$dir/error.log" || true

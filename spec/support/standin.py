@@ -809,7 +809,8 @@ def images(req, n):
         count = 1
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10:
         return bad("Invalid value for 'n': expected an integer from 1 to 10.", "n")
-    b64 = body.get("response_format") == "b64_json"
+    # gpt-image-1 always answers with b64_json, as the real API does
+    b64 = body.get("response_format") == "b64_json" or body.get("model") == "gpt-image-1"
     data = []
     for i in range(count):
         item = {"b64_json": PNG_B64} if b64 else \
