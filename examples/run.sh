@@ -42,6 +42,14 @@ else
     || { echo "!! examples/love failed"; status=1; }
 fi
 echo
+echo "== examples/love/npc (LÖVE: a villager who speaks from parse_stream's partial answer)"
+if command -v love >/dev/null 2>&1; then
+  xvfb=
+  [ -z "${DISPLAY:-}" ] && command -v xvfb-run >/dev/null 2>&1 && xvfb="xvfb-run -a"
+  timeout 60 $xvfb love examples/love/npc --quit-when-done "a village baker" 2>/dev/null \
+    || { echo "!! examples/love/npc failed"; status=1; }
+fi
+echo
 echo "== examples/nvim/openai_ask.lua (Neovim: :OpenAIAsk streams into a scratch buffer)"
 if ! command -v nvim >/dev/null 2>&1; then
   echo "(skipped: nvim is not installed)"
