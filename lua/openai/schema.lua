@@ -248,14 +248,18 @@ local function resolve(s, root, path)
   return s
 end
 
+-- the members of an object, the schema's and the value's, in sorted order:
+-- the first wrong one is the same on every Lua
 local function object_ok(v, s, root, path)
   local props = s.properties or {}
-  for _, name in ipairs(s.required or {}) do
-    if v[name] == nil then return path .. "." .. name .. ": missing" end
-  end
-  for _, k in ipairs(sorted_keys(v)) do
+  local names = {}
+  for k in pairs(v) do names[k] = true end
+  for _, k in ipairs(s.required or {}) do names[k] = true end
+  for _, k in ipairs(sorted_keys(names)) do
     local ps = props[k]
-    if ps ~= nil then
+    if v[k] == nil then
+      return path .. "." .. tostring(k) .. ": missing"
+    elseif ps ~= nil then
       local why = value_ok(v[k], ps, root, path .. "." .. k)
       if why then return why end
     elseif s.additionalProperties == false then
