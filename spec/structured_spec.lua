@@ -165,6 +165,29 @@ describe("client:parse", function()
     assert.equal('{"name": "Ar', err.text)
   end)
 
+  it("never shows the key when the model's answer echoes it (a 164-character key)", function()
+    local key = "sk-proj-" .. string.rep("Kq7Zp", 31) .. "x"
+    assert.equal(164, #key)
+    local kc = H.client({ api_key = key })
+    H.script("/v1/chat/completions", { { echo_key = "@KEY@", answer = { content = '{"name": "@KEY@", "level": "x"' } } })
+    local obj, err, meta = kc:parse{ messages = H.msgs(), schema = npc }
+    assert.is_nil(obj)
+    assert.equal("decode", err.kind)
+    assert.is_nil(meta.result)
+    assert.is_nil(tostring(err):find(key, 1, true))
+    assert.is_nil(err.text:find(key, 1, true))
+    assert.is_nil(err.text:find(key:sub(1, 20), 1, true))
+    assert.equal('{"name": "[redacted]", "level": "x"', err.text)     -- the server did echo it
+    local wrong = cjson.decode(cjson.encode(GOOD))
+    wrong.name = 1
+    wrong.home.town = { "@KEY@" }
+    H.script("/v1/chat/completions", { { echo_key = "@KEY@", answer = { content = wrong } } })
+    obj, err = kc:parse{ messages = H.msgs(), schema = npc }
+    assert.is_nil(obj)
+    assert.equal("npc.home.town: expected string, got array", err.message)
+    assert.is_nil(err.text:find(key:sub(1, 20), 1, true))
+  end)
+
   it("passes the call's own failures through", function()
     H.script("/v1/chat/completions", { { status = 400 } })
     local obj, err, meta = c:parse{ messages = H.msgs(), schema = npc }
@@ -333,6 +356,13 @@ describe("client:parse_stream", function()
     assert.is_nil(obj)
     assert.equal("decode", err.kind)
     assert.equal("npc.name: expected string, got integer", err.message)
+  end)
+
+  it("refuses accumulate = false, nothing sent", function()
+    local ok, e = pcall(c.parse_stream, c, { messages = H.msgs(), schema = npc, accumulate = false })
+    assert.is_false(ok)
+    assert.matches("^openai%.parse_stream: 'accumulate' must be true or absent here", e)
+    assert.equal(0, #H.requests())
   end)
 
   it("returns a broken stream as nil, err from result()", function()

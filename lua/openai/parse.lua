@@ -11,7 +11,8 @@
 -- or does not fit the schema: the message names the path of the first
 -- wrong value), "refusal" (the model refused: its words in err.message),
 -- "length" (the answer was cut at the token limit before it was whole).
--- meta.result holds the whole answer (the chat.completion or the response).
+-- meta.result holds the whole answer (the chat.completion or the response)
+-- when the call succeeds.
 
 local json = require "openai.json"
 local errors = require "openai.errors"
@@ -19,6 +20,7 @@ local schema_mod = require "openai.schema"
 local check = require "openai.check"
 local call_as = require("openai.client").call_as
 local wire = require "openai.wire"
+local redact_meta = require("openai.transport").redact_meta
 
 local type, pairs, ipairs, setmetatable, pcall, error, tostring =
       type, pairs, ipairs, setmetatable, pcall, error, tostring
@@ -40,9 +42,13 @@ local function request_of(fn, p, field)
   return q, s
 end
 
+-- a failure of the answer (the call itself went well): its meta loses
+-- the whole answer, and no string in it or in the error shows the key
 local function fail(kind, message, meta, extra)
   local f = { kind = kind, message = message }
   if meta then
+    meta.result = nil
+    redact_meta(meta)
     f.request_id, f.attempts, f.status = meta.request_id, meta.attempts, meta.status
   end
   if extra then for k, v in pairs(extra) do f[k] = v end end
@@ -250,6 +256,9 @@ end
 function M.parse_stream(client, p)
   local fn = "openai.parse_stream"
   check.table(fn, p, "params")
+  if p.accumulate ~= nil and p.accumulate ~= true then
+    check.fail(fn, "accumulate", "must be true or absent here (result() checks the whole answer)", p.accumulate)
+  end
   local responses = p.input ~= nil and p.messages == nil
   local q, s = request_of(fn, p, responses and "text" or "response_format")
   local st, err, meta
