@@ -166,6 +166,11 @@ else
 end
 local eb, ej = num("emb_b64_us"), num("emb_json_us")
 row("embedding 3072 floats: core.f32_base64", fmt(eb, "us"), fmt(ej, "us") .. " cjson", ratio(eb, ej))
+local pp, pc = num("partial_us"), num("partial_cjson_us")
+row("parse_stream partial() per 3-byte piece, 1.5 KB object", fmt(pp, "us"),
+    fmt(pc, "us") .. " cjson, whole text once", ratio(pp, pc))
+row("data_url of a 1 MiB picture / b64_decode back", fmt(num("data_url_ms"), "ms"),
+    fmt(num("b64_decode_ms"), "ms"), nil)
 
 -- 7. soak
 local function first_last(key)

@@ -25,7 +25,8 @@
 #   6. peak RSS of a process consuming a 1 MB and a 100 MB stream (with and
 #      without accumulate)
 #   6b. peak RSS of a process uploading a 100 MB file from its path and
-#      downloading 100 MB to a path (issue 11: both stay flat); embedding decode
+#      downloading 100 MB to a path (both stay flat); embedding decode;
+#      structured outputs' partial object per streamed piece, data: URLs (bench/partial.lua)
 #   7. a soak: 100,000 calls mixing successes, retries and errors, with RSS and
 #      open file descriptors sampled every 10,000
 #   8. host loops: the longest LÖVE frame gap and Neovim timer gap during a
@@ -309,6 +310,7 @@ step stream-flat-100mb 120 $CLIENT $LUA "$BENCH/stream_mem.lua" "$NGINX_URL/stre
 log "file memory: a 100 MB upload from a path, a 100 MB download to a path"
 step file-mem 180 $CLIENT $LUA "$BENCH/file_mem.lua" "$NGINX_URL/files/v1" 100
 step embedding 60 $CLIENT $LUA "$BENCH/embedding.lua"
+step partial 60 $CLIENT $LUA "$BENCH/partial.lua"
 
 # ---- 7. soak: 100,000 calls mixing successes, retries and errors ------------
 CLOSED_PORT=$(python3 "$BENCH/nettool.py" free-port)
