@@ -387,6 +387,18 @@ describe("client:parse_stream", function()
     assert.same(cjson.decode(cjson.encode(npc.format)), H.last().json.text.format)
   end)
 
+  it("returns length for a Responses stream that ends incomplete, with the partial object so far", function()
+    H.script("/v1/responses", answer({ content = '{"name": "Ara", "lines": ["Hel', finish_reason = "length",
+                                       pieces = 2 }))
+    local s = assert(c:parse_stream{ input = "who?", schema = npc })
+    local obj, err, meta = s:result()
+    assert.is_nil(obj)
+    assert.equal("length", err.kind)
+    assert.matches("max_output_tokens", err.message)
+    assert.equal(200, meta.status)
+    assert.same({ name = "Ara", lines = { "Hel" } }, s:partial())
+  end)
+
   it("runs as a task beside another call", function()
     local got
     local t = openai.spawn(function()
