@@ -42,6 +42,7 @@ build = {
       ["openai.scheduler"] = "lua/openai/scheduler.lua",
       ["openai.secret"] = "lua/openai/secret.lua",
       ["openai.stream"] = "lua/openai/stream.lua",
+      ["openai.tools"] = "lua/openai/tools.lua",
       ["openai.transport"] = "lua/openai/transport.lua",
       ["openai.nginx"] = "lua/openai/nginx.lua",
       ["openai.schema"] = "lua/openai/schema.lua",

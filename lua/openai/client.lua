@@ -904,6 +904,16 @@ function Client:run_batch(p)
   return require("openai.batch_job").run(self, p)
 end
 
+-- client:run_tools{...} and its Responses and streaming forms: the
+-- tool-calling loop of openai.tools
+for _, name in ipairs({ "run_tools", "run_tools_stream", "run_response_tools",
+                        "run_response_tools_stream" }) do
+  Client[name] = function(self, p)
+    check_self("openai." .. name, self)
+    return require("openai.tools")[name](self, p)
+  end
+end
+
 -- client:pages{ url = "/v1/...", query = ..., ... }: a raw request{} on any
 -- list endpoint, its answer a list with :each()
 function Client:pages(p)

@@ -43,6 +43,15 @@ before the message in a Responses output. A scripted response R with
 stream, as the request asks) with that content, that refusal, cut at the token
 limit (Responses: status "incomplete"), streamed n characters at a time.
 
+A scripted response R with "tool_calls": [{"name", "arguments", "id"?}, ...]
+answers /v1/chat/completions with an assistant message that calls those tools
+(streamed as tool-call deltas when the request streams), and /v1/responses
+with function_call items (streamed as output_item and arguments events). The
+canned answer to a conversation whose last message is a tool result (a "tool"
+message, or a function_call_output item) is "Tools said: <results>", the
+results of the last round joined by "; ". Each record has "received_ms", when
+the request arrived (a monotonic clock), to tell calls that overlapped.
+
 A scripted response R with "echo_key": "<placeholder>" has every occurrence of
 the placeholder in its strings (body, json, sse, headers) replaced by the API
 key the request carried: a server that echoes the key.
@@ -397,6 +406,7 @@ def make_record(req):
         "body_b64": base64.b64encode(body).decode("ascii"),
         "json": req.json,
         "parts": parts,
+        "received_ms": time.monotonic() * 1000.0,
     }
 
 
@@ -701,6 +711,98 @@ def answer_of(body, text, over):
     return text, refusal, over.get("finish_reason"), over.get("pieces") or size
 
 
+def tool_results(items, key, value, field):
+    """The results at the end of a conversation, joined by '; ', or None."""
+    out = []
+    for m in reversed(items):
+        if not isinstance(m, dict) or m.get(key) != value:
+            break
+        c = m.get(field)
+        out.append(c if isinstance(c, str) else parts_text(c))
+    if not out:
+        return None
+    return "; ".join(reversed(out))
+
+
+def scripted_calls(calls):
+    """[(id, name, arguments text)] of a script's "tool_calls"."""
+    out = []
+    for i, c in enumerate(calls or []):
+        c = c if isinstance(c, dict) else {}
+        args = c.get("arguments", "{}")
+        if not isinstance(args, str):
+            args = json.dumps(args)
+        out.append((c.get("id") or "call_%d" % (i + 1), c.get("name", ""), args))
+    return out
+
+
+def chat_tool_calls(req, n, calls):
+    body = req.json if isinstance(req.json, dict) else {}
+    model = body.get("model") or "gpt-3.5-turbo"
+    cid, created = "chatcmpl-%d" % n, int(time.time())
+    usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+    head = {"id": cid, "created": created, "model": model, "system_fingerprint": "fp_standin"}
+    if body.get("stream") is not True:
+        tcs = [{"id": i, "type": "function", "function": {"name": nm, "arguments": a}}
+               for (i, nm, a) in calls]
+        msg = {"role": "assistant", "content": None, "refusal": None, "tool_calls": tcs}
+        return Reply.json(dict(head, object="chat.completion", usage=usage, choices=[
+            {"index": 0, "message": msg, "logprobs": None, "finish_reason": "tool_calls"}]))
+    so = body.get("stream_options")
+    include_usage = isinstance(so, dict) and so.get("include_usage") is True
+    events = []
+
+    def chunk(delta, finish=None):
+        events.append(sse_event(dict(head, object="chat.completion.chunk", choices=[
+            {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}])))
+
+    chunk({"role": "assistant", "content": None})
+    for k, (i, nm, a) in enumerate(calls):
+        chunk({"tool_calls": [{"index": k, "id": i, "type": "function",
+                               "function": {"name": nm, "arguments": ""}}]})
+        half = len(a) // 2
+        for piece in (a[:half], a[half:]):
+            chunk({"tool_calls": [{"index": k, "function": {"arguments": piece}}]})
+    chunk({}, "tool_calls")
+    if include_usage:
+        events.append(sse_event(dict(head, object="chat.completion.chunk", choices=[],
+                                     usage=usage)))
+    events.append(sse_event("[DONE]"))
+    return Reply(200, ctype="text/event-stream", events=events)
+
+
+def response_tool_calls(req, n, calls):
+    body = req.json if isinstance(req.json, dict) else {}
+    usage = {"input_tokens": 10, "input_tokens_details": {"cached_tokens": 0},
+             "output_tokens": 5, "output_tokens_details": {"reasoning_tokens": 0},
+             "total_tokens": 15}
+    items = [{"type": "function_call", "id": "fc_%d_%d" % (n, k), "call_id": i, "name": nm,
+              "arguments": a, "status": "completed"} for k, (i, nm, a) in enumerate(calls)]
+    final = {"id": "resp_%d" % n, "object": "response", "created_at": int(time.time()),
+             "status": "completed", "error": None, "model": body.get("model") or "gpt-4.1",
+             "output": items, "usage": usage, "tools": body.get("tools", [])}
+    if body.get("stream") is not True:
+        return Reply.json(final)
+    events = []
+
+    def ev(kind, **fields):
+        d = {"type": kind, "sequence_number": len(events)}
+        d.update(fields)
+        events.append(sse_event(d, event=kind))
+
+    ev("response.created", response=dict(final, status="in_progress", output=[], usage=None))
+    for k, item in enumerate(items):
+        ev("response.output_item.added", output_index=k, item=dict(item, arguments="",
+                                                                    status="in_progress"))
+        ev("response.function_call_arguments.delta", output_index=k, item_id=item["id"],
+           delta=item["arguments"])
+        ev("response.function_call_arguments.done", output_index=k, item_id=item["id"],
+           arguments=item["arguments"])
+        ev("response.output_item.done", output_index=k, item=item)
+    ev("response.completed", response=final)
+    return Reply(200, ctype="text/event-stream", events=events)
+
+
 def chat(req, n, over=None):
     body = req.json
     if not isinstance(body, dict):
@@ -719,11 +821,13 @@ def chat(req, n, over=None):
     if not isinstance(nchoices, int) or isinstance(nchoices, bool) or not 1 <= nchoices <= 128:
         return bad("Invalid value for 'n': expected an integer from 1 to 128.", "n")
     model = body.get("model") or "gpt-3.5-turbo"
-    text, refusal, finish_as, size = answer_of(body, "You said: " + parts_text(last.get("content")),
-                                               over)
+    results = tool_results(msgs, "role", "tool", "content")
+    said = "You said: " + parts_text(last.get("content")) if results is None \
+        else "Tools said: " + results
+    text, refusal, finish_as, size = answer_of(body, said, over)
     tools = body.get("tools")
     tool_name = None
-    if isinstance(tools, list) and tools:
+    if results is None and isinstance(tools, list) and tools:
         t0 = tools[0] if isinstance(tools[0], dict) else {}
         fn = t0.get("function") if isinstance(t0.get("function"), dict) else {}
         tool_name = fn.get("name") or t0.get("name") or ""
@@ -841,7 +945,12 @@ def responses(req, n, over=None):
             text = ""
     else:
         text = ""
-    reply_text, refusal, finish_as, size = answer_of(body, "You said: " + text, over)
+    said = "You said: " + text
+    if isinstance(inp, list):
+        results = tool_results(inp, "type", "function_call_output", "output")
+        if results is not None:
+            said = "Tools said: " + results
+    reply_text, refusal, finish_as, size = answer_of(body, said, over)
     model = body.get("model") or "gpt-4.1"
     reasoning = over.get("reasoning") if isinstance(over, dict) and "reasoning" in over \
         else bool(REASONING_MODEL.match(model))
@@ -1617,7 +1726,11 @@ class Conn:
             return False
 
         status = r.get("status", 200)
-        if "sse" in r:
+        if "tool_calls" in r:
+            calls = scripted_calls(r["tool_calls"])
+            reply = response_tool_calls(req, n, calls) if req.path.endswith("/responses") \
+                else chat_tool_calls(req, n, calls)
+        elif "sse" in r:
             reply = Reply(status, ctype="text/event-stream",
                           events=scripted_events(r["sse"] or []))
         elif "json" in r:
