@@ -188,7 +188,9 @@ local function tool_error(name, call_id, why)
 end
 
 -- the results of the round's calls, in their order: texts[i], or nil, err
--- (on_tool_error = "raise")
+-- (on_tool_error = "raise": a call that cannot run, an unknown tool or
+-- arguments that are not JSON, stops the round before any tool runs; else
+-- the first tool, in the calls' order, that failed)
 local function run_calls(s, calls)
   local fns, texts = {}, {}
   for i, c in ipairs(calls) do
