@@ -61,6 +61,18 @@ else
     -c "qa!" < /dev/null || { echo "!! examples/nvim failed"; status=1; }
 fi
 echo
+echo "== examples/nvim/openai_tools.lua (Neovim: :OpenAITools reads the buffer through a tool)"
+if ! command -v nvim >/dev/null 2>&1; then
+  echo "(skipped: nvim is not installed)"
+else
+  timeout 60 nvim --headless -u NONE -i NONE -n -c "edit examples/chat.lua" \
+    -c "luafile examples/nvim/openai_tools.lua" \
+    -c "OpenAITools What does this file do?" \
+    -c "lua vim.wait(30000, function() return vim.b.openai_done end, 20)" \
+    -c "lua io.stdout:write(table.concat(vim.api.nvim_buf_get_lines(0, 0, 4, false), '\\n'), '\\n')" \
+    -c "qa!" < /dev/null || { echo "!! examples/nvim/openai_tools.lua failed"; status=1; }
+fi
+echo
 echo "== examples/nginx (nginx: a chat relayed as server-sent events; /npc answers with structured output)"
 if [ ! -f /usr/lib/nginx/modules/ngx_http_lua_module.so ]; then
   echo "(skipped: libnginx-mod-http-lua is not installed)"
