@@ -325,3 +325,43 @@ describe("client:run_response_tools", function()
     assert.equal(true, bodies(RESP)[2].stream)
   end)
 end)
+
+-- the Neovim way: a luv loop (openai.luv) alone carries the runner's task,
+-- its model calls and its tools' calls, while another timer of the loop ticks
+local ok_uv, uv = pcall(require, "luv")
+
+;(ok_uv and describe or pending)("run_tools on a luv loop (openai.luv)", function()
+  before_each(function()
+    H.reset()
+  end)
+
+  it("a task's run_tools_stream goes to its end, the tools overlapping, the loop never held", function()
+    local client = H.client({ max_retries = 0 })
+    script_slow()
+    local text, got = {}, nil
+    openai.spawn(function()
+      return client:run_tools_stream{ messages = H.msgs(), tools = slow_tools(client),
+                                      on_text = function(d) text[#text + 1] = d end }
+    end):on_done(function(ok, out, err) got = { ok = ok, out = out, err = err } end)
+    local ticks = 0
+    local ticker = uv.new_timer()
+    ticker:start(20, 20, function() ticks = ticks + 1 end)
+    ticker:unref()
+    local backstop = uv.new_timer()
+    backstop:start(10000, 0, function() uv.stop() end)
+    backstop:unref()
+    local driver = require("openai.luv").start(uv)
+    uv.run()
+    driver:stop()
+    ticker:close()
+    backstop:close()
+    uv.run("nowait")
+    assert.is_table(got, "the loop ended before the task")
+    assert.is_true(got.ok)
+    assert.is_nil(got.err)
+    assert.equal("Tools said: done a; done b", got.out.message.content)
+    assert.equal(got.out.message.content, table.concat(text))
+    assert_overlapped()
+    assert.is_true(ticks >= 5, "another timer of the loop ticked " .. ticks .. " times in 300+ ms")
+  end)
+end)

@@ -71,8 +71,10 @@ local function ask(question)
   local text, queued = "", false
   local task = openai.spawn(function()
     local out, err = openai.default_client():run_tools_stream{
-      messages = { { role = "system", content = "Answer questions about the user's current buffer; read it with the tools." },
-                   { role = "user", content = question } },
+      messages = {
+        { role = "system", content = "Answer questions about the user's current buffer; read it with the tools." },
+        { role = "user", content = question },
+      },
       tools = tools,
       on_text = function(delta)
         text = text .. delta
