@@ -37,6 +37,17 @@ local LOCATIONS = [[
     end)
     while openai.step(10) > 0 do end
     show(task:result()) } }
+  location = /tools_cancel { content_by_lua_block { $PRELUDE
+    local returned = "no"
+    local task = openai.spawn(function()
+      return client:run_tools{ messages = { { role = "user", content = "go" } }, tools = {
+        slow_a = { fn = function(args) local out = slow(args); returned = "yes"; return out end } } }
+    end)
+    ngx.sleep(0.5)
+    local cancelled = task:cancel()
+    local _, err = task:result()
+    ngx.sleep(1.5)
+    ngx.say(cjson.encode({ cancelled = cancelled, kind = err and err.kind, returned = returned })) } }
   location = /response_tools_stream { content_by_lua_block { $PRELUDE
     local parts = {}
     local out, err = client:run_response_tools_stream{ input = "go", tools = tools,
@@ -116,6 +127,17 @@ describe("run_tools inside nginx", function()
     v = get_json(srv, "/tools?raise=1")
     assert.equal("tool", v.kind)
     assert.equal("boom", v.tool)
+    assert.equal(1, H.requests_to(CHAT))
+  end)
+
+  it("cancelling the runner's task kills its tools' light threads, their calls cut", function()
+    H.script(CHAT, { { tool_calls = { { name = "slow_a", arguments = { who = "a" } } } } })
+    H.script(ECHO, { { delay_ms = 1000 } })
+    local v = get_json(srv, "/tools_cancel")
+    assert.equal(1, H.requests_to(ECHO))
+    assert.is_true(v.cancelled)
+    assert.equal("cancelled", v.kind)
+    assert.equal("no", v.returned, "the tool went on after its runner was cancelled")
     assert.equal(1, H.requests_to(CHAT))
   end)
 

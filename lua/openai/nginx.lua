@@ -28,6 +28,7 @@ local format, match, lower, sub, find, gsub, byte = string.format, string.match,
                                                      string.sub, string.find, string.gsub, string.byte
 local concat = table.concat
 local floor = math.floor
+local running = coroutine.running
 local open = io.open
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 local ngx = ngx -- luacheck: ignore 113 (set by nginx's lua module)
@@ -641,6 +642,7 @@ Task.__index = Task
 M.Task = Task
 
 local pending = 0
+local task_of = setmetatable({}, { __mode = "k" })  -- light thread's coroutine -> its task
 
 local function count_down()
   pending = pending - 1
@@ -651,6 +653,7 @@ local function task_done(task, ok, res)
 end
 
 local function run_task(task, fn, ...)
+  task_of[running()] = task
   local res = pack(pcall(fn, ...))
   if res[1] then
     task_done(task, true, pack(unpack(res, 2, res.n)))
@@ -666,6 +669,11 @@ function M.spawn(fn, ...)
   pending = pending + 1
   task.thread = ngx.thread.spawn(run_task, task, fn, ...)
   return task
+end
+
+-- the task whose light thread is running, or nil
+function M.running_task()
+  return task_of[running()]
 end
 
 function Task:cancel()

@@ -26,6 +26,8 @@ local type, pairs, ipairs, tostring, next, error, pcall =
       type, pairs, ipairs, tostring, next, error, pcall
 local find, format = string.find, string.format
 local sort, table_concat = table.sort, table.concat
+local require = require
+local ngx = ngx -- luacheck: ignore 113 (set by nginx's lua module)
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -150,21 +152,45 @@ local function prepare(tools, c)
   return call_fn(tool, c.name, args, c.raw)
 end
 
+-- inside nginx: the calls on light threads, spawned by a light thread of
+-- their own (only its spawner may kill a light thread, and the runner's
+-- may be killed first): it waits on a semaphore that each call, and the
+-- cancelling of the runner's task, posts to; cancelled, it kills them
+local function run_ngx(fns, n, nx)
+  local sema = require("ngx.semaphore").new()
+  local outcomes, left, stop = {}, 0, false
+  local function round()
+    local threads = {}
+    for i = 1, n do
+      if fns[i] then
+        left = left + 1
+        threads[i] = ngx.thread.spawn(function()
+          local ok, done, text = pcall(fns[i])
+          outcomes[i] = { ok and done == true, ok and text or done }
+          left = left - 1
+          sema:post(1)
+        end)
+      end
+    end
+    while left > 0 and not stop do sema:wait(86400) end
+    if stop then
+      for _, th in pairs(threads) do ngx.thread.kill(th) end
+    end
+  end
+  local parent = nx.running_task()
+  if parent ~= nil then
+    parent:on_done(function() stop = true; sema:post(1) end)
+  end
+  ngx.thread.wait(ngx.thread.spawn(round))
+  return outcomes
+end
+
 -- run fns (index -> function) as tasks and wait for all of them;
 -- outcomes[i] = { ok, value }. A task that ran the caller is cancelled
 -- with its tools' tasks
 local function run_tasks(fns, n)
-  local outcomes = {}
   local nx = sched.ngx_tasks()
-  if nx then
-    local list, at = {}, {}
-    for i = 1, n do
-      if fns[i] then list[#list + 1] = fns[i]; at[#list] = i end
-    end
-    local res = nx.parallel(list, #list > 0 and #list or 1)
-    for k = 1, #list do outcomes[at[k]] = { res[k][1] == true, res[k][2] } end
-    return outcomes
-  end
+  if nx then return run_ngx(fns, n, nx) end
   local group, tasks = sched.group(1000000), {}
   for i = 1, n do
     if fns[i] then tasks[i] = sched.spawn_in(group, fns[i]) end
@@ -176,6 +202,7 @@ local function run_tasks(fns, n)
     end)
   end
   sched.wait_group(group)
+  local outcomes = {}
   for i, t in pairs(tasks) do
     outcomes[i] = { t.ok == true and t.res[1] == true, t.res[2] }
   end
