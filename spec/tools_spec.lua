@@ -1,6 +1,6 @@
 -- client:run_tools and its Responses and streaming forms: the tool-calling
 -- loop against the stand-in, which scripts the model's tool calls and
--- answers "Tools said: <results>" once the tools' results come back; its
+-- answers "You said: <results>" once the tools' results come back; its
 -- request log shows what was sent back each round.
 
 local H = require "support.helper"
@@ -77,7 +77,7 @@ describe("client:run_tools", function()
     local out, err = client:run_tools{ model = "gpt-4.1", messages = H.msgs("weather?"),
                                        tools = weather_tools(log) }
     assert.is_nil(err)
-    assert.equal("Tools said: sunny in Paris", out.message.content)
+    assert.equal("You said: sunny in Paris", out.message.content)
     assert.equal(2, out.rounds)
     assert.equal(4, #out.messages)
     assert.equal("user", out.messages[1].role)
@@ -127,7 +127,7 @@ describe("client:run_tools", function()
     script_slow()
     local out, err = client:run_tools{ messages = H.msgs(), tools = slow_tools(client) }
     assert.is_nil(err)
-    assert.equal("Tools said: done a; done b", out.message.content)
+    assert.equal("You said: done a; done b", out.message.content)
     assert_overlapped()
   end)
 
@@ -139,7 +139,7 @@ describe("client:run_tools", function()
     assert.is_false(task:done())
     local out, err = finish(task)
     assert.is_nil(err)
-    assert.equal("Tools said: done a; done b", out.message.content)
+    assert.equal("You said: done a; done b", out.message.content)
     assert_overlapped()
   end)
 
@@ -271,10 +271,10 @@ describe("client:run_tools_stream", function()
     local out, err = client:run_tools_stream{ messages = H.msgs(), tools = tools,
       on_text = function(delta) seen[#seen + 1] = delta end }
     assert.is_nil(err)
-    assert.equal("Tools said: sunny in Lima", out.message.content)
+    assert.equal("You said: sunny in Lima", out.message.content)
     assert.equal("tool", seen[1])
     assert.is_true(#seen > 2)
-    assert.equal("Tools said: sunny in Lima", table.concat(seen, "", 2))
+    assert.equal("You said: sunny in Lima", table.concat(seen, "", 2))
     local b = bodies(CHAT)
     assert.equal(true, b[1].stream)
     assert.same({ role = "tool", tool_call_id = "c9", content = "sunny in Lima" }, b[2].messages[3])
@@ -295,7 +295,7 @@ describe("client:run_response_tools", function()
     local out, err = client:run_response_tools{ input = "weather?", tools = weather_tools(),
                                                 tool_choice = "auto" }
     assert.is_nil(err)
-    assert.equal("Tools said: sunny in Kyiv", out.text)
+    assert.equal("You said: sunny in Kyiv", out.text)
     assert.equal(2, out.rounds)
     assert.equal(30 - 15 < out.usage.total_tokens, true)
     local b = bodies(RESP)
@@ -319,7 +319,7 @@ describe("client:run_response_tools", function()
     local out, err = client:run_response_tools_stream{ input = "go", tools = slow_tools(client),
       on_text = function(d) text[#text + 1] = d end }
     assert.is_nil(err)
-    assert.equal("Tools said: done a; done b", out.text)
+    assert.equal("You said: done a; done b", out.text)
     assert.equal(out.text, table.concat(text))
     assert_overlapped()
     assert.equal(true, bodies(RESP)[2].stream)
@@ -347,19 +347,22 @@ local ok_uv, uv = pcall(require, "luv")
     local ticker = uv.new_timer()
     ticker:start(20, 20, function() ticks = ticks + 1 end)
     ticker:unref()
-    local backstop = uv.new_timer()
-    backstop:start(10000, 0, function() uv.stop() end)
+    local backstop, gave_up = uv.new_timer(), false
+    backstop:start(10000, 0, function() gave_up = true; uv.stop() end)
     backstop:unref()
     local driver = require("openai.luv").start(uv)
+    local t0 = H.now()
     uv.run()
+    local why = ("the loop ended before the task (after %d ms%s; %d tasks pending; %d requests)")
+      :format(H.now() - t0, gave_up and ", at the backstop" or "", openai.step(0), #H.requests())
     driver:stop()
     ticker:close()
     backstop:close()
     uv.run("nowait")
-    assert.is_table(got, "the loop ended before the task")
+    assert.is_table(got, why)
     assert.is_true(got.ok)
     assert.is_nil(got.err)
-    assert.equal("Tools said: done a; done b", got.out.message.content)
+    assert.equal("You said: done a; done b", got.out.message.content)
     assert.equal(got.out.message.content, table.concat(text))
     assert_overlapped()
     assert.is_true(ticks >= 5, "another timer of the loop ticked " .. ticks .. " times in 300+ ms")

@@ -48,7 +48,7 @@ answers /v1/chat/completions with an assistant message that calls those tools
 (streamed as tool-call deltas when the request streams), and /v1/responses
 with function_call items (streamed as output_item and arguments events). The
 canned answer to a conversation whose last message is a tool result (a "tool"
-message, or a function_call_output item) is "Tools said: <results>", the
+message, or a function_call_output item) is "You said: <results>", the
 results of the last round joined by "; ". Each record has "received_ms", when
 the request arrived (a monotonic clock), to tell calls that overlapped.
 
@@ -823,7 +823,7 @@ def chat(req, n, over=None):
     model = body.get("model") or "gpt-3.5-turbo"
     results = tool_results(msgs, "role", "tool", "content")
     said = "You said: " + parts_text(last.get("content")) if results is None \
-        else "Tools said: " + results
+        else "You said: " + results
     text, refusal, finish_as, size = answer_of(body, said, over)
     tools = body.get("tools")
     tool_name = None
@@ -949,7 +949,7 @@ def responses(req, n, over=None):
     if isinstance(inp, list):
         results = tool_results(inp, "type", "function_call_output", "output")
         if results is not None:
-            said = "Tools said: " + results
+            said = "You said: " + results
     reply_text, refusal, finish_as, size = answer_of(body, said, over)
     model = body.get("model") or "gpt-4.1"
     reasoning = over.get("reasoning") if isinstance(over, dict) and "reasoning" in over \
