@@ -343,6 +343,7 @@ local ok_uv, uv = pcall(require, "luv")
       return client:run_tools_stream{ messages = H.msgs(), tools = slow_tools(client),
                                       on_text = function(d) text[#text + 1] = d end }
     end):on_done(function(ok, out, err) got = { ok = ok, out = out, err = err } end)
+    uv.update_time()           -- the loop's clock is stale when it has not run for a while
     local ticks = 0
     local ticker = uv.new_timer()
     ticker:start(20, 20, function() ticks = ticks + 1 end)
@@ -353,7 +354,7 @@ local ok_uv, uv = pcall(require, "luv")
     local driver = require("openai.luv").start(uv)
     local t0 = H.now()
     uv.run()
-    local why = ("the loop ended before the task (after %d ms%s; %d tasks pending; %d requests)")
+    local why = ("the loop ended before the task (after %.0f ms%s; %s tasks pending; %s requests)")
       :format(H.now() - t0, gave_up and ", at the backstop" or "", openai.step(0), #H.requests())
     driver:stop()
     ticker:close()
