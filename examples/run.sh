@@ -23,7 +23,7 @@ else
 fi
 status=0
 for ex in chat image response model models request chat_stream response_stream parallel \
-          embeddings moderation audio image_edit files batch stored_response parse vision; do
+          embeddings moderation audio image_edit files batch stored_response parse vision tools; do
   echo
   echo "== examples/$ex.lua"
   $LUA "examples/$ex.lua" || { echo "!! examples/$ex.lua failed"; status=1; }
