@@ -143,14 +143,18 @@ describe("client:run_tools", function()
     assert_overlapped()
   end)
 
-  it("tells the model of a tool that raises, an unknown tool and arguments that are not JSON", function()
+  it("tells the model of a tool that raises or fails, an unknown tool, arguments that are not JSON", function()
     H.script(CHAT, { { tool_calls = {
       { id = "c1", name = "boom", arguments = "{}" },
       { id = "c2", name = "nope", arguments = "{}" },
       { id = "c3", name = "get_weather", arguments = "{not json" },
-      { id = "c4", name = "get_weather", arguments = { city = "Oslo" } } } } })
+      { id = "c4", name = "get_weather", arguments = { city = "Oslo" } },
+      { id = "c5", name = "fails", arguments = "{}" },
+      { id = "c6", name = "odd", arguments = "{}" } } } })
     local tools = weather_tools()
     tools.boom = { fn = function() error("the sensor is down", 0) end }
+    tools.fails = { fn = function() return nil, "no data today" end }
+    tools.odd = { fn = function() return { f = print } end }
     local out, err = client:run_tools{ messages = H.msgs(), tools = tools }
     assert.is_nil(err)
     local sent = bodies(CHAT)[2].messages
@@ -159,6 +163,8 @@ describe("client:run_tools", function()
     assert.equal("error: unknown tool 'nope'", sent[4].content)
     assert.equal("error: the arguments of tool 'get_weather' are not valid JSON", sent[5].content)
     assert.equal("sunny in Oslo", sent[6].content)
+    assert.equal("error: no data today", sent[7].content)
+    assert.matches("^error: openai%.run_tools: 'the result of tool odd%.f' cannot be sent as JSON", sent[8].content)
     assert.equal(2, out.rounds)
   end)
 
