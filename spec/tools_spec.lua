@@ -168,6 +168,18 @@ describe("client:run_tools", function()
     assert.equal(2, out.rounds)
   end)
 
+  it("never tells the model the API key: a tool's error is redacted", function()
+    local key = "sk-proj-" .. string.rep("Qw3rT", 14) .. "T3BlbkFJ" .. string.rep("z7", 8)  -- 102 characters
+    local keyed = H.client({ api_key = key, max_retries = 0 })
+    H.script(CHAT, { { tool_calls = { { name = "leaky", arguments = "{}" } } } })
+    local out = assert(keyed:run_tools{ messages = H.msgs(), tools = {
+      leaky = { fn = function() error("the key " .. key .. " was refused", 0) end } } })
+    local sent = bodies(CHAT)[2].messages[3].content
+    assert.is_nil(sent:find(key, 1, true))
+    assert.matches("^error: the key .* was refused$", sent)
+    assert.is_nil(out.message.content:find(key, 1, true))
+  end)
+
   it("on_tool_error = 'raise' stops at a failing tool: nil, err (kind tool) naming it", function()
     H.script(CHAT, { { tool_calls = { { name = "boom", arguments = "{}" } } } })
     local out, err = client:run_tools{ messages = H.msgs(), on_tool_error = "raise",

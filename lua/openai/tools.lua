@@ -21,6 +21,7 @@ local json = require "openai.json"
 local check = require "openai.check"
 local errors = require "openai.errors"
 local sched = require "openai.scheduler"
+local redact = require("openai.secret").redact
 
 local type, pairs, ipairs, tostring, next, error, pcall =
       type, pairs, ipairs, tostring, next, error, pcall
@@ -224,7 +225,7 @@ local function run_calls(s, calls)
     local f, why = prepare(s.tools, c)
     if f == nil then
       if s.raise then return nil, tool_error(c.name, c.id, why) end
-      texts[i] = "error: " .. why
+      texts[i] = redact("error: " .. why)
     end
     fns[i] = f
   end
@@ -237,7 +238,7 @@ local function run_calls(s, calls)
       elseif s.raise then
         return nil, tool_error(c.name, c.id, o[2])
       else
-        texts[i] = "error: " .. tostring(o[2])
+        texts[i] = redact("error: " .. tostring(o[2]))
       end
     end
   end
