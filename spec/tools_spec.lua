@@ -300,6 +300,18 @@ describe("client:run_tools_stream", function()
   end)
 end)
 
+describe("client:run_tools_stream's on_text", function()
+  it("raises what on_text raised, the stream closed", function()
+    H.reset()
+    local client = H.client({ max_retries = 0 })
+    local ok, e = pcall(client.run_tools_stream, client, { messages = H.msgs(), tools = weather_tools(),
+      on_text = function() error("the screen is gone", 0) end })
+    assert.is_false(ok)
+    assert.equal("the screen is gone", e)
+    assert.equal(0, H.live())
+  end)
+end)
+
 describe("client:run_response_tools", function()
   local client
 

@@ -308,16 +308,19 @@ end
 -- streaming: the text of each round as it comes
 -- ==================================================================
 
--- read stream st to its end, handing each text delta to on_text (outside
--- the pcall, so an error of on_text is the caller's); the assembled
--- result, or nil, err
+-- read stream st to its end, handing each text delta to on_text; the
+-- assembled result, or nil, err. An error of on_text is the caller's: it
+-- goes on up, the stream closed first
 local function read_stream(st, on_text, delta_of)
   while true do
     local ok, ev = pcall(st.next, st)
     if not ok then st:close(); return nil, ev end
     if ev == nil then break end
     local d = delta_of(ev)
-    if d ~= nil and on_text ~= nil then on_text(d) end
+    if d ~= nil and on_text ~= nil then
+      local fine, err = pcall(on_text, d)
+      if not fine then st:close(); error(err, 0) end
+    end
   end
   local ok, res = pcall(st.result, st)
   if not ok then return nil, res end
