@@ -31,6 +31,12 @@ local LOCATIONS = [[
   location = /tools { content_by_lua_block { $PRELUDE
     show(client:run_tools{ messages = { { role = "user", content = "go" } }, tools = tools,
                            on_tool_error = ngx.var.arg_raise and "raise" or nil }) } }
+  location = /tools_stream { content_by_lua_block { $PRELUDE
+    local parts = {}
+    local out, err = client:run_tools_stream{ messages = { { role = "user", content = "go" } }, tools = tools,
+      max_rounds = tonumber(ngx.var.arg_max_rounds), on_text = function(d) parts[#parts + 1] = d end }
+    if out then out.streamed = table.concat(parts) end
+    show(out, err) } }
   location = /tools_task { content_by_lua_block { $PRELUDE
     local task = openai.spawn(function()
       return client:run_tools{ messages = { { role = "user", content = "go" } }, tools = tools }
@@ -139,6 +145,20 @@ describe("run_tools inside nginx", function()
     assert.equal("cancelled", v.kind)
     assert.equal("no", v.returned, "the tool went on after its runner was cancelled")
     assert.equal(1, H.requests_to(CHAT))
+  end)
+
+  it("streams the chat form's text from streamed tool-call deltas; past max_rounds: tool_rounds", function()
+    script_slow(CHAT)
+    local v = get_json(srv, "/tools_stream")
+    assert.equal("You said: done a; done b", v.text, srv:error_log())
+    assert.equal(v.text, v.streamed)
+    assert_overlapped()
+    H.reset()
+    local call = { tool_calls = { { name = "slow_a", arguments = { who = "a" } } } }
+    H.script(CHAT, { call, call })
+    v = get_json(srv, "/tools_stream?max_rounds=2")
+    assert.equal("tool_rounds", v.kind, srv:error_log())
+    assert.equal(2, H.requests_to(CHAT))
   end)
 
   it("streams the Responses form's text, the tools overlapping", function()
