@@ -63,7 +63,10 @@ M.output_text = function(res) return require("openai.parse").output_text(res) en
 for _, name in ipairs({ "data_url", "b64_encode", "b64_decode", "save_b64" }) do
   M[name] = function(...) return require("openai.pictures")[name](...) end
 end
-for _, name in ipairs({ "parse", "parse_response", "parse_stream" }) do
+-- the tool runners (lua/openai/tools.lua) and structured outputs, on the
+-- default client too
+for _, name in ipairs({ "parse", "parse_response", "parse_stream", "run_tools", "run_tools_stream",
+                        "run_response_tools", "run_response_tools_stream" }) do
   M[name] = function(p) return client.Client[name](M.default_client(), p) end
 end
 

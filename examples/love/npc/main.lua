@@ -1,7 +1,8 @@
--- examples/love/npc/main.lua: a villager whose words come from a structured
--- answer (openai.parse_stream) and who starts speaking before the answer is
--- done: s:partial() is the object so far (its name, its mood, the line being
--- written), read once per frame.
+-- examples/love/npc/main.lua: a villager who first looks at the game (a tool
+-- the model may call: openai.run_tools, the tool reading the game's own
+-- clock), then speaks from a structured answer (openai.parse_stream), before
+-- the answer is done: s:partial() is the object so far (its name, its mood,
+-- the line being written), read once per frame.
 --
 --   love examples/love/npc "a tired blacksmith"          (from the checkout)
 --   love examples/love/npc --quit-when-done "a baker"    (print the result, quit)
@@ -33,14 +34,34 @@ local quit_when_done = false
 local task, stream, npc, failure
 local partials = 0
 
+-- the game's clock, which the model can read through the tool below
+local started = love.timer.getTime()
+local function game_hour()
+  return math.floor(8 + (love.timer.getTime() - started) / 60) % 24
+end
+
+local TOOLS = {
+  time_of_day = {
+    description = "The hour of the day in the village (0-23).",
+    parameters = { type = "object", properties = {} },
+    fn = function() return ("it is %d o'clock"):format(game_hour()) end,
+  },
+}
+
 local function ask()
   stream, npc, failure, partials = nil, nil, nil, 0
   task = openai.spawn(function()
-    local s, err = openai.parse_stream{
-      model = "gpt-4.1", schema = villager,
-      messages = { { role = "system", content = "You write villagers for a game: a name, a mood, three short lines." },
+    -- first the villager looks around (the tool runs as a task, on this loop)
+    local seen, terr = openai.run_tools{
+      model = "gpt-4.1", tools = TOOLS, max_rounds = 3,
+      messages = { { role = "system", content = "You are a villager in a game. Look at the time of day first." },
                    { role = "user", content = who } },
     }
+    if not seen then error(terr, 0) end
+    local messages = seen.messages
+    messages[#messages + 1] = { role = "user",
+                                content = "Now write yourself: a name, a mood, three short lines." }
+    local s, err = openai.parse_stream{ model = "gpt-4.1", schema = villager, messages = messages }
     if not s then error(err, 0) end
     stream = s
     while s:next() do end                 -- each piece lands in s:partial()
