@@ -400,6 +400,54 @@ static int l_can_read(lua_State *L) {
   return 1;
 }
 
+/* wire.read_file(path) -> its bytes, or nil and "path: reason";
+** wire.write_file(path, bytes) -> true, or nil and "path: reason": whole
+** files by a UTF-8 path on every system (io.open takes the ANSI code page on
+** Windows). The bytes are read into a userdata box first, so a raised
+** out-of-memory error cannot leak them */
+static int l_read_file(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  FILE *f = platform_fopen(path, "rb");
+  long long size;
+  char *box;
+  if (f == NULL) goto fail;
+  size = platform_file_size(f);
+  if (size < 0 || platform_fseek(f, 0) != 0 || (unsigned long long)size > (size_t)-1 / 2) {
+    int err = errno;
+    fclose(f);
+    errno = err;
+    goto fail;
+  }
+  box = (char *)lua_newuserdata(L, (size_t)size + 1);   /* may raise: f first */
+  if (fread(box, 1, (size_t)size, f) != (size_t)size || ferror(f)) {
+    fclose(f);
+    errno = EIO;
+    goto fail;
+  }
+  fclose(f);
+  lua_pushlstring(L, box, (size_t)size);
+  return 1;
+fail:
+  lua_pushnil(L);
+  lua_pushfstring(L, "%s: %s", path, strerror(errno));
+  return 2;
+}
+
+static int l_write_file(lua_State *L) {
+  size_t len;
+  const char *path = luaL_checkstring(L, 1), *bytes = luaL_checklstring(L, 2, &len);
+  FILE *f = platform_fopen(path, "wb");
+  int ok;
+  if (f == NULL) goto fail;
+  ok = fwrite(bytes, 1, len, f) == len;
+  if (fclose(f) != 0) ok = 0;
+  if (ok) { lua_pushboolean(L, 1); return 1; }
+fail:
+  lua_pushnil(L);
+  lua_pushfstring(L, "%s: %s", path, strerror(errno ? errno : EIO));
+  return 2;
+}
+
 /* wire.replace_file(from, to) -> true, or nil and "reason": rename from
 ** over to, replacing it (one step on POSIX; MoveFileExW on Windows, whose
 ** os.rename neither replaces nor takes UTF-8 paths). wire.remove_file(path)
@@ -701,6 +749,8 @@ static const luaL_Reg wire_funcs[] = {
   { "now", l_now },
   { "can_read", l_can_read },
   { "replace_file", l_replace_file },
+  { "read_file", l_read_file },
+  { "write_file", l_write_file },
   { "remove_file", l_remove_file },
   { "gc_running", l_gc_running },
   { NULL, NULL }

@@ -15,7 +15,6 @@ local errors = require "openai.errors"
 
 local type, tostring, error = type, tostring, error
 local sub = string.sub
-local open = io.open
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -31,11 +30,11 @@ function M.sniff(bytes)
   return nil
 end
 
+-- whole files through openai.wire: a UTF-8 path on every system (io.open
+-- takes the ANSI code page on Windows)
 local function read_file(fn, path)
-  local f, why = open(path, "rb")
-  if f == nil then error(fn .. ": cannot read 'path' " .. tostring(why), 0) end
-  local bytes = f:read("*a")
-  f:close()
+  local bytes, why = wire.read_file(path)
+  if bytes == nil then error(fn .. ": cannot read 'path' " .. tostring(why), 0) end
   return bytes
 end
 
@@ -77,11 +76,8 @@ function M.save_b64(s, path)
   if type(path) ~= "string" or path == "" then check.fail(fn, "path", "must be a file path", path) end
   local bytes, why = wire.b64_decode(s)
   if bytes == nil then return nil, errors.new({ kind = "decode", message = "not base64: " .. why }) end
-  local f, ferr = open(path, "wb")
-  if f == nil then return nil, errors.new({ kind = "io", message = tostring(ferr) }) end
-  local ok, werr = f:write(bytes)
-  f:close()
-  if not ok then return nil, errors.new({ kind = "io", message = tostring(werr) }) end
+  local ok, werr = wire.write_file(path, bytes)
+  if not ok then return nil, errors.new({ kind = "io", message = werr }) end
   return true
 end
 

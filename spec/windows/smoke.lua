@@ -205,3 +205,10 @@ it("a download to a UTF-8 path, then an upload from it", function()
   assert(f, tostring(err2))
   eq(f.bytes, saved.bytes, "bytes uploaded")
 end)
+
+it("a picture saved to a UTF-8 path and read back as a data: URL", function()
+  local png = "\137PNG\r\n\26\n" .. string.rep("\0", 24)
+  local path = TMP .. "/im\195\161gen-\231\148\187.png"    -- "imágen-画.png"
+  assert(openai.save_b64(openai.b64_encode(png), path))
+  eq(openai.data_url{ path = path }, "data:image/png;base64," .. openai.b64_encode(png), "data URL")
+end)
