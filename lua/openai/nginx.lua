@@ -22,8 +22,9 @@
 local wire = require "openai.wire"
 local sched = require "openai.scheduler"
 
-local type, tonumber, tostring, setmetatable, error, pcall, select =
-      type, tonumber, tostring, setmetatable, error, pcall, select
+local type, tonumber, tostring, setmetatable, error, pcall, select, pairs =
+      type, tonumber, tostring, setmetatable, error, pcall, select, pairs
+local co_running, co_status = coroutine.running, coroutine.status
 local format, match, lower, sub, find, gsub, byte = string.format, string.match, string.lower,
                                                      string.sub, string.find, string.gsub, string.byte
 local concat = table.concat
@@ -39,6 +40,7 @@ local _ENV = nil -- luacheck: ignore 211
 local M = {}
 
 local BIG_MS = 2147483647        -- "no limit" for a cosocket timeout
+local CANCEL_SLICE = 100         -- ms a task's transfer waits at once (to see a cancel)
 local READ_CHUNK = 65536
 local FILE_CHUNK = 65536
 
@@ -184,6 +186,7 @@ function M.submit(req, fn)
     req = req, fn = fn, scheme = scheme, host = host, port = port, authority = authority,
     target = target, st = "waiting", attempts = 0, status = 0, started_at = now(),
     queue = {}, q_head = 1, q_tail = 0, received = 0, written = nil,
+    task = M.running_task(),
   }, T)
 end
 
@@ -249,6 +252,29 @@ local function keep_socket(t)
   if sock and not sock:setkeepalive() then sock:close() end
 end
 
+-- whether the task of t was cancelled (from a thread that could not kill
+-- its thread): then t ends now, kind "cancelled", and sends nothing more
+local function cut_by_cancel(t)
+  local task = t.task
+  if task == nil or not task.cancelled or t.st == "done" or t.st == "closed" then return false end
+  close_output(t)
+  drop_socket(t)
+  t.kind, t.message, t.st = "cancelled", "the task was cancelled", "done"
+  return true
+end
+
+-- wait ms before the next attempt; a task's transfer in slices, so that a
+-- cancel stops it
+local function pause(t, ms)
+  if t.task == nil then return ngx.sleep(ms / 1000) end
+  local until_ms = now() + ms
+  while not t.task.cancelled do
+    local left = until_ms - now()
+    if left <= 0 then return end
+    ngx.sleep((left < CANCEL_SLICE and left or CANCEL_SLICE) / 1000)
+  end
+end
+
 -- the attempt ended (kind nil: a complete response): retry it after a
 -- wait, or make it final
 local function settle(t, kind, message)
@@ -271,7 +297,7 @@ local function settle(t, kind, message)
     t.retry_after = retry_after
     local deadline = t.req.deadline or 0
     if verdict == "yes" and not (deadline > 0 and now() + delay >= t.started_at + deadline) then
-      if delay > 0 then ngx.sleep(delay / 1000) end
+      if delay > 0 then pause(t, delay) end
       t.st = "waiting"
       return
     end
@@ -486,10 +512,13 @@ end
 local function read_once(t)
   local sock = t.sock
   local left = left_ms(t)
+  local sliced = t.task ~= nil and left > CANCEL_SLICE
+  if sliced then left = CANCEL_SLICE end
   sock:settimeouts(left, left, left)
   local data, err = sock:receiveany(READ_CHUNK)
   local r, msg, code
   if data == nil then
+    if err == "timeout" and sliced then return end  -- (a read timeout keeps the connection)
     if err == "timeout" then
       note_timeout(t, not t.req.stream and "response" or (t.head and "idle" or "headers"))
       return settle(t, "timeout")
@@ -549,6 +578,7 @@ end
 -- run the transfer until it is ready; true (the outcome is in result())
 function T:await()
   while not self:ready() do
+    if cut_by_cancel(self) then break end
     if self.st == "waiting" or self.st == "resend" then
       start_attempt(self)
     else
@@ -640,17 +670,24 @@ local Task = setmetatable({}, { __index = sched.Task })
 Task.__index = Task
 M.Task = Task
 
-local pending = 0
+-- Each request (or timer) has its own tasks: openai.step counts only the
+-- calling request's, so a request never waits for another's, and tasks of a
+-- request that ended (ngx.exit, a client gone: nginx kills its threads)
+-- count nowhere. A task whose thread was killed ends as cancelled.
+local tasks_of_ctx = setmetatable({}, { __mode = "k" })    -- ngx.ctx -> { [task] = true }
+local task_of_thread = setmetatable({}, { __mode = "k" })  -- thread coroutine -> its task
 
-local function count_down()
-  pending = pending - 1
+local function forget(task)
+  local mine = task.mine
+  if mine then mine[task] = nil end
 end
 
 local function task_done(task, ok, res)
-  complete(task, ok, res, count_down)
+  complete(task, ok, res, forget)
 end
 
 local function run_task(task, fn, ...)
+  task_of_thread[co_running()] = task
   local res = pack(pcall(fn, ...))
   if res[1] then
     task_done(task, true, pack(unpack(res, 2, res.n)))
@@ -659,27 +696,77 @@ local function run_task(task, fn, ...)
   end
 end
 
+-- a task whose light thread is dead without having ended it was killed
+-- (ngx.thread.kill, ngx.exit in another thread): it ends as cancelled
+local function reap(task)
+  if not task.finished and task.thread and co_status(task.thread) == "dead" then
+    task_done(task, false, cancelled())
+  end
+end
+
 -- fn(...) on a light thread of its own; it starts at once and runs while
 -- the caller waits for anything
 function M.spawn(fn, ...)
   local task = setmetatable({ finished = false, ok = nil, res = nil, callbacks = nil }, Task)
-  pending = pending + 1
+  local ctx = ngx.ctx
+  local mine = tasks_of_ctx[ctx]
+  if mine == nil then
+    mine = {}
+    tasks_of_ctx[ctx] = mine
+  end
+  task.mine = mine
+  mine[task] = true
   task.thread = ngx.thread.spawn(run_task, task, fn, ...)
   return task
 end
 
+-- the running light thread's task (nil outside any), for its transfers
+function M.running_task()
+  return task_of_thread[co_running()]
+end
+
+function Task:done()
+  reap(self)
+  return self.finished
+end
+
+function Task:result()
+  reap(self)
+  return sched.Task.result(self)
+end
+
+-- only a thread's spawner may kill it: from any other thread of the
+-- request the task is marked, ends as cancelled at once, and its thread
+-- stops at its next wait (a retry wait or a read: within CANCEL_SLICE ms),
+-- sending nothing more
 function Task:cancel()
+  reap(self)
   if self.finished then return false end
-  pcall(ngx.thread.kill, self.thread)      -- only its spawner may kill it
+  self.cancelled = true
+  pcall(ngx.thread.kill, self.thread)
   task_done(self, false, cancelled())
   return true
 end
 
+-- the calling request's tasks still running
+local function live_tasks(mine)
+  local n = 0
+  if mine == nil then return 0 end
+  for task in pairs(mine) do
+    reap(task)
+    if not task.finished then n = n + 1 end
+  end
+  return n
+end
+
 -- openai.step inside nginx: the tasks run by themselves; wait (yielding to
--- nginx) at most max_wait_ms while some are pending, and say how many are
+-- nginx) at most max_wait_ms while some of this request's are running, and
+-- say how many are
 function M.step(max_wait_ms)
-  if pending > 0 then ngx.sleep((max_wait_ms or 0) / 1000) end
-  return pending
+  local mine = tasks_of_ctx[ngx.ctx]
+  if live_tasks(mine) == 0 then return 0 end
+  ngx.sleep((max_wait_ms or 0) / 1000)
+  return live_tasks(mine)
 end
 
 -- openai.parallel inside nginx: `concurrency` light threads take the

@@ -1,0 +1,138 @@
+-- spec/nginx_tasks_spec.lua: tasks and connections of the cosocket
+-- transport inside a real nginx (spec/support/nginx.lua) under hostile
+-- conditions: requests that leave tasks behind, cancels from other light
+-- threads, servers that answer early or overrun their length, IPv6
+-- literals, more tasks than nginx has connections.
+local H = require "support.helper"
+local nginx = require "support.nginx"
+local rogue = require "support.rogue"
+local socket = require "socket"
+local cjson = require "cjson"
+
+local KEY = "sk-proj-" .. string.rep("Zx9Qw", 31) .. "k"   -- 164 characters
+
+local PRELUDE = [[
+  local openai = require "openai"
+  local cjson = require "cjson"
+  local client = openai.new{ api_key = "$KEY", base_url = "$BASE", max_retries = 0 }
+]]
+
+local LOCATIONS = [[
+  location = /leave_task { content_by_lua_block { $PRELUDE
+    openai.spawn(function() return client:request{ url = "/echo", timeout = 5000 } end)
+    ngx.exit(200) } }
+  location = /slow_task { content_by_lua_block { $PRELUDE
+    local task = openai.spawn(function() return client:request{ url = "/echo", timeout = 5000 } end)
+    while openai.step(10) > 0 do end
+    ngx.say(task:done()) } }
+  location = /own_tasks { content_by_lua_block { $PRELUDE
+    local t0 = ngx.now()
+    local task = openai.spawn(function() return client:model("gpt-4.1") end)
+    local loops = 0
+    while openai.step(10) > 0 and loops < 300 do loops = loops + 1 end
+    ngx.update_time()
+    local m = task:result()
+    ngx.say(cjson.encode({ pending = openai.step(0), loops = loops, id = m and m.id,
+                           ms = math.floor((ngx.now() - t0) * 1000) })) } }
+  location = /killed_task { content_by_lua_block { $PRELUDE
+    local task = openai.spawn(function() return client:request{ url = "/echo", timeout = 5000 } end)
+    ngx.thread.kill(task.thread)
+    local before = openai.step(0)
+    local res, err = task:result()
+    ngx.say(cjson.encode({ pending = before, done = task:done(), kind = err and err.kind })) } }
+  location = /cancel_other { content_by_lua_block { $PRELUDE
+    local c = openai.new{ api_key = "$KEY", base_url = "$BASE", max_retries = 5 }
+    local task = openai.spawn(function() return c:chat{ messages = { { role = "user", content = "hi" } } } end)
+    ngx.sleep(0.1)
+    local other = ngx.thread.spawn(function() return task:cancel() end)
+    local _, ok = ngx.thread.wait(other)
+    ngx.sleep(1.5)
+    local _, err = task:result()
+    ngx.say(cjson.encode({ ok = ok, done = task:done(), kind = err and err.kind,
+                           pending = openai.step(0) })) } }
+]]
+
+local function get(srv, path, timeout)
+  local c = assert(socket.tcp())
+  c:settimeout(timeout or 20)
+  assert(c:connect("127.0.0.1", srv.port))
+  assert(c:send("GET " .. path .. " HTTP/1.0\r\nHost: localhost\r\n\r\n"))
+  local data = c:receive("*a")
+  c:close()
+  local status = tonumber(data:match("^HTTP/1%.%d (%d+)"))
+  return status, data:match("\r\n\r\n(.*)$")
+end
+
+local function get_json(srv, path)
+  local status, body = get(srv, path)
+  assert.equal(200, status, srv:error_log())
+  local ok, v = pcall(cjson.decode, body)
+  assert(ok, path .. " answered " .. tostring(body) .. "\n" .. srv:error_log())
+  return v
+end
+
+-- start a GET of path without waiting for its answer; returns the socket
+local function start_get(srv, path)
+  local c = assert(socket.tcp())
+  c:settimeout(20)
+  assert(c:connect("127.0.0.1", srv.port))
+  assert(c:send("GET " .. path .. " HTTP/1.0\r\nHost: localhost\r\n\r\n"))
+  return c
+end
+
+describe("tasks of the nginx transport", function()
+  local srv, rsrv
+
+  setup(function()
+    rsrv = rogue.start()
+    local subst = { KEY = KEY, BASE = H.base, ROGUE = rsrv.url .. "/v1" }
+    local locations = LOCATIONS:gsub("%$PRELUDE", (PRELUDE:gsub("%%", "%%%%")))
+    locations = locations:gsub("%$(%u+)", subst)
+    srv = nginx.start{ locations = locations }
+  end)
+
+  teardown(function()
+    if srv then srv:stop() end
+    if rsrv then rsrv:stop() end
+  end)
+
+  before_each(function() H.reset() end)
+
+  it("counts in openai.step only the calling request's tasks, never one its request left behind", function()
+    H.script("/v1/echo", { { delay_ms = 1500 }, { delay_ms = 1500 } }, "GET")
+    local status = get(srv, "/leave_task")      -- its task is killed with its request
+    assert.equal(200, status)
+    local busy = start_get(srv, "/slow_task")   -- another request's task runs for 1.5 s
+    socket.sleep(0.1)
+    local r = get_json(srv, "/own_tasks")
+    assert.equal("gpt-4.1", r.id)
+    assert.equal(0, r.pending)
+    assert.is_true(r.ms < 1000, "the loop waited for another request's task: " .. r.ms .. " ms")
+    local answer = busy:receive("*a")
+    busy:close()
+    assert.matches("true", answer)
+    r = get_json(srv, "/own_tasks")             -- later requests: nothing left over
+    assert.equal(0, r.pending)
+    assert.equal("gpt-4.1", r.id)
+  end)
+
+  it("does not count a task whose light thread was killed; the task ends cancelled", function()
+    H.script("/v1/echo", { { delay_ms = 1000 } }, "GET")
+    local r = get_json(srv, "/killed_task")
+    assert.equal(0, r.pending)
+    assert.is_true(r.done)
+    assert.equal("cancelled", r.kind)
+  end)
+
+  it("cancels a task from another light thread: no attempt after the cancel", function()
+    local answers = {}
+    for i = 1, 6 do answers[i] = { status = 500, headers = { ["retry-after-ms"] = "300" } } end
+    H.script("/v1/chat/completions", answers)
+    local r = get_json(srv, "/cancel_other")
+    assert.is_true(r.ok)
+    assert.is_true(r.done)
+    assert.equal("cancelled", r.kind)
+    assert.equal(0, r.pending)
+    assert.equal(1, H.requests_to("/v1/chat/completions"))
+  end)
+end)
