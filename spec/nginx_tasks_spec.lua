@@ -50,6 +50,13 @@ local LOCATIONS = [[
     local _, err = task:result()
     ngx.say(cjson.encode({ ok = ok, done = task:done(), kind = err and err.kind,
                            pending = openai.step(0) })) } }
+  location = /early413 { content_by_lua_block { $PRELUDE
+    local path = "$DIR/big.bin"
+    local c = openai.new{ api_key = "$KEY", base_url = "$ROGUE", max_retries = 2 }
+    local res, err, meta = c:upload_file{ file = path, purpose = "batch" }
+    ngx.say(cjson.encode({ kind = err and err.kind, status = err and err.status,
+                           attempts = err and err.attempts, message = err and err.message,
+                           meta_status = meta and meta.status })) } }
 ]]
 
 local function get(srv, path, timeout)
@@ -81,11 +88,16 @@ local function start_get(srv, path)
 end
 
 describe("tasks of the nginx transport", function()
-  local srv, rsrv
+  local srv, rsrv, dir
 
   setup(function()
     rsrv = rogue.start()
-    local subst = { KEY = KEY, BASE = H.base, ROGUE = rsrv.url .. "/v1" }
+    dir = os.tmpname()
+    os.remove(dir)
+    assert(H.run("mkdir -p " .. dir .. " && chmod 777 " .. dir))   -- the worker may run as nobody
+    H.write_file(dir .. "/big.bin", string.rep("0123456789abcdef", 1024 * 1024))   -- 16 MiB
+    assert(H.run("chmod 644 " .. dir .. "/big.bin"))
+    local subst = { KEY = KEY, BASE = H.base, ROGUE = rsrv.url .. "/v1", DIR = dir }
     local locations = LOCATIONS:gsub("%$PRELUDE", (PRELUDE:gsub("%%", "%%%%")))
     locations = locations:gsub("%$(%u+)", subst)
     srv = nginx.start{ locations = locations }
@@ -94,6 +106,7 @@ describe("tasks of the nginx transport", function()
   teardown(function()
     if srv then srv:stop() end
     if rsrv then rsrv:stop() end
+    if dir then H.run("rm -rf " .. dir) end
   end)
 
   before_each(function() H.reset() end)
@@ -134,5 +147,16 @@ describe("tasks of the nginx transport", function()
     assert.equal("cancelled", r.kind)
     assert.equal(0, r.pending)
     assert.equal(1, H.requests_to("/v1/chat/completions"))
+  end)
+
+  it("reads a response that came before the body was sent (an early 413): one attempt, kind api", function()
+    local before = rsrv:count().requests
+    local r = get_json(srv, "/early413")
+    assert.equal("api", r.kind, r.message)
+    assert.equal(413, r.status)
+    assert.equal(413, r.meta_status)
+    assert.equal(1, r.attempts)
+    assert.equal("the request is too large", r.message)
+    assert.equal(before + 1, rsrv:count().requests)
   end)
 end)

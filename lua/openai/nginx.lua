@@ -280,7 +280,7 @@ end
 local function settle(t, kind, message)
   close_output(t)
   if kind == nil and t.kind then kind, message = t.kind, t.message end
-  if kind == nil and t.keepalive then keep_socket(t) else drop_socket(t) end
+  if kind == nil and t.keepalive and not t.send_error then keep_socket(t) else drop_socket(t) end
   if kind == "connection" and t.received > 0 then kind = "stream" end
   if kind ~= nil and not t.head then t.status = 0 end
   local declined = false
@@ -355,16 +355,17 @@ local function connect(t)
   return true
 end
 
--- a send that failed: nil, kind, message
+-- a send that failed: nil, kind, message [, true: the socket failed]
 local function send_failed(t, err)
   if err == "timeout" then
     note_timeout(t, "send")
     return nil, "timeout"
   end
-  return nil, "connection", "sending failed: " .. tostring(err)
+  return nil, "connection", "sending failed: " .. tostring(err), true
 end
 
--- send the request; nil, kind, message on failure
+-- send the request; nil, kind, message [, true when the socket failed] on
+-- failure
 local function send_request(t)
   local req, sock = t.req, t.sock
   local pieces, len, ctype
@@ -529,6 +530,7 @@ local function read_once(t)
       t.st = "resend"
       return
     end
+    if t.send_error and not t.got_bytes then return settle(t, "connection", t.send_error) end
     if err ~= "closed" then return settle(t, "connection", "reading the response failed: " .. tostring(err)) end
     r, msg, code = t.parser:finish()
   else
@@ -555,11 +557,16 @@ local function start_attempt(t)
   t.status, t.head, t.headers, t.request_id, t.kind, t.message = 0, nil, nil, nil, nil, nil
   t.json_body, t.sse, t.keepalive, t.body, t.body_parts, t.size = false, nil, false, nil, {}, 0
   t.st, t.reused, t.got_bytes, t.sent, t.timeout_option = "running", false, false, false, nil
+  t.send_error = nil
   if t.parser then t.parser:close() end
   t.parser = wire.http1(t.req.method)
-  local ok, kind, msg = connect(t)
-  if ok then ok, kind, msg = send_request(t) end
+  local ok, kind, msg, sock_failed = connect(t)
+  if ok then ok, kind, msg, sock_failed = send_request(t) end
   t.sent = ok == true
+  if sock_failed and kind == "connection" and t.sock then
+    t.send_error = msg      -- a server may answer before it reads the body, then close:
+    return                  -- read what it said before calling this a send failure
+  end
   if not ok then
     if kind ~= "io" and t.reused and not t.resent then   -- a kept connection gone stale
       t.resent = true

@@ -5,7 +5,7 @@ cannot be: one that breaks the protocol on purpose.
     python3 spec/support/rogue.py --port-file PATH
 
 The request path chooses the behaviour:
-    /v1/early413     answers 413 after reading the head only, then closes
+    /v1/early413, /v1/files  answers 413 after reading the head only, then closes
                      (the unread body makes the kernel reset the connection)
     /v1/overrun      answers {"n": k} and, right behind it on the same
                      connection, bytes of a second response nobody asked for
@@ -84,13 +84,13 @@ def serve(conn):
             if path == "/_count":
                 buf = read_body(conn, headers, rest)
                 with LOCK:
-                    conn.sendall(json_response(200, dict(STATE)))
-                continue
+                    conn.sendall(json_response(200, dict(STATE), close=True))
+                return
             if not counted:
                 counted = True
                 count("connections")
             k = count("requests")
-            if path == "/v1/early413":
+            if path in ("/v1/early413", "/v1/files"):
                 conn.sendall(json_response(413, {"error": {
                     "message": "the request is too large", "type": "invalid_request_error",
                     "code": "payload_too_large"}}, close=True))

@@ -1,0 +1,42 @@
+-- spec/rogue_spec.lua: the libcurl transport against a raw server that
+-- breaks the protocol on purpose (spec/support/rogue.py): one that answers
+-- before reading the body, one whose response overruns its length, one
+-- that keeps a stream's body open after [DONE]. The nginx transport meets
+-- the same server in spec/nginx_tasks_spec.lua.
+local H = require "support.helper"
+local rogue = require "support.rogue"
+local openai = require "openai"
+
+local KEY = "sk-proj-" .. string.rep("Zx9Qw", 31) .. "k"   -- 164 characters
+
+describe("the libcurl transport against a rogue server", function()
+  local rsrv, big
+
+  setup(function()
+    rsrv = rogue.start()
+    big = H.tmpfile(string.rep("0123456789abcdef", 1024 * 1024))   -- 16 MiB
+  end)
+
+  teardown(function()
+    if rsrv then rsrv:stop() end
+    if big then os.remove(big) end
+  end)
+
+  local function client(opts)
+    opts = opts or {}
+    opts.api_key, opts.base_url = KEY, rsrv.url .. "/v1"
+    return openai.new(opts)
+  end
+
+  it("reads a response that came before the body was sent (an early 413): one attempt, kind api", function()
+    local before = rsrv:count().requests
+    local res, err, meta = client{ max_retries = 2 }:upload_file{ file = big, purpose = "batch" }
+    assert.is_nil(res)
+    assert.equal("api", err.kind, err.message)
+    assert.equal(413, err.status)
+    assert.equal(413, meta.status)
+    assert.equal(1, err.attempts)
+    assert.equal("the request is too large", err.message)
+    assert.equal(before + 1, rsrv:count().requests)
+  end)
+end)
