@@ -57,6 +57,16 @@ local LOCATIONS = [[
     ngx.say(cjson.encode({ kind = err and err.kind, status = err and err.status,
                            attempts = err and err.attempts, message = err and err.message,
                            meta_status = meta and meta.status })) } }
+  location = /upload_kinds { content_by_lua_block { $PRELUDE
+    local out = {}
+    for _, path in ipairs({ "$DIR/fifo", "$DIR", "/proc/self/status" }) do
+      local t0 = ngx.now()
+      local res, err, meta = client:upload_file{ file = path, purpose = "batch" }
+      ngx.update_time()
+      out[#out + 1] = { path = path, kind = err and err.kind, message = err and err.message,
+                        status = meta and meta.status, ms = (ngx.now() - t0) * 1000 }
+    end
+    ngx.say(cjson.encode(out)) } }
 ]]
 
 local function get(srv, path, timeout)
@@ -96,6 +106,7 @@ describe("tasks of the nginx transport", function()
     os.remove(dir)
     assert(H.run("mkdir -p " .. dir .. " && chmod 777 " .. dir))   -- the worker may run as nobody
     H.write_file(dir .. "/big.bin", string.rep("0123456789abcdef", 1024 * 1024))   -- 16 MiB
+    assert(H.run("mkfifo -m 666 " .. dir .. "/fifo"))
     assert(H.run("chmod 644 " .. dir .. "/big.bin"))
     local subst = { KEY = KEY, BASE = H.base, ROGUE = rsrv.url .. "/v1", DIR = dir }
     local locations = LOCATIONS:gsub("%$PRELUDE", (PRELUDE:gsub("%%", "%%%%")))
@@ -158,5 +169,21 @@ describe("tasks of the nginx transport", function()
     assert.equal(1, r.attempts)
     assert.equal("the request is too large", r.message)
     assert.equal(before + 1, rsrv:count().requests)
+  end)
+
+  it("uploads only regular files: a FIFO, a directory, a /proc file are an io error naming the path once", function()
+    -- a writer that gives up after 3 s, so that code which waits for one fails instead of hanging
+    H.run("(timeout 3 sh -c ': > " .. dir .. "/fifo' &) >/dev/null 2>&1")
+    local r = get_json(srv, "/upload_kinds")
+    local why = { "FIFO", "a directory", "not known in advance" }
+    for i, case in ipairs(r) do
+      assert.equal("io", case.kind, cjson.encode(case))
+      assert.matches(why[i], case.message, 1, true)
+      local _, n = case.message:gsub(case.path:gsub("%p", "%%%0"), "")
+      assert.equal(1, n, case.message)
+      assert.equal(0, case.status)
+      assert.is_true(case.ms < 2000, case.path .. " blocked the worker")
+    end
+    assert.equal(0, H.requests_to("/v1/files"))
   end)
 end)

@@ -13,6 +13,7 @@
 #include "check.h"
 #include "engine.h"
 #include "platform.h"
+#include "upfile.h"
 
 #define MAX_HEAD_BYTES   (256 * 1024)       /* cap on one response's header block; below
                                                curl's own (300 KiB), so ours speaks first */
@@ -487,7 +488,14 @@ static void file_part_free(void *arg) {
 static int add_file_part(transfer *t, curl_mimepart *mp, const mpart *p) {
   file_part *fp;
   long long size;
-  FILE *f = platform_fopen(p->path, "rb");
+  FILE *f;
+  /* only a regular file of known size: a FIFO would block here, a
+  ** directory or a /proc file would go out empty */
+  if (upfile_check(p->path, &size, t->message, sizeof t->message) < 0) {
+    t->own_kind = K_IO;
+    return -1;
+  }
+  f = platform_fopen(p->path, "rb");
   if (f == NULL) { io_failure(t, "cannot open the file", p->path, errno); return -1; }
   if ((size = platform_file_size(f)) < 0 || platform_fseek(f, 0) != 0) {
     io_failure(t, "cannot read the file", p->path, errno);

@@ -127,10 +127,8 @@ local function multipart(parts)
     head[#head + 1] = "\r\n\r\n"
     pieces[#pieces + 1] = concat(head)
     if p.path then
-      local f, err = open(p.path, "rb")
-      if f == nil then return nil, "io", format("cannot open the file '%s': %s", p.path, tostring(err)) end
-      local size = f:seek("end")
-      f:close()
+      local size, err = wire.upload_file(p.path)   -- a regular file, never a FIFO (it would block)
+      if size == nil then return nil, "io", err end
       pieces[#pieces + 1] = { path = p.path, size = size }
     else
       pieces[#pieces + 1] = p.data or ""
