@@ -67,6 +67,22 @@ local LOCATIONS = [[
                         status = meta and meta.status, ms = (ngx.now() - t0) * 1000 }
     end
     ngx.say(cjson.encode(out)) } }
+  location = /overrun { content_by_lua_block { $PRELUDE
+    local c = openai.new{ api_key = "$KEY", base_url = "$ROGUE", max_retries = 0 }
+    local out = {}
+    for _, path in ipairs({ "/overrun", "/overrun_late", "/overrun_soon" }) do
+      local first, err = c:request{ url = path }
+      if path == "/overrun_late" then ngx.sleep(0.6) end
+      if path == "/overrun_soon" then            -- the extra bytes arrive while this request
+        local t0 = os.clock()                    -- holds the worker: nginx has not seen them
+        while os.clock() - t0 < 0.05 do end
+      end
+      local res, err2 = c:request{ url = "/next" }
+      out[#out + 1] = { first = first and first.n, err = err and err.message,
+                        smuggled = res and res.smuggled, path = res and res.path,
+                        err2 = err2 and err2.message }
+    end
+    ngx.say(cjson.encode(out)) } }
 ]]
 
 local function get(srv, path, timeout)
@@ -185,5 +201,14 @@ describe("tasks of the nginx transport", function()
       assert.is_true(case.ms < 2000, case.path .. " blocked the worker")
     end
     assert.equal(0, H.requests_to("/v1/files"))
+  end)
+
+  it("never reuses a connection whose response overran its Content-Length", function()
+    local r = get_json(srv, "/overrun")
+    for _, case in ipairs(r) do
+      assert.is_number(case.first, cjson.encode(case))
+      assert.is_nil(case.smuggled, cjson.encode(case))
+      assert.equal("/v1/next", case.path, cjson.encode(case))
+    end
   end)
 end)

@@ -6,6 +6,7 @@
 local H = require "support.helper"
 local rogue = require "support.rogue"
 local openai = require "openai"
+local socket = require "socket"
 
 local KEY = "sk-proj-" .. string.rep("Zx9Qw", 31) .. "k"   -- 164 characters
 
@@ -38,5 +39,18 @@ describe("the libcurl transport against a rogue server", function()
     assert.equal(1, err.attempts)
     assert.equal("the request is too large", err.message)
     assert.equal(before + 1, rsrv:count().requests)
+  end)
+
+  it("never reuses a connection whose response overran its Content-Length", function()
+    local c = client{ max_retries = 0 }
+    for _, path in ipairs({ "/overrun", "/overrun_late" }) do
+      local first = assert(c:request{ url = path })
+      assert.is_number(first.n)
+      if path == "/overrun_late" then socket.sleep(0.6) end   -- the extra bytes are in by now
+      local res, err = c:request{ url = "/next" }
+      assert.is_nil(err)
+      assert.is_nil(res.smuggled, path .. ": the next call read the extra bytes as its answer")
+      assert.equal("/v1/next", res.path)
+    end
   end)
 end)

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "platform.h"               /* before curl.h: winsock2.h before windows.h */
 #include <curl/curl.h>
@@ -168,8 +169,20 @@ typedef struct esock {
                                a reused fd number reads as another socket */
 } esock;
 
+/* a connection curl kept after an HTTP/1.x response, by its socket and the
+** two addresses that tell it from a later socket with the same number */
+typedef struct kept_conn {
+  curl_socket_t fd;
+  struct sockaddr_storage local, peer;
+  socklen_t local_len, peer_len;
+} kept_conn;
+
+#define MAX_KEPT 64               /* as CURLMOPT_MAXCONNECTS */
+
 struct engine {
   CURLM *multi;
+  kept_conn kept[MAX_KEPT];       /* connections kept idle (see drop_overrun) */
+  int nkept;
   esock *socks;             /* what curl wants watched now */
   int nsocks, cap_socks;
   unsigned long sock_gen;   /* changes whenever socks changes */

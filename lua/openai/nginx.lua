@@ -243,11 +243,18 @@ local function drop_socket(t)
   if sock then pcall(sock.close, sock) end
 end
 
+-- pool -> nginx's cached time (ngx.now()) when a connection last went back
+-- to it: bytes that arrive on a kept connection (a response that overran
+-- its length) are seen by nginx, which then closes it, only when its event
+-- loop runs; a connection taken again before that may carry them
+local kept_at = {}
+
 -- give a socket whose response was read whole back to nginx's pool
 local function keep_socket(t)
   local sock = t.sock
   t.sock = nil
   if sock and not sock:setkeepalive() then sock:close() end
+  kept_at[t.pool] = ngx.now()
 end
 
 -- whether the task of t was cancelled (from a thread that could not kill
@@ -323,8 +330,14 @@ local function connect(t)
   local by_connect_timeout = req.connect_timeout ~= nil and req.connect_timeout < left
   sock:settimeouts(by_connect_timeout and req.connect_timeout or left, left, left)
   local pool = t.scheme .. ":" .. t.host .. ":" .. t.port
+  t.pool = pool
   -- "localhost" is loopback by definition (RFC 6761): no resolver needed
   local addr = lower(t.host) == "localhost" and "127.0.0.1" or t.host
+  if kept_at[pool] == ngx.now() then
+    -- a connection went back to the pool since nginx last ran its loop:
+    -- let it run once, so that one with bytes waiting is closed, not reused
+    ngx.sleep(0.001)
+  end
   local ok, err = sock:connect(addr, t.port, { pool = pool })
   if not ok then
     sock:close()

@@ -10,6 +10,7 @@ The request path chooses the behaviour:
     /v1/overrun      answers {"n": k} and, right behind it on the same
                      connection, bytes of a second response nobody asked for
     /v1/overrun_late the same, the extra bytes sent 300 ms later
+    /v1/overrun_soon the same, the extra bytes sent 5 ms later
     /v1/done_open    an event stream: one chunk, `data: [DONE]`, and then the
                      body stays open (no last chunk) for 5 s
     anything else    {"n": k, "path": ...}
@@ -98,9 +99,9 @@ def serve(conn):
             buf = read_body(conn, headers, rest)
             if path == "/v1/overrun":
                 conn.sendall(json_response(200, {"n": k}) + SMUGGLED_RESPONSE)
-            elif path == "/v1/overrun_late":
+            elif path in ("/v1/overrun_late", "/v1/overrun_soon"):
                 conn.sendall(json_response(200, {"n": k}))
-                time.sleep(0.3)
+                time.sleep(0.3 if path == "/v1/overrun_late" else 0.005)
                 conn.sendall(SMUGGLED_RESPONSE)
             elif path == "/v1/done_open":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
