@@ -83,6 +83,10 @@ local LOCATIONS = [[
                         err2 = err2 and err2.message }
     end
     ngx.say(cjson.encode(out)) } }
+  location = /ipv6 { content_by_lua_block { $PRELUDE
+    local c = openai.new{ api_key = "$KEY", base_url = "http://[::1]:$RPORT/v1", max_retries = 0 }
+    local res, err = c:request{ url = "/six" }
+    ngx.say(cjson.encode({ path = res and res.path, err = err and err.message })) } }
 ]]
 
 local function get(srv, path, timeout)
@@ -124,7 +128,8 @@ describe("tasks of the nginx transport", function()
     H.write_file(dir .. "/big.bin", string.rep("0123456789abcdef", 1024 * 1024))   -- 16 MiB
     assert(H.run("mkfifo -m 666 " .. dir .. "/fifo"))
     assert(H.run("chmod 644 " .. dir .. "/big.bin"))
-    local subst = { KEY = KEY, BASE = H.base, ROGUE = rsrv.url .. "/v1", DIR = dir }
+    local subst = { KEY = KEY, BASE = H.base, ROGUE = rsrv.url .. "/v1", DIR = dir,
+                    RPORT = tostring(rsrv.port) }
     local locations = LOCATIONS:gsub("%$PRELUDE", (PRELUDE:gsub("%%", "%%%%")))
     locations = locations:gsub("%$(%u+)", subst)
     srv = nginx.start{ locations = locations }
@@ -210,5 +215,14 @@ describe("tasks of the nginx transport", function()
       assert.is_nil(case.smuggled, cjson.encode(case))
       assert.equal("/v1/next", case.path, cjson.encode(case))
     end
+  end)
+
+  it("calls an IPv6 literal base_url (http://[::1]:port)", function()
+    if not H.run("python3 -c 'import socket; socket.create_connection((\"::1\", " .. rsrv.port .. "))' 2>/dev/null") then
+      return pending("no IPv6 loopback on this machine")
+    end
+    local r = get_json(srv, "/ipv6")
+    assert.is_nil(r.err, r.err)
+    assert.equal("/v1/six", r.path)
   end)
 end)

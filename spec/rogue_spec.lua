@@ -53,4 +53,14 @@ describe("the libcurl transport against a rogue server", function()
       assert.equal("/v1/next", res.path)
     end
   end)
+
+  it("calls an IPv6 literal base_url (http://[::1]:port)", function()
+    if not H.run("python3 -c 'import socket; socket.create_connection((\"::1\", " .. rsrv.port .. "))' 2>/dev/null") then
+      return pending("no IPv6 loopback on this machine")
+    end
+    local c = openai.new{ api_key = KEY, base_url = "http://[::1]:" .. rsrv.port .. "/v1", max_retries = 0 }
+    local res, err = c:request{ url = "/six" }
+    assert.is_nil(err)
+    assert.equal("/v1/six", res.path)
+  end)
 end)

@@ -333,6 +333,7 @@ local function connect(t)
   t.pool = pool
   -- "localhost" is loopback by definition (RFC 6761): no resolver needed
   local addr = lower(t.host) == "localhost" and "127.0.0.1" or t.host
+  if find(addr, ":", 1, true) then addr = "[" .. addr .. "]" end   -- an IPv6 literal, as nginx spells it
   if kept_at[pool] == ngx.now() then
     -- a connection went back to the pool since nginx last ran its loop:
     -- let it run once, so that one with bytes waiting is closed, not reused

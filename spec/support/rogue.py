@@ -14,6 +14,8 @@ The request path chooses the behaviour:
     /v1/done_open    an event stream: one chunk, `data: [DONE]`, and then the
                      body stays open (no last chunk) for 5 s
     anything else    {"n": k, "path": ...}
+It listens on 127.0.0.1 and, when the machine has IPv6 loopback, on [::1]
+at the same port.
 k counts the requests of this server, 1, 2, ... GET /_count answers
 {"requests": k, "connections": c, "body_bytes": b} (not counted itself).
 """
@@ -126,8 +128,21 @@ def main():
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", 0))
     srv.listen(64)
+    port = srv.getsockname()[1]
+    try:                                     # the same port on IPv6 loopback, when there is one
+        srv6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        srv6.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv6.bind(("::1", port))
+        srv6.listen(64)
+        threading.Thread(target=accept_loop, args=(srv6,), daemon=True).start()
+    except OSError:
+        pass
     with open(args.port_file, "w") as f:
-        f.write(str(srv.getsockname()[1]))
+        f.write(str(port))
+    accept_loop(srv)
+
+
+def accept_loop(srv):
     while True:
         conn, _ = srv.accept()
         threading.Thread(target=serve, args=(conn,), daemon=True).start()
