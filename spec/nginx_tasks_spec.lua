@@ -94,8 +94,9 @@ local function get(srv, path, timeout)
   c:settimeout(timeout or 20)
   assert(c:connect("127.0.0.1", srv.port))
   assert(c:send("GET " .. path .. " HTTP/1.0\r\nHost: localhost\r\n\r\n"))
-  local data = c:receive("*a")
+  local data, err = c:receive("*a")
   c:close()
+  assert(data, path .. ": " .. tostring(err) .. "\n" .. srv:error_log())
   local status = tonumber(data:match("^HTTP/1%.%d (%d+)"))
   return status, data:match("\r\n\r\n(.*)$")
 end
@@ -224,5 +225,57 @@ describe("tasks of the nginx transport", function()
     local r = get_json(srv, "/ipv6")
     assert.is_nil(r.err, r.err)
     assert.equal("/v1/six", r.path)
+  end)
+end)
+
+describe("the nginx transport with few worker_connections", function()
+  local srv
+
+  setup(function()
+    local locations = ([[
+      location = /many { content_by_lua_block {
+        local openai = require "openai"
+        local cjson = require "cjson"
+        local per_host = tonumber(ngx.var.arg_per_host)
+        local client = openai.new{ api_key = "$KEY", base_url = "$BASE", max_retries = 0,
+                                   max_connections_per_host = per_host }
+        local fns = {}
+        for i = 1, 24 do
+          fns[i] = function()
+            local res, err = client:request{ url = "/echo", timeout = 20000 }
+            return res and "ok" or err.message
+          end
+        end
+        local r = openai.parallel(fns, { concurrency = 24 })
+        local out = {}
+        for i = 1, #r do out[i] = r[i][1] end
+        ngx.say(cjson.encode(out)) } }
+    ]]):gsub("%$(%u+)", { KEY = KEY, BASE = H.base })
+    srv = nginx.start{ worker_connections = 16, locations = locations }
+  end)
+
+  teardown(function()
+    if srv then srv:stop() end
+  end)
+
+  before_each(function() H.reset() end)
+
+  it("queues calls beyond the worker's free connections instead of failing them", function()
+    local answers = {}
+    for i = 1, 24 do answers[i] = { delay_ms = 200 } end
+    H.script("/v1/echo", answers, "GET")
+    local r = get_json(srv, "/many")
+    assert.equal(24, #r)
+    for i = 1, #r do assert.equal("ok", r[i], cjson.encode(r)) end
+    assert.equal(24, H.requests_to("/v1/echo"))
+  end)
+
+  it("holds max_connections_per_host: at most that many connections at once", function()
+    local answers = {}
+    for i = 1, 24 do answers[i] = { delay_ms = 100 } end
+    H.script("/v1/echo", answers, "GET")
+    local r = get_json(srv, "/many?per_host=3")
+    for i = 1, #r do assert.equal("ok", r[i], cjson.encode(r)) end
+    assert.is_true(H.stats().connections <= 3, cjson.encode(H.stats()))
   end)
 end)

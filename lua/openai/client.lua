@@ -211,9 +211,13 @@ function M.new(opts)
       self.azure_deployment = core.escape_segment(azure.deployment)
     end
   end
-  if opts.max_connections_per_host ~= nil and self.transport == "curl" then
+  if opts.max_connections_per_host ~= nil then
     local n = check.integer_in(fn, opts.max_connections_per_host, "max_connections_per_host", 1, 100000)
-    transport.engine():configure({ max_host_connections = n })
+    if self.transport == "curl" then
+      transport.engine():configure({ max_host_connections = n })
+    else
+      require("openai.nginx").configure({ max_host_connections = n })
+    end
   end
   -- the fixed header lines of every call; the client's own headers replace ours
   local lines = {}

@@ -236,11 +236,81 @@ local function close_output(t)
   end
 end
 
+-- {=================================================================
+-- connection slots: the sockets this worker's transfers hold open
+-- (connected, not yet closed or back in the pool), in all and per pool.
+-- With max_connections_per_host (M.configure) a connect waits for a slot
+-- of its pool; a connect that fails because nginx's worker has no free
+-- connection (worker_connections) waits for one of ours to be released
+-- and tries again. Waiters look every SLOT_POLL s (an ngx.semaphore woken
+-- by each release stalled the worker's other sockets once nginx ran out of
+-- connections).
+-- ==================================================================
+
+local SLOT_POLL = 0.01
+local held, held_by, max_per_host = 0, {}, nil
+local releases = 0          -- releases so far (a waiter's "something came free")
+
+-- the worker-wide limits of every client inside nginx (as the curl engine's)
+function M.configure(opts)
+  if opts.max_host_connections ~= nil then max_per_host = opts.max_host_connections end
+end
+
+local function take_slot(t)
+  held = held + 1
+  held_by[t.pool] = (held_by[t.pool] or 0) + 1
+  t.held = true
+end
+
+local function release_slot(t)
+  if not t.held then return end
+  t.held = false
+  held = held - 1
+  held_by[t.pool] = held_by[t.pool] - 1
+  releases = releases + 1
+end
+
+-- wait until full() is false; true, or nil, kind, message when the
+-- attempt's time ran out or its task was cancelled meanwhile
+local function wait_until_free(t, full)
+  while full() do
+    if t.task and t.task.cancelled then return nil, "cancelled", "the task was cancelled" end
+    local d = due(t)
+    local left = d and d - now() or BIG_MS
+    if left <= 0 then                      -- (waiting for a connection: what
+      note_timeout(t, "connect")             -- ran out is the connect's time)
+      return nil, "timeout"
+    end
+    ngx.sleep(SLOT_POLL)
+  end
+  return true
+end
+
+-- what a connect failure says about the server or the network, never
+-- about this worker's own resources
+local REMOTE_FAILURES = { "refused", "unreachable", "no route", "reset", "resolve", "not found",
+                          "no resolver", "parse", "permission", "not supported", "timed out" }
+
+-- whether a connect may have failed because the worker had no free
+-- connection (worker_connections) or descriptor: nginx then reports
+-- whatever errno was left over ("operation now in progress", "no such file
+-- or directory", ...), so anything that is not a remote failure counts
+local function worker_full(err)
+  err = lower(tostring(err))
+  for i = 1, #REMOTE_FAILURES do
+    if find(err, REMOTE_FAILURES[i], 1, true) then return false end
+  end
+  return true
+end
+
+-- }==================================================================
+
 -- (pcall: a stream's finalizer closes it too, where nginx may refuse)
 local function drop_socket(t)
   local sock = t.sock
   t.sock = nil
   if sock then pcall(sock.close, sock) end
+  release_slot(t)
 end
 
 -- pool -> nginx's cached time (ngx.now()) when a connection last went back
@@ -255,6 +325,7 @@ local function keep_socket(t)
   t.sock = nil
   if sock and not sock:setkeepalive() then sock:close() end
   kept_at[t.pool] = ngx.now()
+  release_slot(t)
 end
 
 -- whether the task of t was cancelled (from a thread that could not kill
@@ -323,38 +394,62 @@ local tls_sessions = {}
 
 -- connect (or take a kept connection) and do the TLS handshake; nil, kind,
 -- message on failure
-local function connect(t)
-  local req = t.req
-  local sock = ngx.socket.tcp()
-  local left = left_ms(t)
-  local by_connect_timeout = req.connect_timeout ~= nil and req.connect_timeout < left
-  sock:settimeouts(by_connect_timeout and req.connect_timeout or left, left, left)
-  local pool = t.scheme .. ":" .. t.host .. ":" .. t.port
-  t.pool = pool
+-- a connected socket of t's pool (a slot taken), or nil, kind, message
+local function open_socket(t)
+  local req, pool = t.req, t.pool
   -- "localhost" is loopback by definition (RFC 6761): no resolver needed
   local addr = lower(t.host) == "localhost" and "127.0.0.1" or t.host
   if find(addr, ":", 1, true) then addr = "[" .. addr .. "]" end   -- an IPv6 literal, as nginx spells it
-  if kept_at[pool] == ngx.now() then
-    -- a connection went back to the pool since nginx last ran its loop:
-    -- let it run once, so that one with bytes waiting is closed, not reused
-    ngx.sleep(0.001)
-  end
-  local ok, err = sock:connect(addr, t.port, { pool = pool })
-  if not ok then
+  while true do
+    if kept_at[pool] == ngx.now() then
+      -- a connection went back to the pool since nginx last ran its loop:
+      -- let it run once, so that one with bytes waiting is closed, not reused
+      ngx.sleep(0.001)
+    end
+    local ok, kind, msg = wait_until_free(t, function()
+      return max_per_host ~= nil and (held_by[pool] or 0) >= max_per_host
+    end)
+    if not ok then return nil, kind, msg end
+    local sock = ngx.socket.tcp()
+    local left = left_ms(t)
+    local by_connect_timeout = req.connect_timeout ~= nil and req.connect_timeout < left
+    sock:settimeouts(by_connect_timeout and req.connect_timeout or left, left, left)
+    take_slot(t)                                   -- before connect, which yields
+    local err
+    ok, err = sock:connect(addr, t.port, { pool = pool })
+    if ok then return sock end
     sock:close()
+    release_slot(t)
     if err == "timeout" then
       if by_connect_timeout then note_timeout(t, "connect", "connect_timeout", req.connect_timeout)
       else note_timeout(t, "connect") end
       return nil, "timeout"
     end
-    return nil, "connection", format("cannot connect to %s: %s", t.authority, tostring(err))
+    if not worker_full(err) then
+      return nil, "connection", format("cannot connect to %s: %s", t.authority, tostring(err))
+    end
+    if held == 0 then                              -- none of ours to wait for
+      return nil, "connection", format("cannot connect to %s: nginx's worker has no free connection "
+        .. "(worker_connections): %s", t.authority, tostring(err))
+    end
+    local seen = releases
+    ok, kind, msg = wait_until_free(t, function() return releases == seen end)
+    if not ok then return nil, kind, msg end
   end
+end
+
+local function connect(t)
+  t.pool = t.scheme .. ":" .. t.host .. ":" .. t.port
+  local sock, kind, msg = open_socket(t)
+  if sock == nil then return nil, kind, msg end
+  local ok, err
   t.reused = (sock:getreusedtimes() or 0) > 0
   if t.scheme == "https" and not t.reused then
-    ok, err = sock:sslhandshake(tls_sessions[pool], t.host, true)
-    if ok then tls_sessions[pool] = ok end
+    ok, err = sock:sslhandshake(tls_sessions[t.pool], t.host, true)
+    if ok then tls_sessions[t.pool] = ok end
     if not ok then
       sock:close()
+      release_slot(t)
       if err == "timeout" then
         note_timeout(t, "connect")
         return nil, "timeout"
