@@ -103,6 +103,21 @@ describe("files", function()
     H.run("rm -rf " .. dir)
   end)
 
+  it("a download that cannot be written is an io error naming the path once, with the status read", function()
+    local f = assert(c:upload_file { file = { data = "abc", name = "a.txt" }, purpose = "batch" })
+    local want = { ["/nonexistent-dir/sub/x.bin"] = "cannot create '/nonexistent-dir/sub/x.bin': No such file or directory",
+                   ["/dev/full"] = "cannot write '/dev/full': No space left on device",
+                   ["/"] = "cannot create '/': Is a directory" }
+    for path, message in pairs(want) do
+      local res, err, meta = c:file_content(f.id, { path = path })
+      assert.is_nil(res)
+      assert.equal("io", err.kind)
+      assert.equal(message, err.message)
+      assert.equal(200, meta.status)
+      assert.equal(200, err.status)
+    end
+  end)
+
   it("file(id) gets GET /v1/files/{id}; file_content(id) the bytes; delete_file(id) deletes", function()
     local up = assert(c:upload_file { file = { data = "a\0b\255", name = "x.bin" }, purpose = "user_data" })
     local f, err = c:file(up.id)

@@ -87,6 +87,16 @@ local LOCATIONS = [[
     local c = openai.new{ api_key = "$KEY", base_url = "http://[::1]:$RPORT/v1", max_retries = 0 }
     local res, err = c:request{ url = "/six" }
     ngx.say(cjson.encode({ path = res and res.path, err = err and err.message })) } }
+  location = /download_io { content_by_lua_block { $PRELUDE
+    local f = assert(client:upload_file{ file = { data = string.rep("abc", 100000), name = "a.txt" },
+                                         purpose = "batch" })
+    local out = {}
+    for _, path in ipairs({ "/nonexistent-dir/sub/x.bin", "/dev/full", "/" }) do
+      local res, err, meta = client:file_content(f.id, { path = path })
+      out[#out + 1] = { kind = err and err.kind, message = err and err.message,
+                        status = meta and meta.status, err_status = err and err.status }
+    end
+    ngx.say(cjson.encode(out)) } }
 ]]
 
 local function get(srv, path, timeout)
@@ -225,6 +235,19 @@ describe("tasks of the nginx transport", function()
     local r = get_json(srv, "/ipv6")
     assert.is_nil(r.err, r.err)
     assert.equal("/v1/six", r.path)
+  end)
+
+  it("a download that cannot be written is an io error naming the path once, with the status read", function()
+    local r = get_json(srv, "/download_io")
+    local want = { "cannot create '/nonexistent-dir/sub/x.bin': No such file or directory",
+                   "cannot write '/dev/full': No space left on device",
+                   "cannot create '/': Is a directory" }
+    for i, case in ipairs(r) do
+      assert.equal("io", case.kind)
+      assert.equal(want[i], case.message)
+      assert.equal(200, case.status, cjson.encode(case))
+      assert.equal(200, case.err_status, cjson.encode(case))
+    end
   end)
 end)
 

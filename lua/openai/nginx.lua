@@ -226,12 +226,19 @@ local function left_ms(t)
   return left < 1 and 1 or left
 end
 
+-- the OS's words in io's message, without the path it starts with
+local function os_reason(err, path)
+  err = tostring(err)
+  if sub(err, 1, #path + 2) == path .. ": " then return sub(err, #path + 3) end
+  return err
+end
+
 local function close_output(t)
   if t.out then
     local ok, err = t.out:close()
     t.out = nil
     if not ok and not t.kind then
-      t.kind, t.message = "io", format("cannot write '%s': %s", t.req.to_path, tostring(err))
+      t.kind, t.message = "io", format("cannot write '%s': %s", t.req.to_path, os_reason(err, t.req.to_path))
     end
   end
 end
@@ -498,7 +505,7 @@ local function send_request(t)
       if not ok then return send_failed(t, err) end
       out = {}
       local f, ferr = open(x.path, "rb")
-      if f == nil then return nil, "io", format("cannot open the file '%s': %s", x.path, tostring(ferr)) end
+      if f == nil then return nil, "io", format("cannot open the file '%s': %s", x.path, os_reason(ferr, x.path)) end
       local sent = 0
       while sent < x.size do
         local chunk = f:read(x.size - sent < FILE_CHUNK and x.size - sent or FILE_CHUNK)
@@ -551,7 +558,7 @@ local function on_head(t, r)
   if req.to_path and ok2xx then
     local f, err = open(req.to_path, "wb")
     if f == nil then
-      t.kind, t.message = "io", format("cannot create '%s': %s", req.to_path, tostring(err))
+      t.kind, t.message = "io", format("cannot create '%s': %s", req.to_path, os_reason(err, req.to_path))
       return false
     end
     t.out, t.written = f, 0
@@ -584,7 +591,7 @@ local function on_body(t, bytes)
   if t.out then
     local ok, err = t.out:write(bytes)
     if not ok then
-      t.kind, t.message = "io", format("cannot write '%s': %s", t.req.to_path, tostring(err))
+      t.kind, t.message = "io", format("cannot write '%s': %s", t.req.to_path, os_reason(err, t.req.to_path))
       return false
     end
     t.written = t.written + #bytes
