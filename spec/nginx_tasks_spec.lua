@@ -97,6 +97,16 @@ local LOCATIONS = [[
                         status = meta and meta.status, err_status = err and err.status }
     end
     ngx.say(cjson.encode(out)) } }
+  location = /done_open { content_by_lua_block { $PRELUDE
+    local c = openai.new{ api_key = "$KEY", base_url = "$ROGUE", max_retries = 0 }
+    local s = assert(c:chat_stream{ messages = { { role = "user", content = "hi" } } })
+    ngx.update_time()
+    local t0 = ngx.now()
+    local n = 0
+    while s:next() do n = n + 1 end
+    s:close()
+    ngx.update_time()
+    ngx.say(cjson.encode({ n = n, text = s:text(), ms = (ngx.now() - t0) * 1000 })) } }
 ]]
 
 local function get(srv, path, timeout)
@@ -248,6 +258,16 @@ describe("tasks of the nginx transport", function()
       assert.equal(200, case.status, cjson.encode(case))
       assert.equal(200, case.err_status, cjson.encode(case))
     end
+  end)
+
+  it("ends a stream at [DONE] at once, though the server keeps its body open", function()
+    local t0 = H.now()
+    local r = get_json(srv, "/done_open")
+    assert.equal(1, r.n)
+    assert.equal("hi", r.text)
+    -- (it read on, 200 ms per silence and up to 1 s, for the rest of the body, which never came)
+    assert.is_true(r.ms < 150, "the stream ended " .. r.ms .. " ms after its [DONE]")
+    assert.is_true(H.now() - t0 < 1000, "the request took " .. (H.now() - t0) .. " ms")
   end)
 end)
 

@@ -63,4 +63,18 @@ describe("the libcurl transport against a rogue server", function()
     assert.is_nil(err)
     assert.equal("/v1/six", res.path)
   end)
+
+  it("ends a stream at [DONE] at once, though the server keeps its body open", function()
+    local c = client{ max_retries = 0 }
+    local s = assert(c:chat_stream{ messages = { { role = "user", content = "hi" } } })
+    local t0 = H.now()
+    local n = 0
+    for _ in s:each() do n = n + 1 end           -- [DONE] came right behind the first chunk
+    s:close()
+    local ms = H.now() - t0
+    assert.equal(1, n)
+    assert.equal("hi", s:text())
+    -- (it waited 200 ms for the rest of the body, which never came)
+    assert.is_true(ms < 150, "the stream ended " .. ms .. " ms after its [DONE]")
+  end)
 end)

@@ -761,13 +761,17 @@ function T:close()
 end
 T.release = T.close
 
--- close; graceful (a stream read to its end): first read what is left of
--- its body for a short while, so that its connection can be kept
+-- close; graceful (a stream read to its end): first read the end of its
+-- body for DONE_GRACE ms (a server sends it right behind [DONE]), so that
+-- its connection can be kept; a body that goes on is cut then
+local DONE_GRACE = 5
+
 function T:finish(graceful)
   if graceful and self.st == "running" and self.sock then
-    self.req = setmetatable({ stream = true, idle_timeout = 200, deadline = 0 },
+    self.req = setmetatable({ stream = true, idle_timeout = DONE_GRACE, deadline = 0 },
                             { __index = self.req })
-    local until_ms = now() + 1000
+    self.last_byte_at = now()
+    local until_ms = now() + DONE_GRACE
     while self.st == "running" and now() < until_ms do read_once(self) end
   end
   self:close()

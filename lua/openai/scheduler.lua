@@ -481,12 +481,13 @@ function M.await(t)
 end
 
 -- drive the engine until t is closed, at most max_ms (a released stream
--- reads the rest of its body so its connection is kept); then cut it
+-- reads the rest of its body so its connection is kept; 0: what has
+-- arrived already, without waiting); then cut it
 function M.drain(t, max_ms)
   local until_ms = wire.now() + max_ms
   while t:state() ~= "closed" do
     local left = until_ms - wire.now()
-    if left <= 0 or not drive(left + 1) then break end
+    if not drive(left > 0 and left + 1 or 0) or left <= 0 then break end
   end
   t:close()
 end

@@ -86,6 +86,11 @@ end
 
 -- }==================================================================
 
+-- ms a stream read to its end waits for the end of its body (which a
+-- server sends right behind [DONE]) so that its connection can be kept; a
+-- body that goes on is cut then: the stream is over
+local DONE_GRACE = 5
+
 -- close t and give its slot back; graceful: t may first read the rest of
 -- its body in the background, so that its connection is kept
 function M.finish(t, graceful)
@@ -97,7 +102,7 @@ function M.finish(t, graceful)
     t:release(1000)                       -- the scheduler's steps finish it
   else
     t:release(1000)
-    sched.drain(t, 200)                   -- a body ends right after its last event
+    sched.drain(t, DONE_GRACE)            -- the stream is over: its body's end, if it comes at once
   end
 end
 

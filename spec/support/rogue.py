@@ -11,7 +11,8 @@ The request path chooses the behaviour:
                      connection, bytes of a second response nobody asked for
     /v1/overrun_late the same, the extra bytes sent 300 ms later
     /v1/overrun_soon the same, the extra bytes sent 5 ms later
-    /v1/done_open    an event stream: one chunk, `data: [DONE]`, and then the
+    /v1/done_open, /v1/chat/completions
+                     an event stream: one chunk, `data: [DONE]`, and then the
                      body stays open (no last chunk) for 5 s
     anything else    {"n": k, "path": ...}
 It listens on 127.0.0.1 and, when the machine has IPv6 loopback, on [::1]
@@ -105,7 +106,7 @@ def serve(conn):
                 conn.sendall(json_response(200, {"n": k}))
                 time.sleep(0.3 if path == "/v1/overrun_late" else 0.005)
                 conn.sendall(SMUGGLED_RESPONSE)
-            elif path == "/v1/done_open":
+            elif path in ("/v1/done_open", "/v1/chat/completions"):
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                              b"Transfer-Encoding: chunked\r\n\r\n"
                              + chunk(b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n')
