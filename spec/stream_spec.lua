@@ -615,8 +615,8 @@ describe("streams", function()
       H.script(CHAT, { { stream_canned = true, cut_after = 3, sse_end = "end" } })
       local s = assert(client:chat_stream { messages = msgs("a b c d") })
       local chunks, errs = 0, {}
-      for chunk, err in s:each_safe() do
-        if chunk then chunks = chunks + 1 else errs[#errs + 1] = err end
+      for got, err in s:each_safe() do
+        if got then chunks = chunks + 1 else errs[#errs + 1] = err end
       end
       assert.equal(3, chunks)
       assert.equal(1, #errs)
@@ -640,8 +640,8 @@ describe("streams", function()
 
       s = assert(client:chat_stream { messages = msgs("x y") })   -- a whole stream: as each()
       local n = 0
-      for chunk, e2 in s:each_safe() do
-        assert.is_table(chunk)
+      for got, e2 in s:each_safe() do
+        assert.is_table(got)
         assert.is_nil(e2)
         n = n + 1
       end
