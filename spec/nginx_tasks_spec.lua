@@ -107,6 +107,17 @@ local LOCATIONS = [[
     s:close()
     ngx.update_time()
     ngx.say(cjson.encode({ n = n, text = s:text(), ms = (ngx.now() - t0) * 1000 })) } }
+  location = /cancel_read { content_by_lua_block { $PRELUDE
+    local task = openai.spawn(function() return client:request{ url = "/echo", timeout = 10000 } end)
+    ngx.sleep(0.2)                                 -- its read waits for a slow answer
+    local other = ngx.thread.spawn(function() return task:cancel() end)
+    local _, ok = ngx.thread.wait(other)
+    ngx.update_time()
+    local t0 = ngx.now()
+    ngx.thread.wait(task.thread)                   -- the task's thread ends (its read ends first)
+    ngx.update_time()
+    local _, err = task:result()
+    ngx.say(cjson.encode({ ok = ok, kind = err and err.kind, ms = (ngx.now() - t0) * 1000 })) } }
 ]]
 
 local function get(srv, path, timeout)
@@ -200,6 +211,12 @@ describe("tasks of the nginx transport", function()
     assert.equal("cancelled", r.kind)
     assert.equal(0, r.pending)
     assert.equal(1, H.requests_to("/v1/chat/completions"))
+    H.script("/v1/echo", { { delay_ms = 3000 } }, "GET")
+    r = get_json(srv, "/cancel_read")
+    assert.is_true(r.ok)
+    assert.equal("cancelled", r.kind)
+    assert.equal(1, H.requests_to("/v1/echo"))    -- its read ended with the answer; nothing more sent
+    assert.is_nil(srv:error_log():find("timed out", 1, true), srv:error_log())
   end)
 
   it("reads a response that came before the body was sent (an early 413): one attempt, kind api", function()

@@ -180,12 +180,13 @@ function M.submit(req, fn)
     error(fn .. ": cannot call " .. tostring(req.url) .. ": not an http:// or https:// URL", 0)
   end
   if req.stream and req.to_path then error(fn .. ": a stream cannot have a to_path", 0) end
-  return setmetatable({
+  local t = setmetatable({
     req = req, fn = fn, scheme = scheme, host = host, port = port, authority = authority,
     target = target, st = "waiting", attempts = 0, status = 0, started_at = now(),
     queue = {}, q_head = 1, q_tail = 0, received = 0, written = nil,
     task = M.running_task(),
   }, T)
+  return t
 end
 
 -- the end of the time this attempt may take for what it is doing now
@@ -627,13 +628,10 @@ end
 local function read_once(t)
   local sock = t.sock
   local left = left_ms(t)
-  local sliced = t.task ~= nil and left > CANCEL_SLICE
-  if sliced then left = CANCEL_SLICE end
   sock:settimeouts(left, left, left)
   local data, err = sock:receiveany(READ_CHUNK)
   local r, msg, code
   if data == nil then
-    if err == "timeout" and sliced then return end  -- (a read timeout keeps the connection)
     if err == "timeout" then
       note_timeout(t, not t.req.stream and "response" or (t.head and "idle" or "headers"))
       return settle(t, "timeout")
@@ -861,9 +859,10 @@ function Task:result()
 end
 
 -- only a thread's spawner may kill it: from any other thread of the
--- request the task is marked, ends as cancelled at once, and its thread
--- stops at its next wait (a retry wait or a read: within CANCEL_SLICE ms),
--- sending nothing more
+-- request the task is marked and ends as cancelled at once; its thread
+-- sends nothing more (a retry wait looks at the mark every CANCEL_SLICE
+-- ms; a read in progress ends as reads do: nginx lets no other thread cut
+-- it, and a read in slices would log each slice's timeout)
 function Task:cancel()
   reap(self)
   if self.finished then return false end
