@@ -648,6 +648,8 @@ static void set_call_options(transfer *t, CURL *h, long timeout, long left) {
 ** a descriptor number that now names another socket is never touched.
 ** ================================================================== */
 
+#ifndef _WIN32
+
 static int same_socket(curl_socket_t fd, const kept_conn *k) {
   struct sockaddr_storage a;
   socklen_t len = sizeof a;
@@ -709,6 +711,14 @@ static void drop_overrun(engine *e) {
   }
   e->nkept = out;
 }
+
+#else
+
+/* Windows: not done (no MSG_DONTWAIT, and curl's check there differs) */
+static void note_kept(engine *e, CURL *h) { (void)e; (void)h; }
+static void drop_overrun(engine *e) { (void)e; }
+
+#endif
 
 /* }================================================================== */
 
