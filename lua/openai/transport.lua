@@ -230,7 +230,8 @@ end
 -- downloads to a path: the body goes to a temporary file beside it (the
 -- same directory, so the rename is one step), renamed over the path once
 -- the call succeeded; a failed call leaves the old file as it was and
--- removes the temporary one
+-- removes the temporary one. A path that names something other than a
+-- regular file (a device, a directory) is written in place
 -- ==================================================================
 
 local function temp_beside(path)
@@ -264,6 +265,13 @@ end
 
 function download(client, spec, req, scan, debug, started)
   local path = req.to_path
+  local _, _, what = core.upload_file(path)
+  if what == "kind" then
+    -- not a regular file (a device such as /dev/null, a directory): written
+    -- in place, never replaced by a rename (as root, a rename would put a
+    -- plain file where the device was)
+    return perform_built(client, spec, req, scan, debug, started)
+  end
   local tmp = temp_beside(path)
   req.to_path = tmp
   local res, err, meta = perform_built(client, spec, req, scan, debug, started)
