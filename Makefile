@@ -33,7 +33,7 @@ WARN      = -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual -Wwrite-strings \
 
 ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) $(LUA_INC) $(CURL_INC)
 
-PURE_SRC = src/platform.c src/buf.c src/sse.c src/retry.c src/check.c src/http1.c src/b64.c src/pjson.c
+PURE_SRC = src/platform.c src/buf.c src/sse.c src/retry.c src/check.c src/http1.c src/b64.c src/pjson.c src/upfile.c
 # openai.core: the engine on libcurl; openai.wire: every pure function, not
 # linked with libcurl (nginx's cosocket transport loads only this one)
 CORE_SRC = src/openai_core.c src/engine.c $(PURE_SRC)

@@ -52,14 +52,16 @@ build = {
       ["openai.wire"] = {
          sources = { "src/openai_wire.c", "src/lhttp1.c", "src/ljson.c", "src/ltext.c", "src/lb64.c",
                      "src/lpartial.c", "src/pjson.c", "src/platform.c", "src/buf.c", "src/sse.c",
-                     "src/retry.c", "src/check.c", "src/http1.c", "src/b64.c" },
+                     "src/retry.c", "src/check.c", "src/http1.c", "src/b64.c",
+                     "src/upfile.c" },
          defines = { "_POSIX_C_SOURCE=200809L" },
          libraries = { "m", "pthread" },
       },
       -- the engine on libcurl, loaded on first use
       ["openai.core"] = {
          sources = { "src/openai_core.c", "src/engine.c", "src/platform.c", "src/buf.c", "src/sse.c",
-                     "src/retry.c", "src/check.c", "src/http1.c", "src/b64.c" },
+                     "src/retry.c", "src/check.c", "src/http1.c", "src/b64.c",
+                     "src/upfile.c" },
          defines = { "_POSIX_C_SOURCE=200809L" },
          libraries = { "curl", "pthread" },
          incdirs = { "$(CURL_INCDIR)" },

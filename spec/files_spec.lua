@@ -63,6 +63,71 @@ describe("files", function()
     os.remove(dst)
   end)
 
+  -- the number of times needle occurs in s
+  local function occurrences(s, needle)
+    local n, at = 0, 1
+    while true do
+      local i = s:find(needle, at, true)
+      if not i then return n end
+      n, at = n + 1, i + #needle
+    end
+  end
+
+  it("uploads only regular files: a FIFO, a directory, a /proc file are an io error naming the path once", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(H.run("mkdir -p " .. dir .. " && mkfifo " .. dir .. "/fifo"))
+    -- a writer that gives up after 3 s, so that code which waits for one fails instead of hanging
+    H.run("(timeout 3 sh -c ': > " .. dir .. "/fifo' &) >/dev/null 2>&1")
+    local cases = {
+      { dir .. "/fifo", "FIFO" },
+      { dir, "a directory" },
+      { "/proc/self/status", "not known in advance" },
+    }
+    for _, case in ipairs(cases) do
+      local path, why = case[1], case[2]
+      local t0 = H.now()
+      local res, err, meta = c:upload_file { file = path, purpose = "batch" }
+      assert.is_nil(res, path)
+      assert.equal("io", err.kind, path)
+      assert.matches(why, err.message, 1, true)
+      assert.equal(1, occurrences(err.message, path), err.message)
+      assert.equal(0, meta.status)
+      assert.is_true(H.now() - t0 < 2000, path .. " blocked the call")
+    end
+    -- a missing file is an argument error, raised before anything is sent
+    local msg = H.raises(c.upload_file, c, { file = dir .. "/missing.bin", purpose = "batch" })
+    assert.matches("cannot be opened: No such file or directory", msg, 1, true)
+    assert.equal(1, occurrences(msg, dir .. "/missing.bin"), msg)
+    assert.equal(0, H.requests_to("/v1/files"))
+    H.run("rm -rf " .. dir)
+  end)
+
+  it("a download that cannot be written is an io error naming the path once, with the status read", function()
+    local f = assert(c:upload_file { file = { data = "abc", name = "a.txt" }, purpose = "batch" })
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(H.run("mkdir -p " .. dir .. "/target"))
+    local want = { ["/nonexistent-dir/sub/x.bin"] = "cannot create '/nonexistent-dir/sub/x.bin': No such file or directory",
+                   [dir .. "/target"] = "cannot create '" .. dir .. "/target': Is a directory" }
+    for path, message in pairs(want) do
+      local res, err, meta = c:file_content(f.id, { path = path })
+      assert.is_nil(res)
+      assert.equal("io", err.kind)
+      assert.equal(message, err.message)
+      assert.equal(200, meta.status)
+      assert.equal(200, err.status)
+    end
+    -- a device node is written in place, never replaced by a plain file (a
+    -- node of this spec's own, made when the suite runs as root)
+    if H.run("mknod " .. dir .. "/null c 1 3 2>/dev/null") then
+      local res = assert(c:file_content(f.id, { path = dir .. "/null" }))
+      assert.equal(3, res.bytes)
+      assert.is_true(H.run("test -c " .. dir .. "/null"), "the device node was replaced")
+    end
+    H.run("rm -rf " .. dir)
+  end)
+
   it("file(id) gets GET /v1/files/{id}; file_content(id) the bytes; delete_file(id) deletes", function()
     local up = assert(c:upload_file { file = { data = "a\0b\255", name = "x.bin" }, purpose = "user_data" })
     local f, err = c:file(up.id)

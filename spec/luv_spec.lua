@@ -91,6 +91,23 @@ describe_luv("openai.luv: tasks driven by a luv loop", function()
     assert.is_true(ticks >= 5, "another timer of the loop ticked " .. ticks .. " times in 300 ms")
   end)
 
+  it("hands an on_done error to on_error after the task's other callbacks ran; the loop goes on", function()
+    local order, errs = {}, {}
+    luv_driver = require("openai.luv").start(uv, { on_error = function(e) errs[#errs + 1] = e end })
+    local task = openai.spawn(function() return client:models() end)
+    task:on_done(function() order[#order + 1] = 1; error("boom", 0) end)
+    task:on_done(function() order[#order + 1] = 2 end)
+    local later
+    task:on_done(function()
+      openai.spawn(function() return client:models() end):on_done(function(ok) later = ok end)
+    end)
+    assert.is_true(run_loop(), "the loop did not end by itself")
+    assert.same({ 1, 2 }, order)
+    assert.same({ "boom" }, errs)
+    assert.is_true(later, "a task spawned after the error did not finish")
+    assert.matches("'on_error'", H.raises(require("openai.luv").start, uv, { on_error = 42 }) or "", 1, true)
+  end)
+
   it("reads a stream to its end", function()
     local ev, words = {}, {}
     for i = 1, 50 do

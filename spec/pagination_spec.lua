@@ -75,6 +75,56 @@ describe("pagination", function()
     assert.equal(500, failures[1].status)
   end)
 
+  -- walk list, at most 50 steps (a walk that never ends fails here, not hangs)
+  local function walk(list)
+    local items, failures, steps = {}, {}, 0
+    for f, err in list:each() do
+      steps = steps + 1
+      if steps > 50 then break end
+      if f then items[#items + 1] = f.id else failures[#failures + 1] = err end
+    end
+    return items, failures, steps
+  end
+
+  it("a page that says has_more but does not advance ends the walk with one (false, err)", function()
+    local page = { object = "list", data = { { id = "file-9", object = "file" } }, has_more = true,
+                   first_id = "file-9", last_id = "file-9" }
+    local repeats = {}
+    for i = 1, 60 do repeats[i] = { json = page } end
+    H.script("/v1/files", repeats, "GET")
+    local list = assert(c:files { limit = 1 })
+    local items, failures, steps = walk(list)
+    assert.equal(2, steps)
+    assert.same({ "file-9" }, items)            -- the repeated page is not handed over again
+    assert.equal(1, #failures)
+    assert.equal("decode", failures[1].kind)
+    assert.matches("does not advance", failures[1].message)
+    assert.equal(2, gets())                     -- the first page and the one that repeated it
+
+    H.reset()
+    local empty = { object = "list", data = {}, has_more = true, last_id = "file-8" }
+    repeats = {}
+    for i = 1, 60 do repeats[i] = { json = empty } end
+    H.script("/v1/files", repeats, "GET")
+    items, failures, steps = walk(assert(c:files { limit = 1 }))
+    assert.equal(1, steps)
+    assert.same({}, items)
+    assert.equal("decode", failures[1].kind)
+    assert.matches("no items", failures[1].message)
+    assert.equal(1, gets())
+
+    H.reset()
+    local a = { object = "list", data = { { id = "a" } }, has_more = true, last_id = "a" }
+    local b = { object = "list", data = { { id = "b" } }, has_more = true, last_id = "b" }
+    repeats = {}
+    for i = 1, 60 do repeats[i] = { json = i % 2 == 1 and a or b } end
+    H.script("/v1/files", repeats, "GET")
+    items, failures = walk(assert(c:pages { url = "/v1/files" }))
+    assert.same({ "a", "b" }, items)             -- a cycle a, b, a: stops when a's page comes back
+    assert.equal(1, #failures)
+    assert.matches("'a' was followed already", failures[1].message)
+  end)
+
   it("models() keeps its shape and walks its one page", function()
     local list = assert(c:models())
     local n = 0

@@ -135,6 +135,32 @@ describe("openai.spawn and openai.step", function()
     assert.same({ false, { code = 7 } }, got)
   end)
 
+  it("runs every on_done callback when one raises; the step that ran them raises the error after", function()
+    local order = {}
+    local task = openai.spawn(function() return client:models() end)
+    task:on_done(function() order[#order + 1] = "first" end)
+    task:on_done(function() order[#order + 1] = "second"; error("callback two failed", 0) end)
+    task:on_done(function() order[#order + 1] = "third" end)
+    local raised
+    for _ = 1, 200 do
+      local ok, err = pcall(openai.step, 10)
+      if not ok then raised = err; break end
+      if task:done() then break end
+    end
+    assert.equal("callback two failed", raised)
+    assert.same({ "first", "second", "third" }, order)
+    assert.is_true(task:done())
+    assert.equal("list", (task:result()).object)
+    assert.equal(0, openai.step(0))                -- nothing left behind; the next step is clean
+    -- two that raise: the first error, naming the other
+    local t2 = openai.spawn(function() return 1 end)
+    t2:on_done(function() error("one", 0) end)
+    t2:on_done(function() error("two", 0) end)
+    local ok, err = pcall(step_all)
+    assert.is_false(ok)
+    assert.matches("^one %(and 1 more on_done error%(s%): two%)$", err)
+  end)
+
   it("raises from result() while the task runs, and on bad arguments", function()
     H.script(CHAT, { { delay_ms = 200 } })
     local task = openai.spawn(function() return client:chat { messages = msgs() } end)

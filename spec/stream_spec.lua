@@ -304,11 +304,12 @@ describe("streams", function()
       assert.equal(0, live())
     end)
 
-    it("keeps the connection for the next call when the body ends just after [DONE]", function()
-      -- the server ends its body a moment after [DONE] (here: one trailing
-      -- comment 50 ms later); the connection must go back to the pool, not
-      -- be cut, so the next call reuses it
-      H.script(CHAT, { { sse_delay_ms = 50, sse = {
+    it("keeps the connection for the next call when the body ends right after [DONE]", function()
+      -- the server ends its body right behind [DONE] (here: after one
+      -- trailing comment); the connection must go back to the pool, not be
+      -- cut, so the next call reuses it (a body that goes on is not waited
+      -- for: spec/rogue_spec.lua)
+      H.script(CHAT, { { sse = {
         { data = chunk("a") }, { data = chunk(nil, "stop") }, { data = "[DONE]" }, { comment = "bye" },
       } } })
       local s = assert(client:chat_stream { messages = msgs() })
@@ -608,6 +609,45 @@ describe("streams", function()
       assert.is_true(openai.is_error(err))
       assert.equal("stream", err.kind)
       assert.matches("DONE", err.message, 1, true)
+    end)
+
+    it("each_safe(), next_safe() and result_safe() hand the stream's error back instead of raising it", function()
+      H.script(CHAT, { { stream_canned = true, cut_after = 3, sse_end = "end" } })
+      local s = assert(client:chat_stream { messages = msgs("a b c d") })
+      local chunks, errs = 0, {}
+      for got, err in s:each_safe() do
+        if got then chunks = chunks + 1 else errs[#errs + 1] = err end
+      end
+      assert.equal(3, chunks)
+      assert.equal(1, #errs)
+      assert.is_true(openai.is_error(errs[1]))
+      assert.equal("stream", errs[1].kind)
+      assert.matches("DONE", errs[1].message, 1, true)
+
+      H.script(CHAT, { { stream_canned = true, cut_after = 2, sse_end = "end" } })
+      s = assert(client:chat_stream { messages = msgs() })
+      local res, err = s:result_safe()
+      assert.is_nil(res)
+      assert.equal("stream", err.kind)
+
+      H.script(CHAT, { { stream_canned = true, cut_after = 1, sse_end = "end" } })
+      s = assert(client:chat_stream { messages = msgs() })
+      local first = s:next_safe()
+      assert.is_table(first)
+      local v, e = s:next_safe()
+      assert.is_false(v)
+      assert.equal("stream", e.kind)
+
+      s = assert(client:chat_stream { messages = msgs("x y") })   -- a whole stream: as each()
+      local n = 0
+      for got, e2 in s:each_safe() do
+        assert.is_table(got)
+        assert.is_nil(e2)
+        n = n + 1
+      end
+      assert.is_true(n > 0)
+      assert.equal("You said: x y", s:result_safe().choices[1].message.content)
+      assert.equal(0, live())
     end)
 
     it("result() raises the stream's error too", function()

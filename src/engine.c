@@ -13,6 +13,7 @@
 #include "check.h"
 #include "engine.h"
 #include "platform.h"
+#include "upfile.h"
 
 #define MAX_HEAD_BYTES   (256 * 1024)       /* cap on one response's header block; below
                                                curl's own (300 KiB), so ours speaks first */
@@ -487,7 +488,14 @@ static void file_part_free(void *arg) {
 static int add_file_part(transfer *t, curl_mimepart *mp, const mpart *p) {
   file_part *fp;
   long long size;
-  FILE *f = platform_fopen(p->path, "rb");
+  FILE *f;
+  /* only a regular file of known size: a FIFO would block here, a
+  ** directory or a /proc file would go out empty */
+  if (upfile_check(p->path, &size, t->message, sizeof t->message) < 0) {
+    t->own_kind = K_IO;
+    return -1;
+  }
+  f = platform_fopen(p->path, "rb");
   if (f == NULL) { io_failure(t, "cannot open the file", p->path, errno); return -1; }
   if ((size = platform_file_size(f)) < 0 || platform_fseek(f, 0) != 0) {
     io_failure(t, "cannot read the file", p->path, errno);
@@ -628,6 +636,92 @@ static void set_call_options(transfer *t, CURL *h, long timeout, long left) {
   if (t->stream) curl_easy_setopt(h, CURLOPT_BUFFERSIZE, (long)STREAM_RECV_BUF);
 }
 
+/* {=================================================================
+** connections whose response overran its length. An HTTP/1.x connection
+** curl keeps idle must be silent: bytes that arrive on it are no answer
+** to anything (a server that sent more than its Content-Length), and the
+** next request on it would read them as its response. curl's check before
+** reuse takes a readable connection with data for alive, so the engine
+** notes each kept connection and, before it starts an attempt, looks at
+** them: one with bytes waiting is shut down and emptied, so that curl sees
+** it closed and opens another. A socket is known by its two addresses, so
+** a descriptor number that now names another socket is never touched.
+** ================================================================== */
+
+#ifndef _WIN32
+
+static int same_socket(curl_socket_t fd, const kept_conn *k) {
+  struct sockaddr_storage a;
+  socklen_t len = sizeof a;
+  if (getsockname(fd, (struct sockaddr *)&a, &len) != 0 || len != k->local_len ||
+      memcmp(&a, &k->local, len) != 0) return 0;
+  len = sizeof a;
+  return getpeername(fd, (struct sockaddr *)&a, &len) == 0 && len == k->peer_len &&
+         memcmp(&a, &k->peer, len) == 0;
+}
+
+/* a transfer ended well on h: note the HTTP/1.x connection curl keeps */
+static void note_kept(engine *e, CURL *h) {
+  curl_socket_t fd = CURL_SOCKET_BAD;
+  long version = 0;
+  kept_conn *k;
+  int i;
+  if (curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version) != CURLE_OK ||
+      (version != CURL_HTTP_VERSION_1_1 && version != CURL_HTTP_VERSION_1_0)) return;
+  if (curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD) return;
+  for (i = 0; i < e->nkept && e->kept[i].fd != fd; i++) {}
+  if (i == MAX_KEPT) i = 0;                   /* full: the first note goes */
+  k = &e->kept[i];
+  k->local_len = sizeof k->local;
+  k->peer_len = sizeof k->peer;
+  if (getsockname(fd, (struct sockaddr *)&k->local, &k->local_len) != 0 ||
+      getpeername(fd, (struct sockaddr *)&k->peer, &k->peer_len) != 0) return;
+  k->fd = fd;
+  if (i == e->nkept) e->nkept++;
+}
+
+static int watched(const engine *e, curl_socket_t fd) {
+  int i;
+  for (i = 0; i < e->nsocks; i++)
+    if (e->socks[i].fd == fd) return 1;
+  return 0;
+}
+
+/* before an attempt: shut down every kept connection with bytes waiting */
+static void drop_overrun(engine *e) {
+  struct pollfd p[MAX_KEPT];
+  char scrap[4096];
+  int i, n = e->nkept, out = 0;
+  if (n <= 0 || n > MAX_KEPT) return;
+  for (i = 0; i < n; i++) {
+    p[i].fd = watched(e, e->kept[i].fd) ? -1 : e->kept[i].fd;   /* in use: not idle */
+    p[i].events = POLLIN;
+    p[i].revents = 0;
+  }
+  if (poll(p, (nfds_t)n, 0) <= 0) return;
+  for (i = 0; i < n; i++) {
+    const kept_conn *k = &e->kept[i];
+    int drop = p[i].revents != 0;
+    if (p[i].revents & POLLIN && same_socket(k->fd, k) &&
+        recv(k->fd, scrap, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+      shutdown(k->fd, SHUT_RDWR);
+      while (recv(k->fd, scrap, sizeof scrap, MSG_DONTWAIT) > 0) {}
+    }
+    if (!drop) e->kept[out++] = *k;
+  }
+  e->nkept = out;
+}
+
+#else
+
+/* Windows: not done (no MSG_DONTWAIT, and curl's check there differs) */
+static void note_kept(engine *e, CURL *h) { (void)e; (void)h; }
+static void drop_overrun(engine *e) { (void)e; }
+
+#endif
+
+/* }================================================================== */
+
 /* start one attempt: 0, or -1 when curl could not take it (t is then DONE) */
 static int start_attempt(engine *e, transfer *t) {
   unsigned long have, want = options_key(t);
@@ -668,6 +762,7 @@ static int start_attempt(engine *e, transfer *t) {
   set_call_options(t, h, timeout, left);
   if (setup_body(t, h) != 0) goto fail;
   t->easy_key = want;
+  drop_overrun(e);
   if (curl_multi_add_handle(e->multi, h) != CURLM_OK) goto fail;
   e->running++;
   t->state = T_RUNNING;
@@ -1180,6 +1275,7 @@ static void drain_messages(engine *e) {
     transfer *t = NULL;
     if (m->msg != CURLMSG_DONE) continue;
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+    if (m->data.result == CURLE_OK) note_kept(e, m->easy_handle);
     if (t != NULL && t->easy == m->easy_handle && t->state == T_RUNNING)
       settle(e, t, m->data.result);
   }

@@ -15,6 +15,9 @@
 #include <stdio.h>
 
 #include "platform.h"               /* before curl.h: winsock2.h before windows.h */
+#ifndef _WIN32
+#include <sys/socket.h>
+#endif
 #include <curl/curl.h>
 
 #include "buf.h"
@@ -168,8 +171,25 @@ typedef struct esock {
                                a reused fd number reads as another socket */
 } esock;
 
+#ifndef _WIN32
+/* a connection curl kept after an HTTP/1.x response, by its socket and the
+** two addresses that tell it from a later socket with the same number
+** (POSIX only: see drop_overrun) */
+typedef struct kept_conn {
+  curl_socket_t fd;
+  struct sockaddr_storage local, peer;
+  socklen_t local_len, peer_len;
+} kept_conn;
+
+#define MAX_KEPT 64               /* as CURLMOPT_MAXCONNECTS */
+#endif
+
 struct engine {
   CURLM *multi;
+#ifndef _WIN32
+  kept_conn kept[MAX_KEPT];       /* connections kept idle (see drop_overrun) */
+  int nkept;
+#endif
   esock *socks;             /* what curl wants watched now */
   int nsocks, cap_socks;
   unsigned long sock_gen;   /* changes whenever socks changes */

@@ -490,6 +490,36 @@ static int l_engine_submit(lua_State *L) {
   return submit_transfer(L, e, t);
 }
 
+/* {=================================================================
+** interrupts: a call waiting in C (engine:run, engine:wait) must let a
+** debug hook fire, above all the one the standalone interpreter sets on
+** SIGINT (Ctrl-C), which raises "interrupted!" at the next Lua instruction.
+** When a hook is set, the wait runs in slices of HOOK_SLICE_MS and after
+** each one a no-op Lua function is called under pcall: the hook runs
+** there, and an error it raises comes back here, where the call lets go of
+** its transfer and raises it again. Without a hook nothing changes.
+** ================================================================== */
+
+#define HOOK_SLICE_MS 100
+
+static char noop_key = 'n';
+
+/* the longest wait of one slice of a blocking call: -1 (no limit) unless
+** a hook is set */
+static long slice_ms(lua_State *L) {
+  return lua_gethook(L) != NULL ? HOOK_SLICE_MS : -1;
+}
+
+/* 1 with the error on the stack when a hook raised one, else 0 */
+static int hook_raised(lua_State *L) {
+  if (lua_gethook(L) == NULL) return 0;
+  lua_pushlightuserdata(L, (void *)&noop_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  return lua_pcall(L, 0, 0, 0) != 0;
+}
+
+/* }================================================================== */
+
 /* push t's outcome as values (see t:outcome); returns their number */
 static int push_outcome(lua_State *L, transfer *t, int scan);
 
@@ -525,11 +555,15 @@ static int l_engine_run(lua_State *L) {
   transfer_use_profile(t, prof->p);
   if (transfer_submit(e, t) != 0) return luaL_error(L, "openai.core: cannot submit");
   while (!transfer_ready(t)) {
-    if (engine_step_for(e, -1, t) < 0) {
+    if (engine_step_for(e, slice_ms(L), t) < 0) {
       register_transfer(L, t, 7);
       lua_pushnil(L);
       lua_pushliteral(L, "openai.core: the curl multi handle failed");
       return 3;
+    }
+    if (!transfer_ready(t) && hook_raised(L)) {   /* interrupted: nothing goes on */
+      transfer_close(t);
+      return lua_error(L);
     }
   }
   if (t->state != T_DONE || t->kind != K_NONE || t->status >= 300) {
@@ -558,10 +592,14 @@ static int l_engine_wait(lua_State *L) {
   transfer *t = check_transfer(L, 2);
   if (t->eng != e) return luaL_error(L, "openai.core: the transfer is not this engine's");
   while (!transfer_ready(t)) {
-    if (engine_step_for(e, -1, t) < 0) {
+    if (engine_step_for(e, slice_ms(L), t) < 0) {
       lua_pushnil(L);
       lua_pushliteral(L, "openai.core: the curl multi handle failed");
       return 2;
+    }
+    if (!transfer_ready(t) && hook_raised(L)) {   /* interrupted: nothing goes on */
+      transfer_close(t);
+      return lua_error(L);
     }
   }
   lua_pushboolean(L, 1);
@@ -939,6 +977,9 @@ int luaopen_openai_core(lua_State *L) {
   } else {
     lua_pop(L, 1);
   }
+  lua_pushlightuserdata(L, (void *)&noop_key);  /* the function a hook may fire in */
+  if (luaL_loadstring(L, "return") != 0) return lua_error(L);
+  lua_rawset(L, LUA_REGISTRYINDEX);
   lua_newtable(L);
   lcompat_setfuncs(L, core_funcs);
   lua_pushliteral(L, OPENAI_CORE_VERSION);

@@ -23,6 +23,7 @@
 #include "lpartial.h"
 #include "platform.h"
 #include "ltext.h"
+#include "upfile.h"
 
 #define OPENAI_WIRE_VERSION "0.1.0"
 
@@ -468,6 +469,23 @@ static int l_remove_file(lua_State *L) {
   return file_result(L, platform_remove(luaL_checkstring(L, 1)));
 }
 
+/* wire.upload_file(path) -> size | nil, message, "open" | "kind": whether
+** the file at path can be uploaded (upfile_check: a regular file of known
+** size); "open": it cannot be opened or read, "kind": not a regular file */
+static int l_upload_file(lua_State *L) {
+  char msg[512];
+  long long size;
+  int rc = upfile_check(luaL_checkstring(L, 1), &size, msg, sizeof msg);
+  if (rc < 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, msg);
+    lua_pushstring(L, rc == -1 ? "open" : "kind");
+    return 3;
+  }
+  lua_pushnumber(L, (lua_Number)size);
+  return 1;
+}
+
 /* wire.gc_running() -> true | false | nil: whether the collector runs
 ** (collectgarbage("isrunning") without its option lookup); nil where the
 ** collector refuses the question: inside a finalizer (5.4). Lua 5.1 cannot
@@ -753,6 +771,7 @@ static const luaL_Reg wire_funcs[] = {
   { "write_file", l_write_file },
   { "remove_file", l_remove_file },
   { "gc_running", l_gc_running },
+  { "upload_file", l_upload_file },
   { NULL, NULL }
 };
 

@@ -12,6 +12,7 @@ local secret = require "openai.secret"
 local transport = require "openai.transport"
 local options = require "openai.options"
 local endpoints = require "openai.endpoints"
+local errors = require "openai.errors"
 -- openai.stream and openai.batch_job are loaded with the first stream and
 -- the first run_batch: a script that never streams does not compile them
 -- at require time
@@ -210,9 +211,13 @@ function M.new(opts)
       self.azure_deployment = core.escape_segment(azure.deployment)
     end
   end
-  if opts.max_connections_per_host ~= nil and self.transport == "curl" then
+  if opts.max_connections_per_host ~= nil then
     local n = check.integer_in(fn, opts.max_connections_per_host, "max_connections_per_host", 1, 100000)
-    transport.engine():configure({ max_host_connections = n })
+    if self.transport == "curl" then
+      transport.engine():configure({ max_host_connections = n })
+    else
+      require("openai.nginx").configure({ max_host_connections = n })
+    end
   end
   -- the fixed header lines of every call; the client's own headers replace ours
   local lines = {}
@@ -852,18 +857,23 @@ for _, row in ipairs(endpoints.ROWS) do
   end
 end
 
--- the next page of a list: the same call with after = the last item's id
-local function next_page(state, res)
+-- the cursor of the page after res: its last_id, else its last item's id
+local function cursor_of(res)
   local data = res.data
   local last = res.last_id
   if last == nil and type(data) == "table" and type(data[#data]) == "table" then
     last = data[#data].id
   end
   if type(last) ~= "string" then return nil end
+  return last
+end
+
+-- the next page of a list: the same call with after = cursor
+local function next_page(state, cursor)
   local spec = state.spec
   local q = {}
   for k, v in pairs(spec.query or {}) do q[k] = v end
-  q.after = last
+  q.after = cursor
   local spec2 = {}
   for k, v in pairs(spec) do spec2[k] = v end
   spec2.query = q
@@ -873,11 +883,31 @@ local function next_page(state, res)
   return page, err, meta
 end
 
+-- why a page that says has_more cannot lead on: no items, no cursor, or a
+-- cursor already followed (a server that would repeat itself for ever);
+-- nil when it can
+local function stuck(page, cursor, followed)
+  local data = page.data
+  if type(data) ~= "table" or data[1] == nil then return "it has no items" end
+  if cursor == nil then return "it gives no cursor (last_id, or an id on its last item)" end
+  if followed[cursor] then return "its cursor '" .. cursor .. "' was followed already" end
+  return nil
+end
+
+local function stuck_error(why)
+  return errors.new({ kind = "decode", message = "the list does not advance: a page says "
+                      .. "has_more = true, but " .. why .. "; the walk ends here" })
+end
+
 -- for item[, err] in res:each() do ... end: every item of this page and the
--- next ones, fetched only when the loop gets there. A page that fails ends
--- the walk with one last (false, err).
+-- next ones, fetched only when the loop gets there. A page that fails, or
+-- that says has_more but does not advance, ends the walk with one last
+-- (false, err).
 function List.each(res)
   local page, i, failed = res, 0, false
+  local first = list_state[res]
+  local followed = {}                     -- cursors asked for, the first page's too
+  if first and first.spec.query and first.spec.query.after then followed[first.spec.query.after] = true end
   return function()
     if failed then return nil end
     while true do
@@ -885,11 +915,21 @@ function List.each(res)
       i = i + 1
       if type(data) == "table" and data[i] ~= nil then return data[i] end
       if page.has_more ~= true then return nil end
-      local nxt, err = next_page(list_state[page], page)
+      local cursor = cursor_of(page)
+      local why = stuck(page, cursor, followed)
+      if why then
+        failed = true
+        return false, stuck_error(why)
+      end
+      followed[cursor] = true
+      local nxt, err = next_page(list_state[page], cursor)
       if nxt == nil then
-        if err == nil then return nil end
         failed = true
         return false, err
+      end
+      if nxt.has_more == true and followed[cursor_of(nxt) or ""] then   -- a page seen before
+        failed = true
+        return false, stuck_error("its cursor '" .. cursor_of(nxt) .. "' was followed already")
       end
       page, i = nxt, 0
     end

@@ -29,8 +29,10 @@ local errors = require "openai.errors"
 local options = require "openai.options"
 
 local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
-local format, match, lower, find = string.format, string.match, string.lower, string.find
+local format, match, lower, find, sub = string.format, string.match, string.lower, string.find,
+                                        string.sub
 local sort = table.sort
+local upload_file = core.upload_file
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -139,6 +141,13 @@ local function where(field, index)
   return field .. "[" .. index .. "]"
 end
 
+-- the OS's words in io.open's message, without the path it starts with
+local function os_reason(why, path)
+  why = tostring(why)
+  if sub(why, 1, #path + 2) == path .. ": " then return sub(why, #path + 3) end
+  return why
+end
+
 local function file_part(fn, part_name, v, field, index, bytes_ok)
   if type(v) == "string" then
     local kind = bytes_ok and image_kind(v)
@@ -146,8 +155,13 @@ local function file_part(fn, part_name, v, field, index, bytes_ok)
       return { name = part_name, data = v, filename = "image." .. kind, type = MIME[kind] }
     end
     if not check.is_name(v) then check.name(fn, v, where(field, index)) end
-    local readable, why = core.can_read(v)
-    if not readable then check.fail(fn, where(field, index), "cannot be opened: " .. tostring(why), v) end
+    -- opened without blocking (a FIFO would wait for a writer); a file that
+    -- is not a regular one fails the call with kind io when it is sent
+    local size, _, what = upload_file(v)
+    if size == nil and what == "open" then
+      local _, why = core.can_read(v)
+      check.fail(fn, where(field, index), "cannot be opened: " .. os_reason(why, v), v)
+    end
     local name = basename(v)
     return { name = part_name, path = v, filename = name, type = mime_of(name) }
   end

@@ -25,8 +25,10 @@
 
 local sched = require "openai.scheduler"
 
-local pairs, pcall, error, setmetatable, require, tostring = pairs, pcall, error, setmetatable, require, tostring
+local pairs, pcall, error, setmetatable, require, tostring, type =
+      pairs, pcall, error, setmetatable, require, tostring, type
 local G = _G
+local stderr = io.stderr
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -67,7 +69,7 @@ function Driver:act(fd, readable, writable)
   self:sync()
   if not fine then
     self:kick()                 -- the tasks queued behind the one that raised
-    error(err, 0)
+    self.on_error(err)
   end
   if not ok then error("openai.luv: " .. tostring(ready), 0) end
 end
@@ -167,12 +169,31 @@ function Driver:stop()
   close(self.prepare)
 end
 
+-- where an error raised by a task's on_done callback goes when the caller
+-- named no handler: Neovim's own reporting (a scheduled error shows as an
+-- error message, the editor goes on), else stderr; either way the loop
+-- goes on (an error raised inside a luv callback would end the process)
+local function default_on_error(err)
+  local vim = G.vim
+  if vim ~= nil and vim.schedule then
+    vim.schedule(function() error(err, 0) end)
+  else
+    stderr:write("openai.luv: an on_done callback raised: ", tostring(err), "\n")
+  end
+end
+
 -- start driving the engine from uv's loop (default: vim.uv / vim.loop in
--- Neovim, else require "luv"); the running driver when there is one
-function M.start(uv)
+-- Neovim, else require "luv"); the running driver when there is one.
+-- opts.on_error(err): called with an error an on_done callback raised
+-- (after the task's other callbacks ran); the loop goes on
+function M.start(uv, opts)
+  local on_error = opts and opts.on_error or default_on_error
+  if type(on_error) ~= "function" then
+    error("openai.luv.start: 'on_error' must be a function (got " .. type(on_error) .. ")", 2)
+  end
   if current ~= nil then return current end
   uv = uv or default_uv()
-  local d = setmetatable({
+  local d = setmetatable({ on_error = on_error,
     uv = uv, engine = sched.engine(), polls = {}, gen = nil,
     timer = uv.new_timer(), prepare = uv.new_prepare(),
     stopped = false, kicked = false, dispatching = false,

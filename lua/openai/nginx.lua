@@ -22,13 +22,13 @@
 local wire = require "openai.wire"
 local sched = require "openai.scheduler"
 
-local type, tonumber, tostring, setmetatable, error, pcall, select =
-      type, tonumber, tostring, setmetatable, error, pcall, select
+local type, tonumber, tostring, setmetatable, error, pcall, select, pairs =
+      type, tonumber, tostring, setmetatable, error, pcall, select, pairs
+local co_running, co_status = coroutine.running, coroutine.status
 local format, match, lower, sub, find, gsub, byte = string.format, string.match, string.lower,
                                                      string.sub, string.find, string.gsub, string.byte
 local concat = table.concat
 local floor = math.floor
-local running = coroutine.running
 local open = io.open
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 local ngx = ngx -- luacheck: ignore 113 (set by nginx's lua module)
@@ -40,6 +40,7 @@ local _ENV = nil -- luacheck: ignore 211
 local M = {}
 
 local BIG_MS = 2147483647        -- "no limit" for a cosocket timeout
+local CANCEL_SLICE = 100         -- ms a task's transfer waits at once (to see a cancel)
 local READ_CHUNK = 65536
 local FILE_CHUNK = 65536
 
@@ -126,10 +127,8 @@ local function multipart(parts)
     head[#head + 1] = "\r\n\r\n"
     pieces[#pieces + 1] = concat(head)
     if p.path then
-      local f, err = open(p.path, "rb")
-      if f == nil then return nil, "io", format("cannot open the file '%s': %s", p.path, tostring(err)) end
-      local size = f:seek("end")
-      f:close()
+      local size, err = wire.upload_file(p.path)   -- a regular file, never a FIFO (it would block)
+      if size == nil then return nil, "io", err end
       pieces[#pieces + 1] = { path = p.path, size = size }
     else
       pieces[#pieces + 1] = p.data or ""
@@ -181,11 +180,13 @@ function M.submit(req, fn)
     error(fn .. ": cannot call " .. tostring(req.url) .. ": not an http:// or https:// URL", 0)
   end
   if req.stream and req.to_path then error(fn .. ": a stream cannot have a to_path", 0) end
-  return setmetatable({
+  local t = setmetatable({
     req = req, fn = fn, scheme = scheme, host = host, port = port, authority = authority,
     target = target, st = "waiting", attempts = 0, status = 0, started_at = now(),
     queue = {}, q_head = 1, q_tail = 0, received = 0, written = nil,
+    task = M.running_task(),
   }, T)
+  return t
 end
 
 -- the end of the time this attempt may take for what it is doing now
@@ -226,28 +227,136 @@ local function left_ms(t)
   return left < 1 and 1 or left
 end
 
+-- the OS's words in io's message, without the path it starts with
+local function os_reason(err, path)
+  err = tostring(err)
+  if sub(err, 1, #path + 2) == path .. ": " then return sub(err, #path + 3) end
+  return err
+end
+
 local function close_output(t)
   if t.out then
     local ok, err = t.out:close()
     t.out = nil
     if not ok and not t.kind then
-      t.kind, t.message = "io", format("cannot write '%s': %s", t.req.to_path, tostring(err))
+      t.kind, t.message = "io", format("cannot write '%s': %s", t.req.to_path, os_reason(err, t.req.to_path))
     end
   end
 end
+
+-- {=================================================================
+-- connection slots: the sockets this worker's transfers hold open
+-- (connected, not yet closed or back in the pool), in all and per pool.
+-- With max_connections_per_host (M.configure) a connect waits for a slot
+-- of its pool; a connect that fails because nginx's worker has no free
+-- connection (worker_connections) waits for one of ours to be released
+-- and tries again. Waiters look every SLOT_POLL s (an ngx.semaphore woken
+-- by each release stalled the worker's other sockets once nginx ran out of
+-- connections).
+-- ==================================================================
+
+local SLOT_POLL = 0.01
+local held, held_by, max_per_host = 0, {}, nil
+local releases = 0          -- releases so far (a waiter's "something came free")
+
+-- the worker-wide limits of every client inside nginx (as the curl engine's)
+function M.configure(opts)
+  if opts.max_host_connections ~= nil then max_per_host = opts.max_host_connections end
+end
+
+local function take_slot(t)
+  held = held + 1
+  held_by[t.pool] = (held_by[t.pool] or 0) + 1
+  t.held = true
+end
+
+local function release_slot(t)
+  if not t.held then return end
+  t.held = false
+  held = held - 1
+  held_by[t.pool] = held_by[t.pool] - 1
+  releases = releases + 1
+end
+
+-- wait until full() is false; true, or nil, kind, message when the
+-- attempt's time ran out or its task was cancelled meanwhile
+local function wait_until_free(t, full)
+  while full() do
+    if t.task and t.task.cancelled then return nil, "cancelled", "the task was cancelled" end
+    local d = due(t)
+    local left = d and d - now() or BIG_MS
+    if left <= 0 then                      -- (waiting for a connection: what
+      note_timeout(t, "connect")             -- ran out is the connect's time)
+      return nil, "timeout"
+    end
+    ngx.sleep(SLOT_POLL)
+  end
+  return true
+end
+
+-- what a connect failure says about the server or the network, never
+-- about this worker's own resources
+local REMOTE_FAILURES = { "refused", "unreachable", "no route", "reset", "resolve", "not found",
+                          "no resolver", "parse", "permission", "not supported", "timed out" }
+
+-- whether a connect may have failed because the worker had no free
+-- connection (worker_connections) or descriptor: nginx then reports
+-- whatever errno was left over ("operation now in progress", "no such file
+-- or directory", ...), so anything that is not a remote failure counts
+local function worker_full(err)
+  err = lower(tostring(err))
+  for i = 1, #REMOTE_FAILURES do
+    if find(err, REMOTE_FAILURES[i], 1, true) then return false end
+  end
+  return true
+end
+
+-- }==================================================================
 
 -- (pcall: a stream's finalizer closes it too, where nginx may refuse)
 local function drop_socket(t)
   local sock = t.sock
   t.sock = nil
   if sock then pcall(sock.close, sock) end
+  release_slot(t)
 end
+
+-- pool -> nginx's cached time (ngx.now()) when a connection last went back
+-- to it: bytes that arrive on a kept connection (a response that overran
+-- its length) are seen by nginx, which then closes it, only when its event
+-- loop runs; a connection taken again before that may carry them
+local kept_at = {}
 
 -- give a socket whose response was read whole back to nginx's pool
 local function keep_socket(t)
   local sock = t.sock
   t.sock = nil
   if sock and not sock:setkeepalive() then sock:close() end
+  kept_at[t.pool] = ngx.now()
+  release_slot(t)
+end
+
+-- whether the task of t was cancelled (from a thread that could not kill
+-- its thread): then t ends now, kind "cancelled", and sends nothing more
+local function cut_by_cancel(t)
+  local task = t.task
+  if task == nil or not task.cancelled or t.st == "done" or t.st == "closed" then return false end
+  close_output(t)
+  drop_socket(t)
+  t.kind, t.message, t.st = "cancelled", "the task was cancelled", "done"
+  return true
+end
+
+-- wait ms before the next attempt; a task's transfer in slices, so that a
+-- cancel stops it
+local function pause(t, ms)
+  if t.task == nil then return ngx.sleep(ms / 1000) end
+  local until_ms = now() + ms
+  while not t.task.cancelled do
+    local left = until_ms - now()
+    if left <= 0 then return end
+    ngx.sleep((left < CANCEL_SLICE and left or CANCEL_SLICE) / 1000)
+  end
 end
 
 -- the attempt ended (kind nil: a complete response): retry it after a
@@ -255,7 +364,7 @@ end
 local function settle(t, kind, message)
   close_output(t)
   if kind == nil and t.kind then kind, message = t.kind, t.message end
-  if kind == nil and t.keepalive then keep_socket(t) else drop_socket(t) end
+  if kind == nil and t.keepalive and not t.send_error then keep_socket(t) else drop_socket(t) end
   if kind == "connection" and t.received > 0 then kind = "stream" end
   if kind ~= nil and not t.head then t.status = 0 end
   local declined = false
@@ -272,7 +381,7 @@ local function settle(t, kind, message)
     t.retry_after = retry_after
     local deadline = t.req.deadline or 0
     if verdict == "yes" and not (deadline > 0 and now() + delay >= t.started_at + deadline) then
-      if delay > 0 then ngx.sleep(delay / 1000) end
+      if delay > 0 then pause(t, delay) end
       t.st = "waiting"
       return
     end
@@ -293,31 +402,62 @@ local tls_sessions = {}
 
 -- connect (or take a kept connection) and do the TLS handshake; nil, kind,
 -- message on failure
-local function connect(t)
-  local req = t.req
-  local sock = ngx.socket.tcp()
-  local left = left_ms(t)
-  local by_connect_timeout = req.connect_timeout ~= nil and req.connect_timeout < left
-  sock:settimeouts(by_connect_timeout and req.connect_timeout or left, left, left)
-  local pool = t.scheme .. ":" .. t.host .. ":" .. t.port
+-- a connected socket of t's pool (a slot taken), or nil, kind, message
+local function open_socket(t)
+  local req, pool = t.req, t.pool
   -- "localhost" is loopback by definition (RFC 6761): no resolver needed
   local addr = lower(t.host) == "localhost" and "127.0.0.1" or t.host
-  local ok, err = sock:connect(addr, t.port, { pool = pool })
-  if not ok then
+  if find(addr, ":", 1, true) then addr = "[" .. addr .. "]" end   -- an IPv6 literal, as nginx spells it
+  while true do
+    if kept_at[pool] == ngx.now() then
+      -- a connection went back to the pool since nginx last ran its loop:
+      -- let it run once, so that one with bytes waiting is closed, not reused
+      ngx.sleep(0.001)
+    end
+    local ok, kind, msg = wait_until_free(t, function()
+      return max_per_host ~= nil and (held_by[pool] or 0) >= max_per_host
+    end)
+    if not ok then return nil, kind, msg end
+    local sock = ngx.socket.tcp()
+    local left = left_ms(t)
+    local by_connect_timeout = req.connect_timeout ~= nil and req.connect_timeout < left
+    sock:settimeouts(by_connect_timeout and req.connect_timeout or left, left, left)
+    take_slot(t)                                   -- before connect, which yields
+    local err
+    ok, err = sock:connect(addr, t.port, { pool = pool })
+    if ok then return sock end
     sock:close()
+    release_slot(t)
     if err == "timeout" then
       if by_connect_timeout then note_timeout(t, "connect", "connect_timeout", req.connect_timeout)
       else note_timeout(t, "connect") end
       return nil, "timeout"
     end
-    return nil, "connection", format("cannot connect to %s: %s", t.authority, tostring(err))
+    if not worker_full(err) then
+      return nil, "connection", format("cannot connect to %s: %s", t.authority, tostring(err))
+    end
+    if held == 0 then                              -- none of ours to wait for
+      return nil, "connection", format("cannot connect to %s: nginx's worker has no free connection "
+        .. "(worker_connections): %s", t.authority, tostring(err))
+    end
+    local seen = releases
+    ok, kind, msg = wait_until_free(t, function() return releases == seen end)
+    if not ok then return nil, kind, msg end
   end
+end
+
+local function connect(t)
+  t.pool = t.scheme .. ":" .. t.host .. ":" .. t.port
+  local sock, kind, msg = open_socket(t)
+  if sock == nil then return nil, kind, msg end
+  local ok, err
   t.reused = (sock:getreusedtimes() or 0) > 0
   if t.scheme == "https" and not t.reused then
-    ok, err = sock:sslhandshake(tls_sessions[pool], t.host, true)
-    if ok then tls_sessions[pool] = ok end
+    ok, err = sock:sslhandshake(tls_sessions[t.pool], t.host, true)
+    if ok then tls_sessions[t.pool] = ok end
     if not ok then
       sock:close()
+      release_slot(t)
       if err == "timeout" then
         note_timeout(t, "connect")
         return nil, "timeout"
@@ -330,16 +470,17 @@ local function connect(t)
   return true
 end
 
--- a send that failed: nil, kind, message
+-- a send that failed: nil, kind, message [, true: the socket failed]
 local function send_failed(t, err)
   if err == "timeout" then
     note_timeout(t, "send")
     return nil, "timeout"
   end
-  return nil, "connection", "sending failed: " .. tostring(err)
+  return nil, "connection", "sending failed: " .. tostring(err), true
 end
 
--- send the request; nil, kind, message on failure
+-- send the request; nil, kind, message [, true when the socket failed] on
+-- failure
 local function send_request(t)
   local req, sock = t.req, t.sock
   local pieces, len, ctype
@@ -365,7 +506,7 @@ local function send_request(t)
       if not ok then return send_failed(t, err) end
       out = {}
       local f, ferr = open(x.path, "rb")
-      if f == nil then return nil, "io", format("cannot open the file '%s': %s", x.path, tostring(ferr)) end
+      if f == nil then return nil, "io", format("cannot open the file '%s': %s", x.path, os_reason(ferr, x.path)) end
       local sent = 0
       while sent < x.size do
         local chunk = f:read(x.size - sent < FILE_CHUNK and x.size - sent or FILE_CHUNK)
@@ -418,7 +559,7 @@ local function on_head(t, r)
   if req.to_path and ok2xx then
     local f, err = open(req.to_path, "wb")
     if f == nil then
-      t.kind, t.message = "io", format("cannot create '%s': %s", req.to_path, tostring(err))
+      t.kind, t.message = "io", format("cannot create '%s': %s", req.to_path, os_reason(err, req.to_path))
       return false
     end
     t.out, t.written = f, 0
@@ -451,7 +592,7 @@ local function on_body(t, bytes)
   if t.out then
     local ok, err = t.out:write(bytes)
     if not ok then
-      t.kind, t.message = "io", format("cannot write '%s': %s", t.req.to_path, tostring(err))
+      t.kind, t.message = "io", format("cannot write '%s': %s", t.req.to_path, os_reason(err, t.req.to_path))
       return false
     end
     t.written = t.written + #bytes
@@ -501,6 +642,7 @@ local function read_once(t)
       t.st = "resend"
       return
     end
+    if t.send_error and not t.got_bytes then return settle(t, "connection", t.send_error) end
     if err ~= "closed" then return settle(t, "connection", "reading the response failed: " .. tostring(err)) end
     r, msg, code = t.parser:finish()
   else
@@ -527,11 +669,16 @@ local function start_attempt(t)
   t.status, t.head, t.headers, t.request_id, t.kind, t.message = 0, nil, nil, nil, nil, nil
   t.json_body, t.sse, t.keepalive, t.body, t.body_parts, t.size = false, nil, false, nil, {}, 0
   t.st, t.reused, t.got_bytes, t.sent, t.timeout_option = "running", false, false, false, nil
+  t.send_error = nil
   if t.parser then t.parser:close() end
   t.parser = wire.http1(t.req.method)
-  local ok, kind, msg = connect(t)
-  if ok then ok, kind, msg = send_request(t) end
+  local ok, kind, msg, sock_failed = connect(t)
+  if ok then ok, kind, msg, sock_failed = send_request(t) end
   t.sent = ok == true
+  if sock_failed and kind == "connection" and t.sock then
+    t.send_error = msg      -- a server may answer before it reads the body, then close:
+    return                  -- read what it said before calling this a send failure
+  end
   if not ok then
     if kind ~= "io" and t.reused and not t.resent then   -- a kept connection gone stale
       t.resent = true
@@ -550,6 +697,7 @@ end
 -- run the transfer until it is ready; true (the outcome is in result())
 function T:await()
   while not self:ready() do
+    if cut_by_cancel(self) then break end
     if self.st == "waiting" or self.st == "resend" then
       start_attempt(self)
     else
@@ -611,13 +759,17 @@ function T:close()
 end
 T.release = T.close
 
--- close; graceful (a stream read to its end): first read what is left of
--- its body for a short while, so that its connection can be kept
+-- close; graceful (a stream read to its end): first read the end of its
+-- body for DONE_GRACE ms (a server sends it right behind [DONE]), so that
+-- its connection can be kept; a body that goes on is cut then
+local DONE_GRACE = 5
+
 function T:finish(graceful)
   if graceful and self.st == "running" and self.sock then
-    self.req = setmetatable({ stream = true, idle_timeout = 200, deadline = 0 },
+    self.req = setmetatable({ stream = true, idle_timeout = DONE_GRACE, deadline = 0 },
                             { __index = self.req })
-    local until_ms = now() + 1000
+    self.last_byte_at = now()
+    local until_ms = now() + DONE_GRACE
     while self.st == "running" and now() < until_ms do read_once(self) end
   end
   self:close()
@@ -641,19 +793,24 @@ local Task = setmetatable({}, { __index = sched.Task })
 Task.__index = Task
 M.Task = Task
 
-local pending = 0
-local task_of = setmetatable({}, { __mode = "k" })  -- light thread's coroutine -> its task
+-- Each request (or timer) has its own tasks: openai.step counts only the
+-- calling request's, so a request never waits for another's, and tasks of a
+-- request that ended (ngx.exit, a client gone: nginx kills its threads)
+-- count nowhere. A task whose thread was killed ends as cancelled.
+local tasks_of_ctx = setmetatable({}, { __mode = "k" })    -- ngx.ctx -> { [task] = true }
+local task_of_thread = setmetatable({}, { __mode = "k" })  -- thread coroutine -> its task
 
-local function count_down()
-  pending = pending - 1
+local function forget(task)
+  local mine = task.mine
+  if mine then mine[task] = nil end
 end
 
 local function task_done(task, ok, res)
-  complete(task, ok, res, count_down)
+  complete(task, ok, res, forget)
 end
 
 local function run_task(task, fn, ...)
-  task_of[running()] = task
+  task_of_thread[co_running()] = task
   local res = pack(pcall(fn, ...))
   if res[1] then
     task_done(task, true, pack(unpack(res, 2, res.n)))
@@ -662,32 +819,78 @@ local function run_task(task, fn, ...)
   end
 end
 
+-- a task whose light thread is dead without having ended it was killed
+-- (ngx.thread.kill, ngx.exit in another thread): it ends as cancelled
+local function reap(task)
+  if not task.finished and task.thread and co_status(task.thread) == "dead" then
+    task_done(task, false, cancelled())
+  end
+end
+
 -- fn(...) on a light thread of its own; it starts at once and runs while
 -- the caller waits for anything
 function M.spawn(fn, ...)
   local task = setmetatable({ finished = false, ok = nil, res = nil, callbacks = nil }, Task)
-  pending = pending + 1
+  local ctx = ngx.ctx
+  local mine = tasks_of_ctx[ctx]
+  if mine == nil then
+    mine = {}
+    tasks_of_ctx[ctx] = mine
+  end
+  task.mine = mine
+  mine[task] = true
   task.thread = ngx.thread.spawn(run_task, task, fn, ...)
   return task
 end
 
--- the task whose light thread is running, or nil
+-- the running light thread's task (nil outside any), for its transfers
 function M.running_task()
-  return task_of[running()]
+  return task_of_thread[co_running()]
 end
 
+function Task:done()
+  reap(self)
+  return self.finished
+end
+
+function Task:result()
+  reap(self)
+  return sched.Task.result(self)
+end
+
+-- only a thread's spawner may kill it: from any other thread of the
+-- request the task is marked and ends as cancelled at once; its thread
+-- sends nothing more (a retry wait looks at the mark every CANCEL_SLICE
+-- ms; a read in progress ends as reads do: nginx lets no other thread cut
+-- it, and a read in slices would log each slice's timeout)
 function Task:cancel()
+  reap(self)
   if self.finished then return false end
-  pcall(ngx.thread.kill, self.thread)      -- only its spawner may kill it
+  self.cancelled = true
+  pcall(ngx.thread.kill, self.thread)
   task_done(self, false, cancelled())
   return true
 end
 
+-- the calling request's tasks still running
+local function live_tasks(mine)
+  local n = 0
+  if mine == nil then return 0 end
+  for task in pairs(mine) do
+    reap(task)
+    if not task.finished then n = n + 1 end
+  end
+  return n
+end
+
 -- openai.step inside nginx: the tasks run by themselves; wait (yielding to
--- nginx) at most max_wait_ms while some are pending, and say how many are
+-- nginx) at most max_wait_ms while some of this request's are running, and
+-- say how many are
 function M.step(max_wait_ms)
-  if pending > 0 then ngx.sleep((max_wait_ms or 0) / 1000) end
-  return pending
+  local mine = tasks_of_ctx[ngx.ctx]
+  if live_tasks(mine) == 0 then return 0 end
+  ngx.sleep((max_wait_ms or 0) / 1000)
+  return live_tasks(mine)
 end
 
 -- openai.parallel inside nginx: `concurrency` light threads take the

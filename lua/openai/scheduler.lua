@@ -33,6 +33,7 @@ local xpcall = xpcall
 local require = require
 local ngx = ngx -- luacheck: ignore 113 (set by nginx's lua module)
 local unpack = table.unpack or unpack -- luacheck: ignore 143
+local concat = table.concat
 local VERSION = _VERSION
 
 local _ENV = nil -- luacheck: ignore 211
@@ -243,18 +244,35 @@ local function call_back(cb, ok, res)
   return cb(false, res[2])
 end
 
+-- run every callback of cbs; an error of one does not keep the others
+-- from running: the first is raised once all ran (with the count of any
+-- others, which are joined into its text when it is a string)
+local function call_backs(cbs, ok, res)
+  local first, more = nil, {}
+  for i = 1, #cbs do
+    local fine, err = pcall(call_back, cbs[i], ok, res)
+    if not fine then
+      if first == nil then first = err else more[#more + 1] = tostring(err) end
+    end
+  end
+  if first == nil then return end
+  if #more > 0 and type(first) == "string" then
+    first = first .. " (and " .. #more .. " more on_done error(s): " .. concat(more, "; ") .. ")"
+  end
+  error(first, 0)
+end
+
 -- how any task ends (openai.nginx's too): its outcome is recorded, then
 -- release(task, ok, res) lets go of what its kind of task holds, then its
--- callbacks run; a task ends once
+-- callbacks run, every one of them (an error is raised after the last);
+-- a task ends once
 local function complete(task, ok, res, release)
   if task.finished then return end
   task.finished, task.ok, task.res = true, ok, res
   release(task, ok, res)
   local cbs = task.callbacks
   task.callbacks = nil
-  if cbs ~= nil then
-    for i = 1, #cbs do call_back(cbs[i], ok, res) end
-  end
+  if cbs ~= nil then call_backs(cbs, ok, res) end
 end
 M.complete = complete
 
@@ -463,12 +481,13 @@ function M.await(t)
 end
 
 -- drive the engine until t is closed, at most max_ms (a released stream
--- reads the rest of its body so its connection is kept); then cut it
+-- reads the rest of its body so its connection is kept; 0: what has
+-- arrived already, without waiting); then cut it
 function M.drain(t, max_ms)
   local until_ms = wire.now() + max_ms
   while t:state() ~= "closed" do
     local left = until_ms - wire.now()
-    if left <= 0 or not drive(left + 1) then break end
+    if not drive(left > 0 and left + 1 or 0) or left <= 0 then break end
   end
   t:close()
 end

@@ -35,7 +35,7 @@ local errors = require "openai.errors"
 local transport = require "openai.transport"
 local sched = require "openai.scheduler"
 
-local type, pairs, setmetatable, error, tostring = type, pairs, setmetatable, error, tostring
+local type, pairs, setmetatable, error, tostring, pcall = type, pairs, setmetatable, error, tostring, pcall
 local null = json.null
 local decode, decode_object, is_object = json.decode, json.decode_object, json.is_object
 local error_fields = transport.error_fields
@@ -278,6 +278,43 @@ function Stream:result()
   if self._failed then error(self._failed, 0) end
   return self._final
 end
+
+-- {=================================================================
+-- the non-raising forms (as cjson.safe is to cjson): a failure of the
+-- stream (an error object: kind stream, timeout, decode, ...) comes back
+-- as a value; any other error (a mistake in the program) still raises
+-- ==================================================================
+
+-- the next chunk; nil at the end; false, err when the stream failed
+function Stream:next_safe()
+  local ok, v = pcall(Stream.next, self)
+  if ok then return v end
+  if errors.is_error(v) then return false, v end
+  error(v, 0)
+end
+
+-- for chunk, err in stream:each_safe() do ... end: every chunk, then one
+-- (false, err) when the stream failed (the form of a list's res:each())
+function Stream:each_safe()
+  local failed = false
+  local function step()
+    if failed then return nil end
+    local v, err = self:next_safe()
+    if v == false then failed = true end
+    return v, err
+  end
+  return step, self, nil, self
+end
+
+-- result() as a value: the result, or nil, err when the stream failed
+function Stream:result_safe()
+  local ok, v = pcall(Stream.result, self)
+  if ok then return v end
+  if errors.is_error(v) then return nil, v end
+  error(v, 0)
+end
+
+-- }==================================================================
 
 -- the text so far: content of choice 0, or the Responses API's output_text
 function Stream:text()

@@ -86,6 +86,11 @@ end
 
 -- }==================================================================
 
+-- ms a stream read to its end waits for the end of its body (which a
+-- server sends right behind [DONE]) so that its connection can be kept; a
+-- body that goes on is cut then: the stream is over
+local DONE_GRACE = 5
+
 -- close t and give its slot back; graceful: t may first read the rest of
 -- its body in the background, so that its connection is kept
 function M.finish(t, graceful)
@@ -97,7 +102,7 @@ function M.finish(t, graceful)
     t:release(1000)                       -- the scheduler's steps finish it
   else
     t:release(1000)
-    sched.drain(t, 200)                   -- a body ends right after its last event
+    sched.drain(t, DONE_GRACE)            -- the stream is over: its body's end, if it comes at once
   end
 end
 
@@ -225,7 +230,8 @@ end
 -- downloads to a path: the body goes to a temporary file beside it (the
 -- same directory, so the rename is one step), renamed over the path once
 -- the call succeeded; a failed call leaves the old file as it was and
--- removes the temporary one
+-- removes the temporary one. A path that names something other than a
+-- regular file (a device, a directory) is written in place
 -- ==================================================================
 
 local function temp_beside(path)
@@ -259,6 +265,13 @@ end
 
 function download(client, spec, req, scan, debug, started)
   local path = req.to_path
+  local _, _, what = core.upload_file(path)
+  if what == "kind" then
+    -- not a regular file (a device such as /dev/null, a directory): written
+    -- in place, never replaced by a rename (as root, a rename would put a
+    -- plain file where the device was)
+    return perform_built(client, spec, req, scan, debug, started)
+  end
   local tmp = temp_beside(path)
   req.to_path = tmp
   local res, err, meta = perform_built(client, spec, req, scan, debug, started)

@@ -40,7 +40,8 @@ local function temp_dir()
 end
 
 -- the nginx.conf text. opts.http: more http-level directives;
--- opts.locations: the server's locations (and other server directives)
+-- opts.locations: the server's locations (and other server directives);
+-- opts.worker_connections (default 256)
 function N.config(dir, port, root, opts)
   local mods = {}
   for i, m in ipairs(N.modules) do mods[i] = "load_module " .. m .. ";" end
@@ -53,7 +54,7 @@ function N.config(dir, port, root, opts)
     "worker_processes 1;",
     "pid " .. dir .. "/nginx.pid;",
     "error_log " .. dir .. "/error.log " .. (opts.log_level or "warn") .. ";",
-    "events { worker_connections 256; }",
+    "events { worker_connections " .. (opts.worker_connections or 256) .. "; }",
     "http {",
     "  access_log off;",
     table.concat(temp, "\n"),
