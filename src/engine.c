@@ -574,19 +574,26 @@ static unsigned long options_key(const transfer *t) {
 **   same host to say whether it multiplexes (HTTP/2) instead of opening one
 **   of its own; plain http (HTTP/1.1) never waits, so calls in flight to a
 **   local server keep one connection each as before;
-** - the CA store comes from one bundle file (the caller's ca_file, else
+** - the CA store comes from one bundle file (the client's ca_file, else
 **   libcurl's default) and no CA directory, which is what lets libcurl keep
 **   the parsed store in the multi handle (CURLOPT_CA_CACHE_TIMEOUT, 24 h by
-**   default) instead of reading the whole bundle for every connection;
+**   default) instead of reading the whole bundle for every connection; a
+**   client's ca_path is looked up besides it (no cache then);
+** - a client certificate and key (mutual TLS) are the client's own;
 ** - TLS sessions are kept in the engine's share, so a new connection to a
 **   host seen before resumes instead of doing a full handshake */
 static void set_tls_options(transfer *t, CURL *h) {
   engine *e = t->eng;
+  const tls_files *f = &t->tls;
   if (t->url != NULL && strncasecmp(t->url, "https:", 6) == 0)
     curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
-  if (t->ca_file != NULL) curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file);
-  if (t->ca_file != NULL || (e != NULL && e->has_cainfo))
+  if (f->ca_file != NULL) curl_easy_setopt(h, CURLOPT_CAINFO, f->ca_file);
+  if (f->ca_path != NULL) curl_easy_setopt(h, CURLOPT_CAPATH, f->ca_path);
+  else if (f->ca_file != NULL || (e != NULL && e->has_cainfo))
     curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+  if (f->client_cert != NULL) curl_easy_setopt(h, CURLOPT_SSLCERT, f->client_cert);
+  if (f->client_key != NULL) curl_easy_setopt(h, CURLOPT_SSLKEY, f->client_key);
+  if (f->key_password != NULL) curl_easy_setopt(h, CURLOPT_KEYPASSWD, f->key_password);
   if (e != NULL && e->share != NULL) curl_easy_setopt(h, CURLOPT_SHARE, e->share);
 }
 
@@ -915,6 +922,10 @@ static void settle(engine *e, transfer *t, CURLcode rc) {
         !(t->deadline_ms > 0 && now + (double)d.delay_ms >= t->started_at + (double)t->deadline_ms)) {
       t->state = T_WAITING;
       t->next_at = now + (double)d.delay_ms;
+      if (t->key_refresh) {       /* the caller renews the key first */
+        t->wants_key = 1;
+        mark_ready(t);
+      }
       return;
     }
     declined = d.verdict == RETRY_SENT;
@@ -1041,7 +1052,7 @@ void profile_release(profile *p) {
   curl_slist_free_all(p->headers);
   free(p->proxy);
   free(p->no_proxy);
-  free(p->ca_file);
+  tls_files_free(&p->tls);
   free(p);
 }
 
@@ -1051,7 +1062,7 @@ void transfer_use_profile(transfer *t, profile *p) {
   t->headers = p->headers;
   t->proxy = p->proxy;
   t->no_proxy = p->no_proxy;
-  t->ca_file = p->ca_file;
+  t->tls = p->tls;
   t->timeout_ms = p->timeout_ms;
   t->connect_timeout_ms = p->connect_timeout_ms;
   t->idle_timeout_ms = p->idle_timeout_ms;
@@ -1088,7 +1099,37 @@ int transfer_submit(engine *e, transfer *t) {
 }
 
 int transfer_ready(const transfer *t) {
-  return t->state >= T_DONE || t->queue.len > t->queue_off;
+  return t->state >= T_DONE || t->queue.len > t->queue_off || t->wants_key;
+}
+
+void tls_files_free(tls_files *f) {
+  free(f->ca_file);
+  free(f->ca_path);
+  free(f->client_cert);
+  free(f->client_key);
+  if (f->key_password != NULL) {       /* a secret: not left in freed memory */
+    volatile char *p = f->key_password;
+    while (*p) *p++ = 0;
+    free(f->key_password);
+  }
+  memset(f, 0, sizeof *f);
+}
+
+int transfer_set_key(transfer *t, const char *line) {
+  const char *colon = strchr(line, ':');
+  size_t n = colon ? (size_t)(colon - line) + 1 : 0;
+  struct curl_slist *l, *fresh = NULL, *next;
+  if (!t->wants_key || t->prof != NULL || n == 0) return -1;
+  for (l = t->headers; l != NULL; l = l->next) {   /* a new list: the line replaced */
+    const char *v = strncasecmp(l->data, line, n) == 0 ? line : l->data;
+    if ((next = curl_slist_append(fresh, v)) == NULL) { curl_slist_free_all(fresh); return -1; }
+    fresh = next;
+  }
+  curl_slist_free_all(t->headers);
+  t->headers = fresh;
+  t->wants_key = 0;
+  if (t->eng != NULL) unlink_ready(t->eng, t);
+  return 0;
 }
 
 int transfer_pop_event(transfer *t, const char **name, size_t *name_len,
@@ -1152,7 +1193,8 @@ void transfer_close(transfer *t) {
   }
   if (t->prof != NULL) {          /* these are the profile's */
     t->headers = NULL;
-    t->proxy = t->no_proxy = t->ca_file = NULL;
+    t->proxy = t->no_proxy = NULL;
+    memset(&t->tls, 0, sizeof t->tls);
     profile_release(t->prof);
     t->prof = NULL;
   }
@@ -1163,7 +1205,8 @@ void transfer_close(transfer *t) {
   free(t->to_path); t->to_path = NULL;
   free(t->proxy); t->proxy = NULL;
   free(t->no_proxy); t->no_proxy = NULL;
-  free(t->ca_file); t->ca_file = NULL;
+  tls_files_free(&t->tls);
+  t->key_refresh = t->wants_key = 0;
   for (i = 0; i < t->nparts; i++) {
     free(t->parts[i].name);
     free(t->parts[i].data);
@@ -1208,7 +1251,7 @@ void transfer_reuse(transfer *t) {
 /* when the engine must look at t for a timer of its own (next attempt,
 ** stream header wait, idle gap, release grace), or ENGINE_NO_DUE */
 static double own_due(const transfer *t) {
-  if (t->state == T_WAITING) return t->next_at;
+  if (t->state == T_WAITING) return t->wants_key ? ENGINE_NO_DUE : t->next_at;
   if (t->state != T_RUNNING || !t->stream) return ENGINE_NO_DUE;
   if (t->released) return t->release_by;
   if (!t->headers_done)
@@ -1249,7 +1292,7 @@ static void start_due(engine *e, double now) {
   transfer *t, *nx;
   for (t = e->live; t != NULL; t = nx) {
     nx = t->next;
-    if (t->state == T_WAITING && t->next_at <= now) start_attempt(e, t);
+    if (t->state == T_WAITING && !t->wants_key && t->next_at <= now) start_attempt(e, t);
   }
 }
 
@@ -1363,7 +1406,7 @@ static int busy(const engine *e) {
   const transfer *t;
   if (e->running > 0) return 1;
   for (t = e->live; t != NULL; t = t->next)
-    if (t->state == T_WAITING) return 1;
+    if (t->state == T_WAITING && !t->wants_key) return 1;
   return 0;
 }
 

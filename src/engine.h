@@ -57,6 +57,13 @@ typedef struct mpart {
   char *type;         /* NULL: curl's default */
 } mpart;
 
+/* the TLS files of a client (CURLOPT_CAINFO, CAPATH, SSLCERT, SSLKEY,
+** KEYPASSWD); NULL: curl's default (the system's trust store, no client
+** certificate). Peer and host verification stay on whatever these are */
+typedef struct tls_files {
+  char *ca_file, *ca_path, *client_cert, *client_key, *key_password;
+} tls_files;
+
 typedef struct engine engine;
 typedef struct transfer transfer;
 
@@ -71,7 +78,7 @@ typedef struct profile {
   unsigned long id;
   struct curl_slist *headers;   /* "Expect:" included */
   char *proxy, *no_proxy;
-  char *ca_file;                /* CURLOPT_CAINFO; NULL: libcurl's default store */
+  tls_files tls;
   long timeout_ms, connect_timeout_ms, idle_timeout_ms, deadline_ms;
   size_t max_response, max_event;
   int stream;
@@ -110,10 +117,13 @@ struct transfer {
   char *to_path;            /* a 2xx body goes to this file, not to memory */
   char *proxy;              /* CURLOPT_PROXY; NULL: the environment's */
   char *no_proxy;           /* CURLOPT_NOPROXY; NULL: the environment's */
-  char *ca_file;            /* CURLOPT_CAINFO; NULL: libcurl's default store */
+  tls_files tls;
+  int key_refresh;          /* a retry waits for the caller to renew the key
+                               header (transfer_wants_key) before it starts */
+  int wants_key;            /* ... and this one waits for it now */
   retry_config retry;
-  profile *prof;            /* when set, headers, proxy, no_proxy and ca_file are its
-                               own (not freed with the transfer) */
+  profile *prof;            /* when set, headers, proxy, no_proxy and tls are
+                               its own (not freed with the transfer) */
 
   /* the attempt in progress */
   CURL *easy;
@@ -259,6 +269,14 @@ void transfer_close(transfer *t);
 void transfer_reuse(transfer *t);
 /* close, then free every buffer */
 void transfer_destroy(transfer *t);
+/* free the strings of f and zero it */
+void tls_files_free(tls_files *f);
+/* a transfer with key_refresh whose attempt failed and will be retried is
+** put on the ready list with wants_key set, waiting (its next attempt time
+** kept) until transfer_set_key replaces its header line `name: ...` (name
+** as in line, case-insensitive) and lets it go on; 0, or -1 when out of
+** memory or t does not wait for a key */
+int transfer_set_key(transfer *t, const char *line);
 /* a fixed text for a kind */
 const char *transfer_kind_name(int kind);
 /* the value of a response header of the final response, or NULL; name is

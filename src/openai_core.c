@@ -139,10 +139,12 @@ static int opt_field_bool(lua_State *L, int idx, const char *k) {
 static int request_field(const char *k, size_t len) {
   switch (k[0]) {
     case 'b': return IS("body");
-    case 'c': return IS("connect_timeout") || IS("ca_file");
+    case 'c': return IS("connect_timeout") || IS("ca_file") || IS("ca_path") || IS("client_cert") ||
+                     IS("client_key") || IS("client_key_password");
     case 'd': return IS("deadline");
     case 'h': return IS("headers");
     case 'i': return IS("idle_timeout");
+    case 'k': return IS("key_refresh");
     case 'm': return IS("method") || IS("max_response_bytes") || IS("max_event_bytes");
     case 'n': return IS("no_proxy");
     case 'p': return IS("parts") || IS("proxy");
@@ -172,7 +174,7 @@ static int profiled_field(const char *k, size_t len) {
 ** and to_path */
 static int profile_field(const char *k, size_t len) {
   return request_field(k, len) && !IS("method") && !IS("url") && !IS("body") && !IS("parts") &&
-         !IS("to_path");
+         !IS("to_path") && !IS("key_refresh");
 }
 
 static int retry_field(const char *k, size_t len) {
@@ -307,6 +309,27 @@ static void read_retry(lua_State *L, int req, transfer *t) {
 /* }================================================================== */
 
 
+/* the TLS files of request (or profile) table idx into f: paths, and the
+** client key's password; checked by openai.new, here only as strings
+** without NUL bytes */
+static void read_tls(lua_State *L, int idx, tls_files *f) {
+  static const char *const names[] = { "ca_file", "ca_path", "client_cert", "client_key",
+                                       "client_key_password" };
+  char **slots[5];
+  int i;
+  slots[0] = &f->ca_file; slots[1] = &f->ca_path; slots[2] = &f->client_cert;
+  slots[3] = &f->client_key; slots[4] = &f->key_password;
+  for (i = 0; i < 5; i++) {
+    size_t len;
+    const char *s = opt_field_str(L, idx, names[i], &len);
+    if (s == NULL) continue;
+    if (len == 0 || memchr(s, '\0', len) != NULL)
+      luaL_error(L, "openai.core: request field '%s' must be a non-empty string without NUL bytes",
+                 names[i]);
+    *slots[i] = dup_lstring(L, s, len);
+  }
+}
+
 /* {=================================================================
 ** profiles: what does not change between a client's calls, read once
 ** ================================================================== */
@@ -348,14 +371,14 @@ static int l_profile_new(lua_State *L) {
   t->stream = opt_field_bool(L, 1, "stream");
   if ((s = opt_field_str(L, 1, "proxy", &len)) != NULL) t->proxy = dup_lstring(L, s, len);
   if ((s = opt_field_str(L, 1, "no_proxy", &len)) != NULL) t->no_proxy = dup_lstring(L, s, len);
-  if ((s = opt_field_str(L, 1, "ca_file", &len)) != NULL) t->ca_file = dup_lstring(L, s, len);
+  read_tls(L, 1, &t->tls);
   p = profile_new();
   if (p == NULL) return luaL_error(L, "openai.core: not enough memory");
   /* the shared part takes the template's pointers */
   p->headers = t->headers; t->headers = NULL;
   p->proxy = t->proxy; t->proxy = NULL;
   p->no_proxy = t->no_proxy; t->no_proxy = NULL;
-  p->ca_file = t->ca_file; t->ca_file = NULL;
+  p->tls = t->tls; memset(&t->tls, 0, sizeof t->tls);
   p->timeout_ms = t->timeout_ms;
   p->connect_timeout_ms = t->connect_timeout_ms;
   p->idle_timeout_ms = t->idle_timeout_ms;
@@ -486,7 +509,8 @@ static int l_engine_submit(lua_State *L) {
   }
   if ((s = opt_field_str(L, 2, "proxy", &len)) != NULL) t->proxy = dup_lstring(L, s, len);
   if ((s = opt_field_str(L, 2, "no_proxy", &len)) != NULL) t->no_proxy = dup_lstring(L, s, len);
-  if ((s = opt_field_str(L, 2, "ca_file", &len)) != NULL) t->ca_file = dup_lstring(L, s, len);
+  read_tls(L, 2, &t->tls);
+  t->key_refresh = opt_field_bool(L, 2, "key_refresh");
   return submit_transfer(L, e, t);
 }
 
@@ -893,6 +917,21 @@ static int l_transfer_state(lua_State *L) {
   return 1;
 }
 
+/* t:wants_key() -> boolean: a retry waits for t:set_key (see transfer_set_key) */
+static int l_transfer_wants_key(lua_State *L) {
+  lua_pushboolean(L, check_transfer(L, 1)->wants_key);
+  return 1;
+}
+
+/* t:set_key(header_line): the key header line replaced; the retry goes on */
+static int l_transfer_set_key(lua_State *L) {
+  transfer *t = check_transfer(L, 1);
+  const char *line = luaL_checkstring(L, 2);
+  if (transfer_set_key(t, line) != 0)
+    return luaL_error(L, "openai.core: set_key: the transfer does not wait for a key (or no memory)");
+  return 0;
+}
+
 /* t:ready() -> boolean */
 static int l_transfer_ready(lua_State *L) {
   lua_pushboolean(L, transfer_ready(check_transfer(L, 1)));
@@ -935,6 +974,8 @@ static const luaL_Reg transfer_methods[] = {
   { "body_utf8", l_transfer_body_utf8 },
   { "close", l_transfer_close },
   { "release", l_transfer_release },
+  { "wants_key", l_transfer_wants_key },
+  { "set_key", l_transfer_set_key },
   { NULL, NULL }
 };
 

@@ -13,6 +13,9 @@ local transport = require "openai.transport"
 local options = require "openai.options"
 local endpoints = require "openai.endpoints"
 local errors = require "openai.errors"
+local option_names = require "openai.names"
+local tls = require "openai.tls"
+local key_providers = require "openai.keys"
 -- openai.stream and openai.batch_job are loaded with the first stream and
 -- the first run_batch: a script that never streams does not compile them
 -- at require time
@@ -151,29 +154,73 @@ end
 
 -- }==================================================================
 
-function M.new(opts)
-  local fn = "openai.new"
-  opts = check.opt_table(fn, opts, "opts") or {}
-  local self = setmetatable({}, Client)
+-- the options openai.new knows: its own, and every client option of
+-- openai.options' rows; azure's own table
+local NEW_OPTS = set_of({ "api_key", "organization", "project", "base_url", "proxy", "no_proxy",
+                          "logger", "transport", "azure", "max_connections_per_host", "headers",
+                          "ca_file", "ca_path", "client_cert", "client_key", "client_key_password" })
+for _, row in ipairs(options.ROWS) do
+  if row.client then NEW_OPTS[row.name] = true end
+end
+local AZURE_OPTS = set_of({ "api_version", "deployment", "token_provider" })
+local AZURE_ALIASES = { version = "api_version", deployment_name = "deployment",
+                        azure_ad_token_provider = "token_provider", ad_token_provider = "token_provider" }
+
+-- the client's key: a string (checked, redacted from now on), false (none)
+-- or a provider (keys.lua), from api_key, $OPENAI_API_KEY or Azure's
+-- token_provider; the fixed header line it makes, when any
+local function client_key(fn, self, opts, azure)
   local key = opts.api_key
+  local provider = azure and azure.token_provider
+  if provider ~= nil then
+    if type(provider) ~= "function" then check.fail(fn, "azure.token_provider", "must be a function", provider) end
+    if key ~= nil and key ~= false then
+      check.fail(fn, "api_key", "cannot be combined with azure.token_provider (Entra ID tokens "
+                 .. "replace the api-key)", key, true)
+    end
+    key_providers.set(self, provider, "Authorization: Bearer ", "azure.token_provider")
+    return nil
+  end
   if key == nil then key = getenv("OPENAI_API_KEY") end
   if key == nil or key == "" then
     error("openai.new: 'api_key' is required: pass it, or set OPENAI_API_KEY " ..
           "(api_key = false sends no key, for local servers)", 0)
   end
-  if key ~= false then
-    check.name(fn, key, "api_key", true)
-    secret.add(self, key)
+  if type(key) == "function" then
+    key_providers.set(self, key, azure and "api-key: " or "Authorization: Bearer ", "api_key")
+    return nil
   end
-  self.api_key = key or nil
-  local org = opts.organization
-  if org == nil then org = getenv("OPENAI_ORG_ID") end
-  if org == "" then org = nil end
-  if org ~= nil then check.name(fn, org, "organization") end
-  local project = opts.project
-  if project == nil then project = getenv("OPENAI_PROJECT_ID") end
-  if project == "" then project = nil end
-  if project ~= nil then check.name(fn, project, "project") end
+  if key == false then return nil end
+  check.name(fn, key, "api_key", true)
+  secret.add(self, key)
+  self.api_key = key
+  return azure and ("api-key: " .. key) or ("Authorization: Bearer " .. key)
+end
+
+-- the proxy options: proxy = "" turns every proxy off (the environment's
+-- too: libcurl reads an empty CURLOPT_PROXY so)
+local function client_proxy(fn, self, opts)
+  if opts.proxy == "" then self.proxy = "" else self.proxy = check_proxy(fn, opts.proxy, "proxy") end
+  if opts.no_proxy ~= nil then self.no_proxy = check.name(fn, opts.no_proxy, "no_proxy") end
+  if self.proxy and self.proxy ~= "" and self.transport == "nginx" then
+    check.fail(fn, "proxy", 'is not supported by the nginx transport (cosockets connect directly); '
+               .. 'use transport = "curl" for a proxy', opts.proxy, true)
+  end
+end
+
+local function client_azure(fn, self, azure)
+  if not azure then return end
+  option_names.refuse_unknown(fn, azure, AZURE_OPTS, AZURE_ALIASES, "azure.")
+  self.azure_api_version = check.name(fn, azure.api_version, "azure.api_version")
+  if azure.deployment ~= nil then
+    check.name(fn, azure.deployment, "azure.deployment")
+    local ok, why = core.check_segment(azure.deployment)
+    if not ok then check.fail(fn, "azure.deployment", why, azure.deployment) end
+    self.azure_deployment = core.escape_segment(azure.deployment)
+  end
+end
+
+local function client_base_url(fn, self, opts)
   local base = opts.base_url
   if base == nil or base == "" then base = getenv("OPENAI_BASE_URL") end
   if base == nil or base == "" then base = DEFAULT_BASE_URL end
@@ -184,33 +231,61 @@ function M.new(opts)
   while sub(base, -1) == "/" do base = sub(base, 1, -2) end
   self.base_url = base
   self.base_suffix = match(base, "^[%a]+://[^/]+(/.*)$")   -- e.g. "/v1"
+end
+
+-- an env value, or nil when empty
+local function env_or(v, name)
+  if v == nil then v = getenv(name) end
+  if v == "" then return nil end
+  return v
+end
+
+-- the client's header lines: the key's, organization, project, User-Agent;
+-- the client's own headers replace ours of the same name
+local function client_lines(fn, self, key_line, org, project, extra_h)
+  local lines = {}
+  if key_line then lines[#lines + 1] = key_line end
+  if org then lines[#lines + 1] = "OpenAI-Organization: " .. org end
+  if project then lines[#lines + 1] = "OpenAI-Project: " .. project end
+  lines[#lines + 1] = format("User-Agent: openai-lua/%s (%s; %s)", M.VERSION, lua_version,
+                             self.transport == "nginx" and nginx_agent() or
+                             "libcurl/" .. require("openai.core").curl_version())
+  local extra = check_headers(fn, extra_h, "headers", true)
+  if not extra then return lines end
+  local over = {}
+  for name in pairs(extra) do over[lower(name)] = true end
+  local kept = {}
+  for _, l in ipairs(lines) do
+    if not over[lower(sub(l, 1, find(l, ":", 1, true) - 1))] then kept[#kept + 1] = l end
+  end
+  local hnames = {}
+  for name in pairs(extra) do hnames[#hnames + 1] = name end
+  sort(hnames)
+  for _, name in ipairs(hnames) do kept[#kept + 1] = name .. ": " .. extra[name] end
+  return kept
+end
+
+function M.new(opts)
+  local fn = "openai.new"
+  opts = check.opt_table(fn, opts, "opts") or {}
+  option_names.refuse_unknown(fn, opts, NEW_OPTS, option_names.ALIASES)
+  local self = setmetatable({}, Client)
+  local azure = check.opt_table(fn, opts.azure, "azure")
+  local key_line = client_key(fn, self, opts, azure)
+  local org = env_or(opts.organization, "OPENAI_ORG_ID")
+  if org ~= nil then check.name(fn, org, "organization") end
+  local project = env_or(opts.project, "OPENAI_PROJECT_ID")
+  if project ~= nil then check.name(fn, project, "project") end
+  client_base_url(fn, self, opts)
   options.client(fn, self, opts)
-  self.proxy = check_proxy(fn, opts.proxy, "proxy")
-  if opts.no_proxy ~= nil then self.no_proxy = check.name(fn, opts.no_proxy, "no_proxy") end
   if opts.logger ~= nil and type(opts.logger) ~= "function" then
     check.fail(fn, "logger", "must be a function", opts.logger)
   end
   self.logger = opts.logger
   self.transport = choose_transport(fn, opts.transport)
-  if opts.ca_file ~= nil then self.ca_file = check.name(fn, opts.ca_file, "ca_file") end
-  if self.ca_file and self.transport == "nginx" then
-    check.fail(fn, "ca_file", "is not supported by the nginx transport; trust it with nginx's "
-               .. "lua_ssl_trusted_certificate directive", opts.ca_file, true)
-  end
-  if self.proxy and self.transport == "nginx" then
-    check.fail(fn, "proxy", 'is not supported by the nginx transport (cosockets connect directly); '
-               .. 'use transport = "curl" for a proxy', opts.proxy, true)
-  end
-  local azure = check.opt_table(fn, opts.azure, "azure")
-  if azure then
-    self.azure_api_version = check.name(fn, azure.api_version, "azure.api_version")
-    if azure.deployment ~= nil then
-      check.name(fn, azure.deployment, "azure.deployment")
-      local ok, why = core.check_segment(azure.deployment)
-      if not ok then check.fail(fn, "azure.deployment", why, azure.deployment) end
-      self.azure_deployment = core.escape_segment(azure.deployment)
-    end
-  end
+  client_proxy(fn, self, opts)
+  tls.client(fn, self, opts, self.transport)
+  client_azure(fn, self, azure)
   if opts.max_connections_per_host ~= nil then
     local n = check.integer_in(fn, opts.max_connections_per_host, "max_connections_per_host", 1, 100000)
     if self.transport == "curl" then
@@ -219,31 +294,7 @@ function M.new(opts)
       require("openai.nginx").configure({ max_host_connections = n })
     end
   end
-  -- the fixed header lines of every call; the client's own headers replace ours
-  local lines = {}
-  if self.api_key then
-    lines[#lines + 1] = azure and ("api-key: " .. self.api_key) or ("Authorization: Bearer " .. self.api_key)
-  end
-  if org then lines[#lines + 1] = "OpenAI-Organization: " .. org end
-  if project then lines[#lines + 1] = "OpenAI-Project: " .. project end
-  lines[#lines + 1] = format("User-Agent: openai-lua/%s (%s; %s)", M.VERSION, lua_version,
-                             self.transport == "nginx" and nginx_agent() or
-                             "libcurl/" .. require("openai.core").curl_version())
-  local extra = check_headers(fn, opts.headers, "headers", true)
-  if extra then
-    local over = {}
-    for name in pairs(extra) do over[lower(name)] = true end
-    local kept = {}
-    for _, l in ipairs(lines) do
-      if not over[lower(sub(l, 1, find(l, ":", 1, true) - 1))] then kept[#kept + 1] = l end
-    end
-    local names = {}
-    for name in pairs(extra) do names[#names + 1] = name end
-    sort(names)
-    for _, name in ipairs(names) do kept[#kept + 1] = name .. ": " .. extra[name] end
-    lines = kept
-  end
-  self._header_lines = lines
+  self._header_lines = client_lines(fn, self, key_line, org, project, opts.headers)
   self._header_cache = {}
   self._kept_specs = {}
   return self

@@ -3,8 +3,8 @@
 -- A failed call returns nil, err, meta. err.kind is one of "api", "timeout",
 -- "connection", "decode", "stream", "too_large", "io" (a local file of an
 -- upload or download) (the README's "Errors" table), "refusal" and "length"
--- (structured outputs: openai.parse), or "cancelled" for a
--- task stopped by task:cancel();
+-- (structured outputs: openai.parse), "auth" (a key provider failed), or
+-- "cancelled" for a task stopped by task:cancel();
 -- for "api" it carries the HTTP status and the API's type, code, param and
 -- message. tostring(err) reads as one line and never contains the API key.
 
@@ -34,6 +34,7 @@ local KIND_NAMES = {
   io = "LocalFileError",             -- a file of ours (an upload by path, a download to a path) failed
   refusal = "RefusalError",          -- structured outputs: the model refused (its words in message)
   length = "LengthFinishReasonError", -- structured outputs: the answer was cut at the token limit
+  auth = "KeyProviderError",         -- the api_key function (or Azure's token_provider) failed
 }
 
 function M.name_for(kind, status)

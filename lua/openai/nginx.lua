@@ -15,7 +15,10 @@
 -- A call anywhere else raises an error naming the phase.
 --
 -- nginx directives that matter: lua_ssl_trusted_certificate (the CA file
--- https servers are verified against: without it no certificate verifies),
+-- https servers are verified against: without it no certificate verifies;
+-- cosockets have no trust store of their own, so a client's ca_file is
+-- refused at openai.new), a client certificate per connection with
+-- tcpsock:setclientcert (lua-resty-core),
 -- lua_ssl_verify_depth, resolver (for host names), lua_socket_keepalive_timeout
 -- and lua_socket_pool_size (the pool of kept connections).
 
@@ -142,6 +145,56 @@ local function multipart(parts)
   end
   return pieces, n, "multipart/form-data; boundary=" .. boundary
 end
+
+-- {=================================================================
+-- client certificates (mutual TLS)
+-- ==================================================================
+
+-- "cert path\0key path" -> { cert = cdata, key = cdata }, parsed once per worker
+local identities = {}
+
+local function read_all(path)
+  local f, err = open(path, "rb")
+  if not f then return nil, err end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+-- whether this nginx can set a client certificate per cosocket
+local function can_set_client_cert()
+  local ok, sock = pcall(ngx.socket.tcp)
+  if not ok then return true end     -- no cosocket in this phase (init): checked per connection
+  local has = type(sock.setclientcert) == "function"
+  pcall(sock.close, sock)
+  return has
+end
+
+-- the parsed certificate chain and key of cert_path and key_path: true, or
+-- false and { field =, message = } saying what is wrong
+function M.client_identity(cert_path, key_path)
+  local id = cert_path .. "\0" .. key_path
+  if identities[id] then return true, identities[id] end
+  local okssl, ssl = pcall(require, "ngx.ssl")
+  if not okssl or type(ssl.parse_pem_cert) ~= "function" or not can_set_client_cert() then
+    return false, { message = "is not supported by this nginx's lua module (tcpsock:setclientcert "
+      .. "and ngx.ssl need lua-resty-core): set 'lua_ssl_certificate' and "
+      .. "'lua_ssl_certificate_key' in nginx.conf, or use transport = \"curl\"" }
+  end
+  local cert = ssl.parse_pem_cert(read_all(cert_path) or "")
+  if not cert then
+    return false, { field = "client_cert", message = "must be a PEM certificate (chain)" }
+  end
+  local key = ssl.parse_pem_priv_key(read_all(key_path) or "")
+  if not key then
+    return false, { field = key_path == cert_path and "client_cert" or "client_key",
+                    message = "must hold an unencrypted PEM private key" }
+  end
+  identities[id] = { cert = cert, key = key }
+  return true, identities[id]
+end
+
+-- }==================================================================
 
 -- the head of the request: request line, Host, the description's header
 -- lines, the body's length and type
@@ -400,8 +453,6 @@ end
 -- One entry per server the worker talks to.
 local tls_sessions = {}
 
--- connect (or take a kept connection) and do the TLS handshake; nil, kind,
--- message on failure
 -- a connected socket of t's pool (a slot taken), or nil, kind, message
 local function open_socket(t)
   local req, pool = t.req, t.pool
@@ -448,11 +499,23 @@ end
 
 local function connect(t)
   t.pool = t.scheme .. ":" .. t.host .. ":" .. t.port
+  if t.req.client_cert then t.pool = t.pool .. ":" .. t.req.client_cert end  -- one identity per connection
   local sock, kind, msg = open_socket(t)
   if sock == nil then return nil, kind, msg end
   local ok, err
   t.reused = (sock:getreusedtimes() or 0) > 0
   if t.scheme == "https" and not t.reused then
+    if t.req.client_cert then
+      local got, id = M.client_identity(t.req.client_cert, t.req.client_key or t.req.client_cert)
+      if not got then ok, err = false, id.message
+      elseif type(sock.setclientcert) ~= "function" then ok, err = false, "this nginx has no tcpsock:setclientcert"
+      else ok, err = sock:setclientcert(id.cert, id.key) end
+      if not ok then
+        sock:close()
+        release_slot(t)
+        return nil, "connection", format("cannot use the client certificate: %s", tostring(err))
+      end
+    end
     ok, err = sock:sslhandshake(tls_sessions[t.pool], t.host, true)
     if ok then tls_sessions[t.pool] = ok end
     if not ok then
@@ -661,8 +724,21 @@ local function read_once(t)
 end
 
 -- start an attempt: connect, send; on failure it settles
+-- a retry of a client with a key provider: a fresh key line first
+-- (openai.keys); false when the provider failed (t is then done)
+local function renew_key(t)
+  local line, err = t.req.key_refresh()
+  if line == nil then
+    t.kind, t.message, t.st = "auth", err, "done"
+    return false
+  end
+  t.req.headers[1] = line          -- openai.keys put the key line first
+  return true
+end
+
 local function start_attempt(t)
   local resend = t.st == "resend"
+  if not resend and t.attempts > 0 and t.req.key_refresh and not renew_key(t) then return end
   if not resend then t.attempts = t.attempts + 1 end
   t.attempt_at = t.attempt_at and resend and t.attempt_at or now()
   t.last_byte_at = t.attempt_at

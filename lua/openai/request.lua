@@ -1,11 +1,14 @@
 -- openai.request: from a call's description (a spec) to the request
 -- description engine:submit takes. Every field it produces is one the
 -- engine knows: method, url, headers, body, parts, stream, timeouts,
--- deadline, retry, limits, to_path, proxy, no_proxy.
+-- deadline, retry, limits, to_path, proxy, no_proxy, the TLS files, and
+-- key_refresh (a client with a key provider: the engine hands a retry back
+-- for a fresh key line; nginx's transport calls the function it holds).
 
 local core = require "openai.wire"
 local json = require "openai.json"
 local check = require "openai.check"
+local key_providers = require "openai.keys"
 
 local type, pairs, ipairs, next, tostring, require = type, pairs, ipairs, next, tostring, require
 local sub, lower, find = string.sub, string.lower, string.find
@@ -83,6 +86,7 @@ end
 -- limits are the client's and its retry policy the client's own typed one
 local function plain(client, spec)
   if client.transport == "nginx" then return false end     -- profiles are the curl engine's
+  if client.key_provider ~= nil then return false end      -- a fresh key line per call
   if spec.headers ~= nil or spec.parts ~= nil or spec.to_path ~= nil or spec.stream then
     return false
   end
@@ -116,7 +120,9 @@ local function profile_of(client, lines, retry)
     timeout = client.timeout, connect_timeout = client.connect_timeout,
     idle_timeout = client.idle_timeout, deadline = client.deadline,
     max_response_bytes = client.max_response_bytes, max_event_bytes = client.max_event_bytes,
-    proxy = client.proxy, no_proxy = client.no_proxy, ca_file = client.ca_file,
+    proxy = client.proxy, no_proxy = client.no_proxy,
+    ca_file = client.ca_file, ca_path = client.ca_path, client_cert = client.client_cert,
+    client_key = client.client_key, client_key_password = client.client_key_password,
   })
   profiles[lines] = { profile = profile, retry = retry }
   return profile
@@ -149,13 +155,6 @@ function M.plain_target(client, spec, ctype)
   return profile, url
 end
 
--- spec: fn, method, path, query, json | body | parts, content_type,
--- headers (name -> value, already checked), stream, timeout, idle_timeout,
--- deadline, retry, max_response_bytes, max_event_bytes, to_path (a 2xx body
--- goes to that file). body, ctype: the body's text and content type
--- (body_text), made here when both are nil. A plain call (nothing of its
--- own but method, url and body) is a request of the client's profile: the
--- engine reads three fields.
 -- a multipart body's Content-Type carries its boundary: a caller's own
 -- would replace it (curl) or come second (nginx)
 local function check_part_headers(spec)
@@ -167,6 +166,14 @@ local function check_part_headers(spec)
   end
 end
 
+-- spec: fn, method, path, query, json | body | parts, content_type,
+-- headers (name -> value, already checked), stream, timeout, idle_timeout,
+-- deadline, retry, max_response_bytes, max_event_bytes, to_path (a 2xx body
+-- goes to that file). body, ctype: the body's text and content type
+-- (body_text), made here when both are nil. A plain call (nothing of its
+-- own but method, url and body) is a request of the client's profile: the
+-- engine reads three fields. nil and a message when the client's key
+-- provider failed (nothing is sent).
 function M.build(client, spec, body, ctype)
   if spec.parts and spec.headers then check_part_headers(spec) end
   local path = spec.path
@@ -194,10 +201,22 @@ function M.build(client, spec, body, ctype)
     return { profile = profile_of(client, lines, spec.retry), method = spec.method or "GET",
              url = url, body = body, headers = lines }
   end
+  local lines = header_lines(client, spec.stream and "sse" or "json", body and ctype or nil, spec.headers)
+  local key_refresh
+  if client.key_provider ~= nil then
+    local added
+    lines, added = key_providers.with_key(client, lines)
+    if lines == nil then return nil, added end
+    if added then
+      key_refresh = true
+      if client.transport == "nginx" then key_refresh = function() return key_providers.line(client) end end
+    end
+  end
   return {
     method = spec.method or "GET",
     url = url,
-    headers = header_lines(client, spec.stream and "sse" or "json", body and ctype or nil, spec.headers),
+    headers = lines,
+    key_refresh = key_refresh,
     body = body,
     parts = spec.parts,
     stream = spec.stream,
@@ -211,7 +230,8 @@ function M.build(client, spec, body, ctype)
     to_path = spec.to_path,
     proxy = client.proxy,
     no_proxy = client.no_proxy,
-    ca_file = client.ca_file,
+    ca_file = client.ca_file, ca_path = client.ca_path, client_cert = client.client_cert,
+    client_key = client.client_key, client_key_password = client.client_key_password,
   }
 end
 

@@ -33,6 +33,8 @@ end
 -- dropped client's key goes with it; list: the distinct keys, rebuilt from
 -- owners when it has grown well past the live ones (bounded, amortized)
 local owners = setmetatable({}, { __mode = "k" })
+-- client -> the latest keys its key provider returned: { [1..keep] = key, at = last slot }
+local rings = setmetatable({}, { __mode = "k" })
 local list, listed, live = {}, {}, 0
 -- a key holding a character JSON writes as \" \\ \t \b \f: any backslash
 -- may then start an escaped key
@@ -40,17 +42,21 @@ local any_escape = false
 
 local function rebuild()
   list, listed = {}, {}
-  for _, key in pairs(owners) do
+  local function keep(key)
     if not listed[key] then
       listed[key] = true
       list[#list + 1] = key
     end
   end
+  for _, key in pairs(owners) do keep(key) end
+  for _, ring in pairs(rings) do
+    for i = 1, #ring do keep(ring[i]) end
+  end
   live = #list
 end
 
-function M.add(owner, key)
-  owners[owner] = key
+-- list key (known to be redacted from now on)
+local function list_key(key)
   if listed[key] then return end
   if #list >= 2 * live + 64 then rebuild() end
   if not listed[key] then
@@ -58,6 +64,26 @@ function M.add(owner, key)
     list[#list + 1] = key
   end
   if find(key, "[\"\\%c]") then any_escape = true end
+end
+
+function M.add(owner, key)
+  owners[owner] = key
+  list_key(key)
+end
+
+-- a key a provider of owner returned: the last `keep` of them stay known
+-- (an older one is forgotten once the list is next rebuilt)
+function M.remember(owner, key, keep)
+  local ring = rings[owner]
+  if ring == nil then
+    ring = { at = 0 }
+    rings[owner] = ring
+  end
+  if ring[ring.at] ~= key then
+    ring.at = ring.at % keep + 1
+    ring[ring.at] = key
+  end
+  list_key(key)
 end
 
 -- }==================================================================

@@ -254,8 +254,8 @@ function Stream:next()
     -- nothing queued: finished, or wait for more
     local st = t:state()
     if st == "done" or st == "closed" then return stream_end(self, t:result()) end
-    local ok, emsg = transport.await(t)
-    if not ok then stream_error(self, { kind = "connection", message = emsg }) end
+    local ok, emsg = transport.await(t, self._client)
+    if not ok then stream_error(self, { kind = transport.failed_kind(t), message = emsg }) end
   end
 end
 

@@ -12,9 +12,10 @@ local sched = require "openai.scheduler"
 local request = require "openai.request"
 local outcome = require "openai.outcome"
 local json = require "openai.json"
+local key_providers = require "openai.keys"
 local errors = require "openai.errors"
 
-local type, ipairs, tostring, require = type, ipairs, tostring, require
+local type, ipairs, tostring, require, setmetatable = type, ipairs, tostring, require, setmetatable
 local format, sub, gsub, find, byte = string.format, string.sub, string.gsub, string.find, string.byte
 local concat = table.concat
 local stderr = io.stderr
@@ -77,11 +78,49 @@ local function submit_for(client, req, reuse, fn)
   return M.submit(req, reuse, fn)
 end
 
+-- transfers whose call failed for want of a key (the provider failed on a
+-- retry): the kind of their error, "auth"
+local failed_kind = setmetatable({}, { __mode = "k" })
+
+-- a retry of t that waits for a fresh key line (a client with a key
+-- provider, openai.keys): give it one; false and a message when the
+-- provider failed (t's call then fails with kind "auth")
+local function renew_key(client, t)
+  local line, err = key_providers.line(client)
+  if line == nil then
+    failed_kind[t] = "auth"
+    return false, err
+  end
+  t:set_key(line)
+  return true
+end
+
 -- wait until t is ready (done, or a stream event queued); true, or nil and
--- a message when the engine itself failed
-function M.await(t)
+-- a message when the engine itself failed. client: t's, whose key provider
+-- renews the key of each retry
+function M.await(t, client)
   if type(t) == "table" then return t:await() end
-  return sched.await(t)
+  while true do
+    local ok, emsg = sched.await(t)
+    if not ok or not t:wants_key() then return ok, emsg end
+    ok, emsg = renew_key(client, t)
+    if not ok then return nil, emsg end
+  end
+end
+
+-- engine:wait(t) outside any task, with the key renewals of M.await
+local function wait_alone(client, t)
+  while true do
+    local ok, emsg = engine():wait(t)
+    if not ok or not t:wants_key() then return ok, emsg end
+    ok, emsg = renew_key(client, t)
+    if not ok then return nil, emsg end
+  end
+end
+
+-- the kind of a failure that is not the engine's outcome
+function M.failed_kind(t)
+  return failed_kind[t] or "connection"
 end
 
 -- }==================================================================
@@ -166,7 +205,7 @@ local function settle(client, spec, t, ok, emsg, debug, started, utf8, arrays, o
   local r = t:result()
   M.finish(t)
   if #pool < POOL_MAX and type(t) == "userdata" then pool[#pool + 1] = t end
-  if not ok then r.kind, r.message = "connection", emsg end
+  if not ok then r.kind, r.message = M.failed_kind(t), emsg end
   if debug then M.log_response(client, r, started) end
   local meta = meta_of(r)
   if r.kind or r.status >= 300 then return nil, outcome_error(r, redact_meta(meta)), meta end
@@ -195,13 +234,19 @@ end
 -- objects) when it is JSON
 local function perform_nginx(client, spec, req, scan, debug, started)
   local t = submit_for(client, req, true, spec.fn)
-  local ok, emsg = M.await(t)
+  local ok, emsg = M.await(t, client)
   local utf8, arrays, objects
   if scan and ok then utf8, arrays, objects = core.json_scan(t:result().body or "") end
   return settle(client, spec, t, ok, emsg, debug, started, utf8, arrays, objects)
 end
 
 local download, perform_built
+
+-- the failure of a call whose key provider failed before its first attempt
+local function key_failure(message)
+  local meta = new_meta(0, nil, 0, nil)
+  return nil, errors.new({ kind = "auth", message = message, attempts = 0 }), meta
+end
 
 -- run one call to its end: result, nil, meta | nil, err, meta. json_body:
 -- the body beside a kept spec (client.lua), else spec.json is sent
@@ -216,7 +261,8 @@ function M.perform(client, spec, json_body)
     local profile, url = plain_target(client, spec, body and ctype or nil)
     if profile ~= nil then return run_plain(client, spec, profile, url, body, scan) end
   end
-  local req = M.build(client, spec, body, ctype)
+  local req, kerr = M.build(client, spec, body, ctype)
+  if req == nil then return key_failure(kerr) end
   local started
   if debug then
     started = core.now()
@@ -295,7 +341,7 @@ function perform_built(client, spec, req, scan, debug, started)
   if client.transport == "nginx" then return perform_nginx(client, spec, req, scan, debug, started) end
   local t = M.submit(req, true, spec.fn)
   local ok, emsg
-  if running_task() == nil then ok, emsg = engine():wait(t) else ok, emsg = M.await(t) end
+  if running_task() == nil then ok, emsg = wait_alone(client, t) else ok, emsg = M.await(t, client) end
   -- the outcome as values, the body scanned once in C (UTF-8, empty arrays
   -- and objects) when it is JSON
   local status, rbody, kind, attempts, request_id, head, utf8, arrays, objects = t:outcome(scan)
@@ -310,7 +356,8 @@ end
 -- open a stream: the transfer once its first event is queued, or nil, err
 -- when it failed before that (after its retries)
 function M.open(client, spec)
-  local req = M.build(client, spec)
+  local req, kerr = M.build(client, spec)
+  if req == nil then return key_failure(kerr) end
   local debug = spec.debug or client.debug
   local started
   if debug then
@@ -318,7 +365,7 @@ function M.open(client, spec)
     M.log_request(client, req)
   end
   local t = submit_for(client, req, false, spec.fn)
-  local ok, emsg = M.await(t)
+  local ok, emsg = M.await(t, client)
   local r = t:result()
   if ok and r.state == "done" and r.json_body and not r.kind and r.status < 300 then
     M.finish(t)
@@ -331,7 +378,7 @@ function M.open(client, spec)
     return t, nil, meta_of(r)
   end
   M.finish(t)
-  if not ok then r.kind, r.message = "connection", emsg end
+  if not ok then r.kind, r.message = M.failed_kind(t), emsg end
   if debug then M.log_response(client, r, started) end
   local meta = redact_meta(meta_of(r))
   return nil, open_error(r, meta), meta
