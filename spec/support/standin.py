@@ -2,6 +2,12 @@
 """Local stand-in for the OpenAI HTTP API, for the specs and `make demo`.
 
     python3 spec/support/standin.py [--host 127.0.0.1] [--port 0] [--port-file PATH]
+                                    [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
+
+With --tls-cert and --tls-key it speaks HTTPS (Python's ssl module) with that
+certificate; --tls-client-ca also requires each client to present a
+certificate signed by that CA (mutual TLS). A failed handshake just closes
+the connection.
 
 Python 3 standard library only. One thread per TCP connection, HTTP/1.1 with
 keep-alive, request bodies by Content-Length or chunked, `Expect: 100-continue`.
@@ -71,6 +77,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import socketserver
 import struct
 import sys
@@ -1909,6 +1916,10 @@ def control(req):
 # server
 
 
+# the server's TLS context (--tls-cert), or None: plain HTTP
+TLS_CONTEXT = None
+
+
 class Handler(socketserver.BaseRequestHandler):
     def handle(self):
         sock = self.request
@@ -1916,6 +1927,22 @@ class Handler(socketserver.BaseRequestHandler):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
+        if TLS_CONTEXT is not None:
+            try:
+                sock.settimeout(IDLE_TIMEOUT)
+                sock = TLS_CONTEXT.wrap_socket(sock, server_side=True)
+            except (OSError, ssl.SSLError):
+                return                               # the handshake failed: the client says why
+        try:
+            self.serve(sock)
+        finally:
+            if sock is not self.request:
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+    def serve(self, sock):
         conn = Conn(sock)
         with STATE.lock:
             STATE.accepted += 1
@@ -1957,7 +1984,17 @@ def main(argv=None):
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--tls-client-ca")
     args = ap.parse_args(argv)
+    if args.tls_cert:
+        global TLS_CONTEXT
+        TLS_CONTEXT = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        TLS_CONTEXT.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_client_ca:
+            TLS_CONTEXT.load_verify_locations(args.tls_client_ca)
+            TLS_CONTEXT.verify_mode = ssl.CERT_REQUIRED
 
     def quit_now(signum, frame):
         os._exit(0)
@@ -1974,7 +2011,8 @@ def main(argv=None):
             f.write("%d" % port)
         os.replace(tmp, args.port_file)
     host = "[%s]" % args.host if ":" in args.host else args.host
-    print("standin listening on http://%s:%d" % (host, port), flush=True)
+    print("standin listening on %s://%s:%d" % ("https" if args.tls_cert else "http", host, port),
+          flush=True)
     try:
         server.serve_forever(poll_interval=0.5)
     except KeyboardInterrupt:
