@@ -137,7 +137,10 @@ describe("openai.new's network and key options inside nginx", function()
   it("keeps verifying the host name", function()
     local r = get_json(ngx_srv, "/other_host")
     assert.equal("connection", r.err and r.err.kind, cjson.encode(r))
-    assert.matches("TLS with localhost:%d+ failed: certificate host mismatch", r.err.message)
+    -- (nginx's words, or ours when lua-resty-core asserted on a handshake that ended at once)
+    local why = r.err.message:match("^TLS with localhost:%d+ failed: (.-) %(")
+    assert.truthy(why == "certificate host mismatch" or why == "the certificate did not pass verification",
+                  r.err.message)
   end)
 
   it("refuses ca_file, ca_path and an encrypted key at openai.new, naming what to use", function()

@@ -1119,10 +1119,16 @@ int transfer_set_key(transfer *t, const char *line) {
   const char *colon = strchr(line, ':');
   size_t n = colon ? (size_t)(colon - line) + 1 : 0;
   struct curl_slist *l, *fresh = NULL, *next;
+  int found = 0;
   if (!t->wants_key || t->prof != NULL || n == 0) return -1;
   for (l = t->headers; l != NULL; l = l->next) {   /* a new list: the line replaced */
-    const char *v = strncasecmp(l->data, line, n) == 0 ? line : l->data;
+    const char *v = l->data;
+    if (strncasecmp(v, line, n) == 0) { v = line; found = 1; }
     if ((next = curl_slist_append(fresh, v)) == NULL) { curl_slist_free_all(fresh); return -1; }
+    fresh = next;
+  }
+  if (!found) {                                    /* (never so today: added, not lost) */
+    if ((next = curl_slist_append(fresh, line)) == NULL) { curl_slist_free_all(fresh); return -1; }
     fresh = next;
   }
   curl_slist_free_all(t->headers);

@@ -447,11 +447,49 @@ local function settle(t, kind, message)
   t.st = "done"
 end
 
--- the last TLS session of each server (scheme:host:port), per worker: a
--- new connection to a server seen before resumes it (an abbreviated
--- handshake, no certificate chain to verify) instead of a full handshake.
--- One entry per server the worker talks to.
+-- the last TLS session of each server and client identity (the cosocket
+-- pool name: scheme:host:port[:client certificate]), per worker: a new
+-- connection to a server seen before resumes it (an abbreviated handshake,
+-- no certificate chain to verify) instead of a full handshake. One entry
+-- per server (and client certificate) the worker talks to.
 local tls_sessions = {}
+
+-- the client certificate of t's client on sock, when it has one
+local function set_client_cert(req, sock)
+  local got, id = M.client_identity(req.client_cert, req.client_key or req.client_cert)
+  if not got then return false, id.message end
+  if type(sock.setclientcert) ~= "function" then return false, "this nginx has no tcpsock:setclientcert" end
+  return sock:setclientcert(id.cert, id.key)
+end
+
+-- the TLS handshake of a new connection, the peer verified against
+-- lua_ssl_trusted_certificate and t's host name, resuming the session kept
+-- for pool when there is one; true, or nil, kind, message.
+-- (pcall: lua-resty-core 0.1.25 asserts when a handshake that finished at
+-- once then fails its checks, e.g. a host mismatch: that is a failure too)
+local function tls_handshake(t, sock, pool)
+  local req = t.req
+  if req.client_cert then
+    local ok, err = set_client_cert(req, sock)
+    if not ok then
+      return nil, "connection", format("cannot use the client certificate: %s", tostring(err))
+    end
+  end
+  local done, ok, err = pcall(sock.sslhandshake, sock, tls_sessions[pool], t.host, true)
+  if not done then
+    ok, err = nil, "the certificate did not pass verification (nginx's error log says why)"
+  end
+  if ok then
+    tls_sessions[pool] = ok
+    return true
+  end
+  if err == "timeout" then
+    note_timeout(t, "connect")
+    return nil, "timeout"
+  end
+  return nil, "connection", format("TLS with %s failed: %s (the certificate must be valid for "
+    .. "the host and signed by a CA of lua_ssl_trusted_certificate)", t.authority, tostring(err))
+end
 
 -- a connected socket of t's pool (a slot taken), or nil, kind, message
 local function open_socket(t)
@@ -502,31 +540,14 @@ local function connect(t)
   if t.req.client_cert then t.pool = t.pool .. ":" .. t.req.client_cert end  -- one identity per connection
   local sock, kind, msg = open_socket(t)
   if sock == nil then return nil, kind, msg end
-  local ok, err
   t.reused = (sock:getreusedtimes() or 0) > 0
   if t.scheme == "https" and not t.reused then
-    if t.req.client_cert then
-      local got, id = M.client_identity(t.req.client_cert, t.req.client_key or t.req.client_cert)
-      if not got then ok, err = false, id.message
-      elseif type(sock.setclientcert) ~= "function" then ok, err = false, "this nginx has no tcpsock:setclientcert"
-      else ok, err = sock:setclientcert(id.cert, id.key) end
-      if not ok then
-        sock:close()
-        release_slot(t)
-        return nil, "connection", format("cannot use the client certificate: %s", tostring(err))
-      end
-    end
-    ok, err = sock:sslhandshake(tls_sessions[t.pool], t.host, true)
-    if ok then tls_sessions[t.pool] = ok end
+    local ok
+    ok, kind, msg = tls_handshake(t, sock, t.pool)
     if not ok then
       sock:close()
       release_slot(t)
-      if err == "timeout" then
-        note_timeout(t, "connect")
-        return nil, "timeout"
-      end
-      return nil, "connection", format("TLS with %s failed: %s (the certificate must be valid for "
-        .. "the host and signed by a CA of lua_ssl_trusted_certificate)", t.authority, tostring(err))
+      return nil, kind, msg
     end
   end
   t.sock = sock

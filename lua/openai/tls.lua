@@ -12,6 +12,7 @@
 -- (lua-resty-core's ngx.ssl parses the PEM files once per worker).
 
 local check = require "openai.check"
+local secret = require "openai.secret"
 
 local type, require = type, require
 local open = io.open
@@ -69,6 +70,8 @@ function M.client(fn, self, opts, transport)
     if type(pw) ~= "string" then check.fail(fn, "client_key_password", "must be a string", pw, true) end
     check.name(fn, pw, "client_key_password", true)
     self.client_key_password = pw
+    self._password_owner = {}          -- redacted like a key while the client lives
+    secret.add(self._password_owner, pw)
   end
   if transport == "nginx" then M.nginx(fn, self) end
 end
