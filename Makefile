@@ -126,7 +126,7 @@ check: $(ASAN_SO) $(ASAN_WIRE) $(HOST_SO) $(ASAN_C_TESTS)
 VALGRIND_SPECS ?= spec/chat_spec.lua spec/request_spec.lua spec/core_io_spec.lua spec/errors_spec.lua spec/stream_spec.lua \
                   spec/parallel_spec.lua spec/scheduler_spec.lua spec/engine_loop_spec.lua spec/http1_spec.lua \
                   spec/reuse_spec.lua spec/json_decode_spec.lua spec/https_spec.lua spec/stream_servers_spec.lua \
-                  spec/structured_spec.lua spec/pictures_spec.lua
+                  spec/structured_spec.lua spec/pictures_spec.lua spec/key_provider_spec.lua
 valgrind: all $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do \
 	  valgrind -q --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite,indirect $$t > /dev/null; \
