@@ -104,6 +104,22 @@ describe("key providers (api_key as a function)", function()
     assert.is_table(meta)
   end)
 
+  it("a stream whose provider fails on its retry fails to open with kind auth", function()
+    local n = 0
+    local c = client(function()
+      n = n + 1
+      if n == 1 then return KEY end
+      return false
+    end)
+    fail_once("/v1/chat/completions", 503)
+    local s, err = c:chat_stream{ messages = H.msgs("a b") }
+    assert.is_nil(s)
+    assert.equal("auth", err.kind)
+    assert.matches("returned a boolean", err.message, 1, true)
+    assert.equal(1, #H.requests())
+    assert.equal(0, H.live())
+  end)
+
   it("a first call whose provider fails sends nothing", function()
     local c = client(function() error({ code = 7 }) end)
     local res, err = c:models()
