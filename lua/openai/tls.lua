@@ -15,6 +15,7 @@ local check = require "openai.check"
 local secret = require "openai.secret"
 
 local type, require = type, require
+local sub = string.sub
 local open = io.open
 
 local _ENV = nil -- luacheck: ignore 211
@@ -32,11 +33,15 @@ end
 local function readable_file(fn, field, path)
   check.name(fn, path, field)
   local f, err = open(path, "rb")
-  if not f then bad_path(fn, field, "must be a readable file: " .. (err or "cannot open it"), path) end
+  if not f then
+    err = err or "cannot open it"
+    if sub(err, 1, #path + 2) == path .. ": " then err = sub(err, #path + 3) end   -- the path is shown after
+    bad_path(fn, field, "must be a readable file (" .. err .. ")", path)
+  end
   local byte, rerr = f:read(1)
   f:close()
   if byte == nil then
-    bad_path(fn, field, rerr and ("must be a readable file: " .. rerr) or "must not be an empty file", path)
+    bad_path(fn, field, rerr and ("must be a readable file (" .. rerr .. ")") or "must not be an empty file", path)
   end
   return path
 end
