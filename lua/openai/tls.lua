@@ -14,9 +14,12 @@
 local check = require "openai.check"
 local secret = require "openai.secret"
 
-local type, require = type, require
+local wire = require "openai.wire"
+
+local type, require, ipairs = type, require, ipairs
 local sub = string.sub
 local open = io.open
+local package_config = package.config
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -29,21 +32,33 @@ local function bad_path(fn, field, what, path)
   check.fail(fn, field, what, path)
 end
 
--- path must be a regular file with at least one readable byte
+-- path must be a file this process can open (wire.can_read: a UTF-8 path
+-- on Windows too) with at least one readable byte (a directory opens on
+-- POSIX, but reads nothing)
 local function readable_file(fn, field, path)
   check.name(fn, path, field)
-  local f, err = open(path, "rb")
-  if not f then
+  local ok, err = wire.can_read(path)
+  if not ok then
     err = err or "cannot open it"
     if sub(err, 1, #path + 2) == path .. ": " then err = sub(err, #path + 3) end   -- the path is shown after
     bad_path(fn, field, "must be a readable file (" .. err .. ")", path)
   end
+  local f = open(path, "rb")
+  if not f then return path end        -- (Windows: io.open takes ANSI paths only; can_read said yes)
   local byte, rerr = f:read(1)
   f:close()
   if byte == nil then
     bad_path(fn, field, rerr and ("must be a readable file (" .. rerr .. ")") or "must not be an empty file", path)
   end
   return path
+end
+
+-- the Windows build's libcurl verifies with Schannel, which takes a CA
+-- bundle file but no CA directory and no PEM client certificate
+local WINDOWS = sub(package_config, 1, 1) == "\\"
+local function refuse_on_windows(fn, field, v)
+  check.fail(fn, field, "is not supported by the Windows build (libcurl with Schannel takes a CA "
+             .. "bundle file, 'ca_file', but no CA directory and no PEM client certificate)", v, true)
 end
 
 -- path must be a directory this process may search ("dir/." opens only then)
@@ -58,6 +73,11 @@ end
 -- the TLS options of opts, checked, into self (fields of the same names);
 -- transport: "curl" or "nginx"
 function M.client(fn, self, opts, transport)
+  if WINDOWS then
+    for _, field in ipairs({ "ca_path", "client_cert", "client_key", "client_key_password" }) do
+      if opts[field] ~= nil then refuse_on_windows(fn, field, opts[field]) end
+    end
+  end
   if opts.ca_file ~= nil then self.ca_file = readable_file(fn, "ca_file", opts.ca_file) end
   if opts.ca_path ~= nil then self.ca_path = searchable_dir(fn, "ca_path", opts.ca_path) end
   if opts.client_cert ~= nil then self.client_cert = readable_file(fn, "client_cert", opts.client_cert) end

@@ -185,6 +185,27 @@ it("retry: a 503 then an answer, two attempts", function()
   eq(meta.attempts, 2, "attempts")
 end)
 
+it("a key provider is called again for a retry (the engine hands the retry back)", function()
+  local keys, n = { KEY, KEY .. "-rotated" }, 0
+  local pc = client { api_key = function() n = n + 1; return keys[n] end }
+  script("/v1/chat/completions", { { status = 503, headers = { ["retry-after-ms"] = "20" } } })
+  local res, err, meta = pc:chat { messages = msgs() }
+  assert(res, tostring(err))
+  eq(meta.attempts, 2, "attempts")
+  eq(n, 2, "provider calls")
+end)
+
+it("openai.new: an unknown option names the closest; ca_path is refused here", function()
+  local ok, msg = pcall(openai.new, { api_key = KEY, timout = 5000 })
+  eq(ok, false, "unknown option accepted")
+  eq(msg, "openai.new: unknown option 'timout' (did you mean 'timeout'?)", "message")
+  ok, msg = pcall(openai.new, { api_key = KEY, ca_path = TMP })
+  eq(ok, false, "ca_path accepted")
+  assert(msg:find("'ca_path' is not supported by the Windows build", 1, true), msg)
+  ok, msg = pcall(openai.new, { api_key = KEY, ca_file = TMP .. "\\none.pem" })
+  assert(not ok and msg:find("'ca_file' must be a readable file", 1, true), tostring(msg))
+end)
+
 it("a refused connection: kind connection, the key nowhere in the error", function()
   -- a port the system gave and took back (spec/windows/run.sh); wine
   -- refuses at once, Windows after ~2 s: the timeout leaves room for both
