@@ -264,11 +264,13 @@ TEST_PACKAGES = $(foreach l,lua5.1 lua5.2 lua5.3 lua5.4 luajit,$(LUA_DEBS_$(l)))
 TOOL_PACKAGES = valgrind clang libclang-rt-14-dev lua-check luarocks
 
 # apt-get install what is missing of the packages given (as root, or
-# through sudo); nothing when all are there
+# through sudo); nothing when all are there. Without the recommended
+# packages: the lists name everything used (ca-certificates, which libcurl
+# only recommends, included), and a demo should not pull in X libraries.
 apt_install = if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	if ! dpkg -s $(sort $(1)) >/dev/null 2>&1; then \
 	  echo "== apt-get install $(sort $(1))"; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(sort $(1)); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(sort $(1)); \
 	fi
 
 demo-deps:
