@@ -15,7 +15,8 @@
 #                   callgrind instruction counts; INSTR=0 skips them)
 #   make bench-hosts  only its host-loop part: LÖVE / Neovim gaps during calls
 #   make lint       luacheck
-#   make rockspec   luarocks make for every Lua into a temporary tree, then load it
+#   make rockspec   the rock (openai-curl) built with luarocks make for every Lua into a
+#                   temporary tree, then its own test (rockspec/test.lua) run against it
 #   make validate   every action's request shape against the OpenAPI description (OPENAPI=path)
 #   make deps       apt-get what all of the above needs (Debian 12; demo-deps,
 #                   host-deps and test-deps install the parts demo, demo-hosts and test need)
@@ -196,7 +197,7 @@ fuzz: $(FUZZ_BINS)
 lint:
 	luacheck lua spec examples bench tools
 
-# ---- rockspec: the rock builds and loads on every Lua -----------------------
+# ---- rockspec: the rock openai-curl builds and passes its test on every Lua --
 ROCK_LUAS ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 rockspec: deps
 	@sh rockspec/check.sh $(ROCK_LUAS)
