@@ -241,8 +241,9 @@ install: all
 # and python3 for the bundled stand-in: all `make demo` installs.
 # HOST_PACKAGES: the programs that embed Lua (LÖVE, Neovim, nginx's lua
 # module, on OpenResty's luajit2) with LuaJIT's headers to build the core for
-# them, a virtual display for the windowed LÖVE example, and curl, which the
-# nginx example asks with: `make demo-hosts`.
+# them, a virtual display for the windowed LÖVE example (xvfb-run needs xauth,
+# which xvfb only recommends), and curl, which the nginx example asks with:
+# `make demo-hosts`.
 # TEST_PACKAGES: every Lua the suite runs on (lua-cjson, lua-socket and
 # lua-busted serve all of them; luajit2 replaces Debian's luajit package,
 # they conflict and apt swaps them), openssl for the certificates the TLS
@@ -260,7 +261,7 @@ LUA_DEBS_lua5.4 = lua5.4 liblua5.4-dev
 LUA_DEBS_luajit = luajit2 libluajit2-5.1-dev
 RUN_PACKAGES  = gcc libc6-dev pkg-config $(LUA_DEBS_$(LUA_NAME)) libcurl4-openssl-dev lua-cjson \
                 ca-certificates python3
-HOST_PACKAGES = $(LUA_DEBS_luajit) love neovim xvfb nginx-light libnginx-mod-http-lua lua-resty-core curl
+HOST_PACKAGES = $(LUA_DEBS_luajit) love neovim xvfb xauth nginx-light libnginx-mod-http-lua lua-resty-core curl
 TEST_PACKAGES = $(foreach l,lua5.1 lua5.2 lua5.3 lua5.4 luajit,$(LUA_DEBS_$(l))) lua-busted lua-socket openssl
 TOOL_PACKAGES = valgrind clang libclang-rt-14-dev lua-check luarocks
 
