@@ -247,9 +247,8 @@ install: all
 # TEST_PACKAGES: every Lua the suite runs on (lua-cjson, lua-socket and
 # lua-busted serve all of them; luajit2 replaces Debian's luajit package,
 # they conflict and apt swaps them), openssl for the certificates the TLS
-# specs (and the bench) make;
-# `make test` installs these, the runtime and the hosts (spec/hosts_spec.lua,
-# spec/nginx_spec.lua run them).
+# specs (and the bench) make; `make test` installs these, the runtime and the
+# hosts (spec/hosts_spec.lua, spec/nginx_spec.lua run them).
 # TOOL_PACKAGES: valgrind, clang's libFuzzer and sanitizer runtimes,
 # luacheck, luarocks (make check, valgrind, fuzz, lint, rockspec, bench; the
 # HTTPS bench's curl row uses the hosts' curl, its Node SDK row wants node and
