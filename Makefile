@@ -2,8 +2,11 @@
 #   make            build build/$(LUA)/openai/wire.so (pure functions, no libcurl)
 #                   and build/$(LUA)/openai/core.so (the curl engine) (LUA=lua5.4 by default;
 #                   LUA=luajit, lua5.1, lua5.2, lua5.3 build and test the same way)
-#   make demo       build, then run examples/ against the local stand-in
-#                   (or the real API when OPENAI_API_KEY is set)
+#   make demo       install what the library needs to build and run (and python3
+#                   for the stand-in), build, run examples/ against the local stand-in
+#                   (or the real API when OPENAI_API_KEY is set); the host examples
+#                   run when LÖVE / Neovim / nginx are installed
+#   make demo-hosts the same with the hosts installed: every example runs
 #   make test       C unit tests and the busted specs against the stand-in
 #   make check      the same specs with the core under ASan + UBSan
 #   make valgrind   a spec subset under valgrind memcheck
@@ -12,9 +15,11 @@
 #                   callgrind instruction counts; INSTR=0 skips them)
 #   make bench-hosts  only its host-loop part: LÖVE / Neovim gaps during calls
 #   make lint       luacheck
-#   make rockspec   luarocks make for every Lua into a temporary tree, then load it
+#   make rockspec   the rock (openai-curl) built with luarocks make for every Lua into a
+#                   temporary tree, then its own test (rockspec/test.lua) run against it
 #   make validate   every action's request shape against the OpenAPI description (OPENAPI=path)
-#   make deps       apt-get what all of the above needs (Debian 12)
+#   make deps       apt-get what all of the above needs (Debian 12; demo-deps,
+#                   host-deps and test-deps install the parts demo, demo-hosts and test need)
 #   make install    copy the module into the paths of $(LUA) (5.4 by default)
 
 # LUA names the interpreter; its Debian pkg-config name is the same
@@ -51,7 +56,8 @@ LUA_VER  ?= $(or $(shell $(LUA) -e 'print((_VERSION:match("%d+%.%d+")))' 2>/dev/
 LMOD_DIR ?= $(PREFIX)/share/lua/$(LUA_VER)
 CMOD_DIR ?= $(PREFIX)/lib/lua/$(LUA_VER)
 
-.PHONY: all test check valgrind fuzz bench bench-hosts demo lint deps install clean c-test rockspec print-core-src validate
+.PHONY: all test check valgrind fuzz bench bench-hosts demo demo-hosts demo-run lint deps demo-deps host-deps test-deps \
+        install clean c-test rockspec print-core-src validate
 
 all: $(CORE_SO) $(WIRE_SO)
 
@@ -87,7 +93,7 @@ build/c/%: spec/c/%.c $(PURE_SRC) $(CORE_HDR) spec/c/tap.h spec/c/ref_check.h
 c-test: $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do $$t > $$t.out || { cat $$t.out; exit 1; }; tail -n 1 $$t.out; done
 
-test: deps all $(HOST_SO) $(C_TESTS)
+test: test-deps all $(HOST_SO) $(C_TESTS)
 	@LUA="$(LUA)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh spec/run.sh $(C_TESTS)
 
 clean:
@@ -191,7 +197,7 @@ fuzz: $(FUZZ_BINS)
 lint:
 	luacheck lua spec examples bench tools
 
-# ---- rockspec: the rock builds and loads on every Lua -----------------------
+# ---- rockspec: the rock openai-curl builds and passes its test on every Lua --
 ROCK_LUAS ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 rockspec: deps
 	@sh rockspec/check.sh $(ROCK_LUAS)
@@ -207,7 +213,18 @@ print-core-src:
 	@echo $(CORE_SRC)
 
 # ---- demo: the examples against the local stand-in, or the real API ------
-demo: deps all $(HOST_SO)
+# `make demo` installs only RUN_PACKAGES; the host examples (LÖVE, Neovim,
+# nginx) run when their host is installed, else say they were skipped;
+# `make demo-hosts` installs the hosts too and runs everything. Either fails
+# when an example that ran failed. demo-run is a separate make, so that it
+# sees what the packages just installed (pkg-config, LuaJIT's headers).
+demo: demo-deps
+	@$(MAKE) --no-print-directory demo-run
+demo-hosts: host-deps
+	@$(MAKE) --no-print-directory demo-run
+# the LuaJIT build of the core for the hosts, when LuaJIT's headers are here
+DEMO_HOST_SO = $(if $(shell pkg-config --exists luajit 2>/dev/null && echo yes),$(HOST_SO))
+demo-run: all $(DEMO_HOST_SO)
 	@LUA="$(LUA)" LUA_PATH='$(LUA_PATH_T)' LUA_CPATH='$(LUA_CPATH_T)' sh examples/run.sh
 
 # ---- install ----------------------------------------------------------------
@@ -218,26 +235,53 @@ install: all
 	install -m 755 $(CORE_SO) $(DESTDIR)$(CMOD_DIR)/openai/core.so
 	install -m 755 $(WIRE_SO) $(DESTDIR)$(CMOD_DIR)/openai/wire.so
 
-# ---- deps: what build, demo, test, check, fuzz and bench need (Debian 12) --
-# Every Lua the suite runs on: lua-cjson, lua-socket and lua-busted serve all
-# of them. LuaJIT is OpenResty's luajit2 (what libnginx-mod-http-lua needs),
-# which replaces Debian's luajit package (they conflict; apt swaps them).
-LUA_PACKAGES = lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev lua5.4 liblua5.4-dev \
-               luajit2 libluajit2-5.1-dev luarocks
-DEB_PACKAGES = build-essential pkg-config $(LUA_PACKAGES) libcurl4-openssl-dev lua-cjson \
-               lua-busted lua-socket lua-check python3 valgrind clang libclang-rt-14-dev nginx-light
-# the host proofs (spec/hosts_spec.lua, bench/hosts.sh) and examples: LuaJIT hosts, the headers to
-# build for them, a virtual display for the windowed LÖVE example (make demo), nginx's
-# lua module
-DEB_PACKAGES += love neovim xvfb libnginx-mod-http-lua lua-resty-core
-# certificates made at test and bench time (openssl), curl's command line beside the library over
-# HTTPS (bench/https.sh; its Node SDK row also wants node and npm, and is left out without them)
-DEB_PACKAGES += openssl curl
-deps:
-	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	if ! dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1; then \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PACKAGES); \
+# ---- deps: the Debian 12 packages, in four lists ---------------------------
+# RUN_PACKAGES: what building the library for $(LUA) and running it need (a C
+# compiler, that Lua and its headers, libcurl, lua-cjson, the CAs for https),
+# and python3 for the bundled stand-in: all `make demo` installs.
+# HOST_PACKAGES: the programs that embed Lua (LÖVE, Neovim, nginx's lua
+# module, on OpenResty's luajit2) with LuaJIT's headers to build the core for
+# them, a virtual display for the windowed LÖVE example (xvfb-run needs xauth,
+# which xvfb only recommends), and curl, which the nginx example asks with:
+# `make demo-hosts`.
+# TEST_PACKAGES: every Lua the suite runs on (lua-cjson, lua-socket and
+# lua-busted serve all of them; luajit2 replaces Debian's luajit package,
+# they conflict and apt swaps them), openssl for the certificates the TLS
+# specs (and the bench) make; `make test` installs these, the runtime and the
+# hosts (spec/hosts_spec.lua, spec/nginx_spec.lua run them).
+# TOOL_PACKAGES: valgrind, clang's libFuzzer and sanitizer runtimes,
+# luacheck, luarocks (make check, valgrind, fuzz, lint, rockspec, bench; the
+# HTTPS bench's curl row uses the hosts' curl, its Node SDK row wants node and
+# npm and is left out without them).
+LUA_DEBS_lua5.1 = lua5.1 liblua5.1-0-dev
+LUA_DEBS_lua5.2 = lua5.2 liblua5.2-dev
+LUA_DEBS_lua5.3 = lua5.3 liblua5.3-dev
+LUA_DEBS_lua5.4 = lua5.4 liblua5.4-dev
+LUA_DEBS_luajit = luajit2 libluajit2-5.1-dev
+RUN_PACKAGES  = gcc libc6-dev pkg-config $(LUA_DEBS_$(LUA_NAME)) libcurl4-openssl-dev lua-cjson \
+                ca-certificates python3
+HOST_PACKAGES = $(LUA_DEBS_luajit) love neovim xvfb xauth nginx-light libnginx-mod-http-lua lua-resty-core curl
+TEST_PACKAGES = $(foreach l,lua5.1 lua5.2 lua5.3 lua5.4 luajit,$(LUA_DEBS_$(l))) lua-busted lua-socket openssl
+TOOL_PACKAGES = valgrind clang libclang-rt-14-dev lua-check luarocks
+
+# apt-get install what is missing of the packages given (as root, or
+# through sudo); nothing when all are there. Without the recommended
+# packages: the lists name everything used (ca-certificates, which libcurl
+# only recommends, included), and a demo should not pull in X libraries.
+apt_install = if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	if ! dpkg -s $(sort $(1)) >/dev/null 2>&1; then \
+	  echo "== apt-get install $(sort $(1))"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(sort $(1)); \
 	fi
+
+demo-deps:
+	@$(call apt_install,$(RUN_PACKAGES))
+host-deps:
+	@$(call apt_install,$(RUN_PACKAGES) $(HOST_PACKAGES))
+test-deps:
+	@$(call apt_install,$(RUN_PACKAGES) $(HOST_PACKAGES) $(TEST_PACKAGES))
+deps:
+	@$(call apt_install,$(RUN_PACKAGES) $(HOST_PACKAGES) $(TEST_PACKAGES) $(TOOL_PACKAGES))
 
 # ---- bench: speed and memory beside a raw libcurl floor -------------------
 bench: deps all $(HOST_SO)

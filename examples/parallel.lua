@@ -12,6 +12,9 @@ for i, q in ipairs(questions) do
   end
 end
 local results = openai.parallel(fns, { concurrency = 4 })
+local failures = 0
 for i, r in ipairs(results) do
   print(questions[i], "->", r[1] or tostring(r[2]))
+  if not r[1] then failures = failures + 1 end
 end
+if failures > 0 then error(("%d of %d calls failed"):format(failures, #results)) end

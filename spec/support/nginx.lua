@@ -3,6 +3,8 @@
 -- worker_processes 1, everything in a temporary directory, on a free
 -- loopback port, with this checkout's lua/ and the LuaJIT build of the core
 -- (build/luajit/openai/wire.so and core.so, `make` builds them) on the module paths.
+-- The workers run as the user running the specs (nginx started by root
+-- would run them as nobody, who cannot read a checkout in a 0700 home).
 --
 --   local nginx = require "support.nginx"
 --   local srv = nginx.start{ locations = [[ location /t { content_by_lua_block { ... } } ]] }
@@ -22,21 +24,28 @@ local function sh_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
-local function checkout()
-  local p = assert(io.popen("pwd"))
-  local dir = p:read("*l")
+local function read_command(cmd)
+  local p = assert(io.popen(cmd))
+  local line = p:read("*l")
   p:close()
-  return dir
+  assert(line and line ~= "", cmd .. " printed nothing")
+  return line
+end
+
+local function checkout()
+  return read_command("pwd")
 end
 
 local function temp_dir()
-  local p = assert(io.popen("mktemp -d /tmp/openai-nginx.XXXXXX"))
-  local dir = p:read("*l")
-  p:close()
-  assert(dir and dir ~= "", "mktemp failed")
-  -- the workers may run as another user (nobody, when we are root)
-  assert(run("chmod 755 " .. sh_quote(dir)))
-  return dir
+  return read_command("mktemp -d /tmp/openai-nginx.XXXXXX")
+end
+
+-- the "user" directive that keeps the workers as ourselves: nginx started
+-- by root switches them to nobody unless told; started by anyone else it
+-- cannot switch (and warns about the directive), so it gets none
+local function user_directive()
+  if read_command("id -u") ~= "0" then return "" end
+  return ("user %s %s;"):format(read_command("id -un"), read_command("id -gn"))
 end
 
 -- the nginx.conf text. opts.http: more http-level directives;
@@ -51,6 +60,7 @@ function N.config(dir, port, root, opts)
   end
   return table.concat({
     table.concat(mods, "\n"),
+    user_directive(),
     "worker_processes 1;",
     "pid " .. dir .. "/nginx.pid;",
     "error_log " .. dir .. "/error.log " .. (opts.log_level or "warn") .. ";",

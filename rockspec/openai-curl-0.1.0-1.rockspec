@@ -1,11 +1,19 @@
+-- The rock is "openai-curl"; the module it installs is `openai` (openai.lua,
+-- openai/*.lua, openai/core.so, openai/wire.so). LuaRocks' "openai" belongs
+-- to others, and leafo's "lua-openai" installs a module `openai` too.
 rockspec_format = "3.0"
-package = "openai"
+package = "openai-curl"
 version = "0.1.0-1"
 source = {
-   url = "git+file:///dev/null",   -- replace with the published repository; `luarocks make` uses the checkout
+   -- the tag v0.1.0 of the project's repository, under the rock's name: the
+   -- address `luarocks install` / `luarocks pack` fetch once it is published.
+   -- `luarocks make` builds the checkout it runs in and never fetches it.
+   url = "git+https://github.com/openai-curl/openai-curl.git",
+   tag = "v0.1.0",
 }
 description = {
    summary = "OpenAI client for Lua with a C core on libcurl",
+   homepage = "https://github.com/openai-curl/openai-curl",
    detailed = [[
 Chat completions, images, the Responses API, models and raw requests, with
 retries, timeouts, streaming (SSE parsed in C) and many requests at once on
@@ -72,7 +80,10 @@ build = {
       },
    },
 }
+-- `luarocks test` after `luarocks make`: loads the installed module and
+-- calls through libcurl; needs nothing but the rock and its dependencies
+-- (and calls the bundled stand-in when python3 is there)
 test = {
    type = "command",
-   command = "make test",
+   script = "rockspec/test.lua",
 }
