@@ -13,7 +13,7 @@
 -- error entry), and lines that match no request are listed in
 -- batch.unmatched.
 
-local core = require "openai.wire"
+local wire = require "openai.wire"
 local json = require "openai.json"
 local check = require "openai.check"
 local errors = require "openai.errors"
@@ -55,9 +55,9 @@ end
 
 -- wait ms between polls, driving the engine (other calls and tasks go on)
 local function pause(ms)
-  local until_ms = core.now() + ms
+  local until_ms = wire.now() + ms
   while true do
-    local left = until_ms - core.now()
+    local left = until_ms - wire.now()
     if left <= 0 then return end
     sched.step(left < 1000 and left or 1000)
   end
@@ -158,7 +158,7 @@ end
 -- ms left before the deadline (nil: none)
 local function left_ms(p, started)
   if p.deadline == nil then return nil end
-  return p.deadline - (core.now() - started)
+  return p.deadline - (wire.now() - started)
 end
 
 -- the deadline passed: cancel the batch; the timeout error
@@ -250,7 +250,7 @@ function M.run(client, p)
   if sched.running_task() then
     error(fn .. ": call it outside a task (its pauses between polls drive the engine)", 0)
   end
-  local started = core.now()
+  local started = wire.now()
   local batch, err = start(client, p, body)
   if batch == nil then return nil, err, err.batch end
   if opts.on_progress then opts.on_progress(batch) end

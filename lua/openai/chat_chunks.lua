@@ -1,5 +1,5 @@
 -- openai.chat_chunks: a chat.completion assembled from its stream's chunks
--- (the full path; openai.stream folds the plain chunks with core.chat_delta
+-- (the full path; openai.stream folds the plain chunks with wire.chat_delta
 -- and keeps the last of them as acc.last).
 --
 local json = require "openai.json"
@@ -241,7 +241,7 @@ end
 
 local CHUNK_OWN = { choices = true }
 
--- the states of the last chunk core.chat_delta folded (the stream kept it
+-- the states of the last chunk wire.chat_delta folded (the stream kept it
 -- as acc.last) and of the last choice it folded of c (c.last): read when
 -- a chunk takes the full path, and by result()
 local function flush_chunk(acc)
@@ -288,7 +288,7 @@ local function add_choice(acc, ch, k)
   return nil
 end
 
--- fold one chunk into the accumulator (next() has core.chat_delta fold the
+-- fold one chunk into the accumulator (next() has wire.chat_delta fold the
 -- plain ones itself: their deltas at once, their other fields, states, at
 -- the next chunk that comes here, or at result()). Fields of the wrong type are left out of the result
 -- (the chunk itself reaches the caller as it is); an index that cannot be
@@ -362,7 +362,7 @@ local function chat_result(acc)
 end
 
 -- a new accumulator: the chunk's states (head), the choices by index and
--- in the order they came, the last chunk core.chat_delta folded
+-- in the order they came, the last chunk wire.chat_delta folded
 function M.new()
   return { head = {}, by_index = {}, indices = {}, last = nil }
 end

@@ -5,9 +5,9 @@
 
 local type, tostring, error, format = type, tostring, error, string.format
 local floor, huge = math.floor, math.huge
-local core = require "openai.wire"
+local wire = require "openai.wire"
 local secret = require "openai.secret"
-local check_name, valid_utf8 = core.check_name, core.valid_utf8
+local check_name, valid_utf8 = wire.check_name, wire.valid_utf8
 
 local _ENV = nil -- luacheck: ignore 211
 

@@ -1,11 +1,11 @@
--- openai.client: the client object and the seed's actions.
+-- openai.client: the client object and its hand-written actions.
 --
 -- Every action checks its arguments first (raising an error that names
--- the function and the field, with nothing sent), fills in the seed's
+-- the function and the field, with nothing sent), fills in the documented
 -- defaults, passes fields it does not know through to the body untouched,
 -- and returns result, nil, meta or nil, err, meta.
 
-local core = require "openai.wire"   -- pure checks; openai.core (libcurl) loads on first use
+local wire = require "openai.wire"   -- pure checks; openai.core (libcurl) loads on first use
 local json = require "openai.json"
 local check = require "openai.check"
 local secret = require "openai.secret"
@@ -89,7 +89,7 @@ local function check_headers(fn, h, field, client_wide)
       check.fail(fn, field .. "." .. name, "must be a string", value, hidden)
     end
     value = tostring(value)
-    local ok, why, which = core.check_header(name, value)
+    local ok, why, which = wire.check_header(name, value)
     if not ok then
       if which == "name" then check.fail(fn, field, "has a header name that " .. why, name) end
       check.fail(fn, field .. "." .. name, why, value, hidden)
@@ -214,9 +214,9 @@ local function client_azure(fn, self, azure)
   self.azure_api_version = check.name(fn, azure.api_version, "azure.api_version")
   if azure.deployment ~= nil then
     check.name(fn, azure.deployment, "azure.deployment")
-    local ok, why = core.check_segment(azure.deployment)
+    local ok, why = wire.check_segment(azure.deployment)
     if not ok then check.fail(fn, "azure.deployment", why, azure.deployment) end
-    self.azure_deployment = core.escape_segment(azure.deployment)
+    self.azure_deployment = wire.escape_segment(azure.deployment)
   end
 end
 
@@ -439,7 +439,7 @@ end
 
 -- the roles the API knows pass without a look at their bytes
 local KNOWN_ROLE = set_of({ "system", "developer", "user", "assistant", "tool", "function" })
-local valid_utf8 = core.valid_utf8
+local valid_utf8 = wire.valid_utf8
 
 -- keys other than 1..n: the key named in the error
 local function check_message_keys(fn, messages, n)
@@ -454,7 +454,7 @@ end
 -- all pass (messages_ok); when it says no, check_messages looks again and
 -- raises naming the field (messages[3].content), or passes what the C
 -- call is too strict to pass
-local messages_ok = core.messages_ok
+local messages_ok = wire.messages_ok
 
 local function check_messages(fn, messages)
   check.nonempty_array(fn, messages, "messages")
@@ -556,7 +556,7 @@ end
 -- Create Image
 -- ==================================================================
 
--- each model's documented limits; the seed's are dall-e-2's, and apply when
+-- each model's documented limits; the default ones are dall-e-2's, and apply when
 -- no model is given
 local IMAGE_RULES = {
   ["dall-e-2"] = { prompt = 1000, n = 10, sizes = { "256x256", "512x512", "1024x1024" } },
@@ -689,10 +689,10 @@ function Client:model(id, p)
   end
   p = check.opt_table(fn, p, "opts") or {}
   check.name(fn, id, "model")
-  local ok, why = core.check_segment(id)
+  local ok, why = wire.check_segment(id)
   if not ok then check.fail(fn, "model", why, id) end
   local o = call_opts(fn, self, p)
-  return typed_call(fn, self, o, "GET", "/models/" .. core.escape_segment(id))
+  return typed_call(fn, self, o, "GET", "/models/" .. wire.escape_segment(id))
 end
 
 -- }==================================================================
@@ -790,7 +790,7 @@ end
 local function raw_spec(fn, self, p)
   local url = p.url == nil and "/v1/models" or p.url
   if type(url) ~= "string" then check.fail(fn, "url", "must be a path string", url) end
-  local ok, why = core.check_path(url)
+  local ok, why = wire.check_path(url)
   if not ok then check.fail(fn, "url", why, url) end
   local method = p.method == nil and "GET" or p.method
   if type(method) ~= "string" or not METHODS[upper(method)] then
@@ -856,9 +856,9 @@ local LIST_MT = { __index = List }
 local function row_path(fn, row, id)
   if row.args ~= "id" then return row.path end
   check.name(fn, id, row.id_field)
-  local ok, why = core.check_segment(id)
+  local ok, why = wire.check_segment(id)
   if not ok then check.fail(fn, row.id_field, why, id) end
-  return row.path_head .. core.escape_segment(id) .. row.path_tail
+  return row.path_head .. wire.escape_segment(id) .. row.path_tail
 end
 
 -- the arguments of a row's call: p (params or opts) and the id

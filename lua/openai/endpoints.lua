@@ -17,13 +17,12 @@
 --   after     after(result, spec): the result as the user gets it, or
 --             nil, err (embeddings decode their base64 here)
 --
--- The seed's actions (chat, image, response, models, request...) keep
+-- The six original actions (chat, image, response, models, request...) keep
 -- their hand-written functions in openai.client (`custom`), and are rows
 -- here for the name list and their Azure mapping.
 
-local core = require "openai.wire"
-local json = require "openai.json"
 local wire = require "openai.wire"
+local json = require "openai.json"
 local check = require "openai.check"
 local errors = require "openai.errors"
 local options = require "openai.options"
@@ -32,7 +31,7 @@ local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
 local format, match, lower, find, sub = string.format, string.match, string.lower, string.find,
                                         string.sub
 local sort = table.sort
-local upload_file = core.upload_file
+local upload_file = wire.upload_file
 
 local _ENV = nil -- luacheck: ignore 211
 
@@ -159,7 +158,7 @@ local function file_part(fn, part_name, v, field, index, bytes_ok)
     -- is not a regular one fails the call with kind io when it is sent
     local size, _, what = upload_file(v)
     if size == nil and what == "open" then
-      local _, why = core.can_read(v)
+      local _, why = wire.can_read(v)
       check.fail(fn, where(field, index), "cannot be opened: " .. os_reason(why, v), v)
     end
     local name = basename(v)
@@ -259,7 +258,7 @@ end
 -- the base64 embeddings we asked for, as arrays of numbers
 local function embeddings_after(res, spec, meta)
   if not spec.decode_base64 or type(res.data) ~= "table" then return res end
-  local f32 = core.f32_base64
+  local f32 = wire.f32_base64
   for i, item in ipairs(res.data) do
     if type(item) == "table" and type(item.embedding) == "string" then
       local v, why = f32(item.embedding)
@@ -462,7 +461,7 @@ end
 -- ==================================================================
 
 M.ROWS = {
-  -- the seed's actions (openai.client has their functions)
+  -- the six original actions (openai.client has their functions)
   { name = "chat", custom = true, azure = "deployment", path = "/chat/completions" },
   { name = "chat_stream", custom = true, azure = "deployment", path = "/chat/completions" },
   { name = "image", custom = true, azure = "deployment", path = "/images/generations" },

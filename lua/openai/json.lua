@@ -12,7 +12,7 @@
 
 local cjson = require "cjson"
 local cjson_safe = require "cjson.safe"   -- decode returns nil, err: no pcall on the hot path
-local core = require "openai.wire"
+local wire = require "openai.wire"
 local redact = require("openai.secret").redact
 
 local type, pairs, next, tostring = type, pairs, next, tostring
@@ -94,7 +94,7 @@ local function path_string(stack, n)
 end
 
 -- whether s is well-formed UTF-8 (checked in C, the same on every Lua)
-local valid_utf8 = core.valid_utf8
+local valid_utf8 = wire.valid_utf8
 M.valid_utf8 = valid_utf8
 
 -- walk v; return the value to encode (v itself, or a copy where empty
@@ -169,7 +169,7 @@ function M.encode(v, fn, root)
   -- numbers cjson may have rounded); else, or when cjson refuses the value,
   -- the walk names the field or rewrites what must be
   local quick_s = quick.encode(v)
-  if quick_s and core.json_plain(quick_s) then return quick_s end
+  if quick_s and wire.json_plain(quick_s) then return quick_s end
   local stack = { root }
   local seen = {}
   local w = walk(v, stack, root and 1 or 0, seen, fn or "openai", nil)
@@ -227,10 +227,10 @@ end
 
 -- mark every empty table in t (and t itself) as an array, in place (a walk
 -- in C)
-local mark_arrays = core.json_mark_arrays
+local mark_arrays = wire.json_mark_arrays
 
 -- decode JSON text: value, or nil and cjson's message
-local json_empties = core.json_empties
+local json_empties = wire.json_empties
 
 -- a UTF-8 byte-order mark that starts a text is skipped, as Python's and
 -- Node's decoders do (a 3-byte test; the copy only for texts that have one)
@@ -240,11 +240,11 @@ local BOM = "\239\187\191"
 -- decodes them, with their empty arrays marked as it goes; nil when it
 -- leaves a text to cjson (nil is no JSON value: null is cjson.null). Not
 -- with a newer cjson, which marks every array itself
-local fast_decode = not native and core.json_decoder(ARRAY_MT) or nil
+local fast_decode = not native and wire.json_decoder(ARRAY_MT) or nil
 
 -- cjson's decode of s, where a scan of s already said whether it has empty
 -- arrays (how many, or true) and empty objects outside strings
--- (core.json_scan, t:outcome(true)): nothing scanned again
+-- (wire.json_scan, t:outcome(true)): nothing scanned again
 local function cjson_scanned(s, arrays, objects)
   if byte(s, 1) == 239 and sub(s, 1, 3) == BOM then s = sub(s, 4) end
   if native or not arrays then return decode(s) end
@@ -289,7 +289,7 @@ M.decode_scanned = decode_scanned
 -- call: s decoded (a byte-order mark skipped), its empty arrays marked,
 -- when it is a JSON object; else nothing (decode_scanned and is_object say
 -- why, and decode whatever the C decoder left to cjson)
-M.decode_object = core.json_object_decoder(decode, ARRAY_MT, native)
+M.decode_object = wire.json_object_decoder(decode, ARRAY_MT, native)
 
 function M.decode(s)
   if native then return cjson_scanned(s) end

@@ -10,7 +10,7 @@
 -- can stand in a header, fails the call with err.kind "auth"; nothing is
 -- sent with it.
 
-local core = require "openai.wire"
+local wire = require "openai.wire"
 local secret = require "openai.secret"
 
 local type, pcall, tostring = type, pcall, tostring
@@ -50,8 +50,8 @@ function M.line(client)
   if key == "" then return nil, format("the %s function returned an empty string", field) end
   secret.remember(client, key, M.KEEP)
   local line = client._key_head .. key
-  local good, why = core.check_header(client._key_name, sub(line, #client._key_name + 3))
-  if not good or not core.valid_utf8(key) then
+  local good, why = wire.check_header(client._key_name, sub(line, #client._key_name + 3))
+  if not good or not wire.valid_utf8(key) then
     return nil, format("the %s function returned a key that %s", field, why or "is not valid UTF-8")
   end
   return line

@@ -1,7 +1,7 @@
 -- openai.outcome: from a transfer's outcome (t:result()) to a result or
 -- an error object, and the meta of a call (status, headers, request id).
 
-local core = require "openai.wire"
+local wire = require "openai.wire"
 local json = require "openai.json"
 local errors = require "openai.errors"
 local secret = require "openai.secret"
@@ -34,7 +34,7 @@ local META = {
       return id
     end
     if k ~= "headers" then return nil end
-    local h = core.parse_headers(redact(rawget(m, HEAD) or ""))
+    local h = wire.parse_headers(redact(rawget(m, HEAD) or ""))
     rawset(m, "headers", h)
     return h
   end,
@@ -71,7 +71,7 @@ local function readable(text, n)
   local s, cut = secret.cut(text or "", n)
   if cut then s = gsub(s, "[\192-\255][\128-\191]*$", "") end
   s = gsub(s, "%c", " ")
-  if not core.valid_utf8(s) then s = gsub(s, "[\128-\255]", "?") end
+  if not wire.valid_utf8(s) then s = gsub(s, "[\128-\255]", "?") end
   return s
 end
 

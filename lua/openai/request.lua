@@ -5,7 +5,7 @@
 -- key_refresh (a client with a key provider: the engine hands a retry back
 -- for a fresh key line; nginx's transport calls the function it holds).
 
-local core = require "openai.wire"
+local wire = require "openai.wire"
 local json = require "openai.json"
 local check = require "openai.check"
 local key_providers = require "openai.keys"
@@ -29,11 +29,11 @@ local function query_string(q)
   local out = {}
   for _, k in ipairs(keys) do
     local v = q[k]
-    local ek = core.escape_segment(tostring(k))
+    local ek = wire.escape_segment(tostring(k))
     if type(v) == "table" then
-      for _, x in ipairs(v) do out[#out + 1] = ek .. "=" .. core.escape_segment(tostring(x)) end
+      for _, x in ipairs(v) do out[#out + 1] = ek .. "=" .. wire.escape_segment(tostring(x)) end
     else
-      out[#out + 1] = ek .. "=" .. core.escape_segment(tostring(v))
+      out[#out + 1] = ek .. "=" .. wire.escape_segment(tostring(v))
     end
   end
   return concat(out, "&")
@@ -104,7 +104,7 @@ local function plain(client, spec)
   return v == nil or v == client.max_event_bytes
 end
 
--- the profile (core.profile) of the client's plain calls that send the
+-- the profile (openai.core.profile) of the client's plain calls that send the
 -- header lines `lines` (a table of the client's header cache): made on
 -- first use, kept on the client, made again if the retry policy changed
 local function profile_of(client, lines, retry)

@@ -181,7 +181,7 @@ local function next_closed(self)
   stream_error(self, { kind = "stream", message = "the stream was closed before its end" })
 end
 
--- an event's data that core.json_object_decoder did not take: the full
+-- an event's data that wire.json_object_decoder did not take: the full
 -- decode, whose value must be an object; else raise kind "decode"
 local function event_object(self, data)
   local v, derr = decode(data)
@@ -218,7 +218,7 @@ end
 -- (hot: one call per event, where each Lua call and each type() costs
 -- hundreds of instructions on PUC Lua. The data, already found valid UTF-8
 -- by the core, is decoded in one C call; a plain content delta
--- (core.chat_delta) of a choice already seen is appended here, inline)
+-- (wire.chat_delta) of a choice already seen is appended here, inline)
 function Stream:next()
   if self._closed then return next_closed(self) end
   local t = self._t

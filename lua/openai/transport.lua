@@ -6,7 +6,7 @@
 -- task yields while its transfer is in flight; any other call drives the
 -- engine until its transfer is ready.
 
-local core = require "openai.wire"   -- pure functions: no libcurl
+local wire = require "openai.wire"   -- pure functions: no libcurl
 local secret = require "openai.secret"
 local sched = require "openai.scheduler"
 local request = require "openai.request"
@@ -30,7 +30,7 @@ local refuse_finalizer, running_task = sched.refuse_finalizer, sched.running_tas
 M.engine = engine
 M.build = request.build
 local body_text, plain_target = request.body_text, request.plain_target
-local gc_running = core.gc_running       -- not true: maybe inside a finalizer
+local gc_running = wire.gc_running       -- not true: maybe inside a finalizer
 M.error_fields, M.redact_meta = outcome.error_fields, outcome.redact_meta
 
 local meta_of, redact_meta, outcome_error, decode_body = outcome.meta_of, outcome.redact_meta,
@@ -170,7 +170,7 @@ function M.log_request(client, req)
 end
 
 function M.log_response(client, r, started)
-  local ms = core.now() - started
+  local ms = wire.now() - started
   if r.kind then
     log(client, format("openai: <-- %s error after %d attempt(s), %.1f ms: %s", r.kind,
                        r.attempts, ms, gsub(r.message or "", "%c", " ")))
@@ -236,7 +236,7 @@ local function perform_nginx(client, spec, req, scan, debug, started)
   local t = submit_for(client, req, true, spec.fn)
   local ok, emsg = M.await(t, client)
   local utf8, arrays, objects
-  if scan and ok then utf8, arrays, objects = core.json_scan(t:result().body or "") end
+  if scan and ok then utf8, arrays, objects = wire.json_scan(t:result().body or "") end
   return settle(client, spec, t, ok, emsg, debug, started, utf8, arrays, objects)
 end
 
@@ -265,7 +265,7 @@ function M.perform(client, spec, json_body)
   if req == nil then return key_failure(kerr) end
   local started
   if debug then
-    started = core.now()
+    started = wire.now()
     M.log_request(client, req)
   end
   if req.to_path then return download(client, spec, req, scan, debug, started) end
@@ -281,9 +281,9 @@ end
 -- ==================================================================
 
 local function temp_beside(path)
-  local bytes = core.random_bytes(6)
+  local bytes = wire.random_bytes(6)
   local tag = bytes and gsub(bytes, ".", function(c) return format("%02x", byte(c)) end)
-              or format("%d", core.now() * 1000 % 2147483647)
+              or format("%d", wire.now() * 1000 % 2147483647)
   return path .. ".openai-" .. tag .. ".part"
 end
 
@@ -304,14 +304,14 @@ end
 -- rename tmp over path (replacing it, with UTF-8 paths on Windows too):
 -- nil, or why not
 local function commit(tmp, path)
-  local ok, err = core.replace_file(tmp, path)
+  local ok, err = wire.replace_file(tmp, path)
   if ok then return nil end
   return err
 end
 
 function download(client, spec, req, scan, debug, started)
   local path = req.to_path
-  local _, _, what = core.upload_file(path)
+  local _, _, what = wire.upload_file(path)
   if what == "kind" then
     -- not a regular file (a device such as /dev/null, a directory): written
     -- in place, never replaced by a rename (as root, a rename would put a
@@ -329,7 +329,7 @@ function download(client, spec, req, scan, debug, started)
                        status = meta and meta.status, request_id = meta and meta.request_id,
                        attempts = meta and meta.attempts })
   end
-  core.remove_file(tmp)
+  wire.remove_file(tmp)
   if err and err.message then err.message = replace_plain(err.message, tmp, path) end
   return nil, err, meta
 end
@@ -361,7 +361,7 @@ function M.open(client, spec)
   local debug = spec.debug or client.debug
   local started
   if debug then
-    started = core.now()
+    started = wire.now()
     M.log_request(client, req)
   end
   local t = submit_for(client, req, false, spec.fn)
