@@ -7,7 +7,7 @@ local M = {}
 
 M.now_ms = wire.now          -- monotonic wall clock, ms (the library's C core)
 
--- the conversation every call sends: the seed's example
+-- the conversation every call sends: the connector's example conversation
 M.MESSAGES = {
   { role = "system", content = "You are a helpful assistant." },
   { role = "user", content = "Who won the world series in 2020?" },

@@ -2,7 +2,7 @@
 -- file from its path (client:upload_file, streamed from disk by libcurl)
 -- and download SIZE_MB to a path (client:file_content(id, { path })), then
 -- print file_base_kib (VmHWM before), file_up_kib, file_down_kib (VmHWM
--- after each). Needs the C pieces of issue 11 (parts[i].path, to_path):
+-- after each). Needs the C core's file paths (parts[i].path, to_path):
 -- without them it prints file_skipped=1.
 local dir = arg[0]:match("^(.*)/[^/]*$") or "."
 local B = dofile(dir .. "/common.lua")

@@ -1,5 +1,5 @@
 -- bench/soak.lua BASE_URL CLOSED_URL N: a soak run of N calls mixing
--- successes, retries and errors (issue 5), with the process's resident set
+-- successes, retries and errors, with the process's resident set
 -- (VmRSS) and open file descriptors sampled every N/10 calls. Against nginx:
 --   /soak/v1/chat/completions   200, a chat.completion   (6 in 10 calls)
 --   /soak/v1/e500               500: retried once, then the error

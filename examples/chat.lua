@@ -1,4 +1,4 @@
--- Create Chat Completion: the seed's example conversation.
+-- Create Chat Completion: the documented example conversation.
 local openai = require "openai"
 
 local res, err, meta = openai.chat{

@@ -1,4 +1,4 @@
--- Raw Request: any endpoint, with the seed's inputs (url, method, data, form,
+-- Raw Request: any endpoint, with every input of the connector's Raw Request (url, method, data, form,
 -- files, file_names, query, headers, response_type, timeout, debug, retries).
 local openai = require "openai"
 

@@ -1,4 +1,4 @@
--- Answers are what they claim to be (issue 8, items 5-9): a typed action's
+-- Answers are what they claim to be: a typed action's
 -- 200 must carry a JSON object; hostile stream chunks give error objects or
 -- tolerated values, never a Lua runtime error; a server's error message is
 -- kept; a failed Responses stream does not look like a success; a leading

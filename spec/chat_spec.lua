@@ -4,7 +4,7 @@ local openai = require "openai"
 
 local MSGS = { { role = "user", content = "hi" } }
 
--- the seed's example messages
+-- the documented example messages
 local SEED_MESSAGES = {
   { role = "system", content = "You are a helpful assistant." },
   { role = "user", content = "Who won the world series in 2020?" },
@@ -73,7 +73,7 @@ describe("chat", function()
     assert.truthy(H.body_bytes(H.last()):find('"n":2[,}]'))
   end)
 
-  it("sends the seed's example messages in order, untouched", function()
+  it("sends the documented example messages in order, untouched", function()
     local res, err = c:chat({ messages = SEED_MESSAGES })
     assert.is_nil(err)
     assert.same(SEED_MESSAGES, H.last().json.messages)

@@ -1,4 +1,4 @@
--- The C core's file and proxy paths (issue 11): multipart parts streamed
+-- The C core's file and proxy paths: multipart parts streamed
 -- from a file, 2xx bodies written to a file (to_path), proxy and no_proxy,
 -- kind "io" for local file errors, unknown request fields refused, and
 -- wire.f32_base64 for base64 embeddings. Driven through openai.core

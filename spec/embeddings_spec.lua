@@ -19,7 +19,7 @@ describe("embeddings", function()
     c = H.client()
   end)
 
-  it("sends POST /v1/embeddings with the seed's model and asks for base64 by default", function()
+  it("sends POST /v1/embeddings with the default model and asks for base64 by default", function()
     local res, err, meta = c:embeddings { input = "The food was delicious" }
     local rec = H.last()
     assert.equal("POST", rec.method)

@@ -1,4 +1,4 @@
--- The engine's rules and bounds (issue 8, items 1, 2, 10, 11, 12): a stream
+-- The engine's rules and bounds: a stream
 -- that received an event is never retried, read or not; a 200 is never an
 -- `api` error; the idle handle pool, a body near max_response_bytes and a
 -- huge response header all stay bounded. Checked against the stand-in

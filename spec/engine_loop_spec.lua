@@ -1,4 +1,4 @@
--- The engine driven from a host's own loop (issue 9, item 4): the host
+-- The engine driven from a host's own loop: the host
 -- watches the sockets engine:fds() lists, sleeps at most engine:timeout(),
 -- and reports what happened with engine:socket_action(). Here the host is
 -- a small loop on luasocket's select(2); real transfers go to the stand-in.

@@ -1,4 +1,4 @@
--- The fault matrix (issue 5): every fault the network or the server can
+-- The fault matrix: every fault the network or the server can
 -- throw, scripted on the stand-in, each row run three ways:
 --
 --   plain     client:chat{...}

@@ -1,4 +1,4 @@
--- Hostile or careless input (issue 5): every argument of every action given
+-- Hostile or careless input: every argument of every action given
 -- the wrong type, nil where it is required, NaN, math.huge, a huge number, a
 -- negative number, a table with a cycle, a string with NUL, CR/LF (where it
 -- must be refused) or invalid UTF-8. Each case must raise a Lua error whose

@@ -1,4 +1,4 @@
--- spec/hosts_spec.lua: calls made inside real hosts' loops (issue 9) do not
+-- spec/hosts_spec.lua: calls made inside real hosts' loops do not
 -- stop those loops. A headless LÖVE 11 program (spec/hosts/love) and a
 -- `nvim --headless` script (spec/hosts/nvim.lua) run against the stand-in,
 -- each on LuaJIT with the checkout's LuaJIT core (build/luajit, built by

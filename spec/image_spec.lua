@@ -46,7 +46,7 @@ describe("image", function()
     assert.same({ prompt = "three dogs", n = 3, size = "256x256" }, H.last().json)
   end)
 
-  it("accepts each of the seed's sizes", function()
+  it("accepts each of the documented sizes", function()
     for _, size in ipairs({ "256x256", "512x512", "1024x1024" }) do
       H.reset()
       local res, err = c:image({ prompt = "x", size = size })
@@ -155,7 +155,7 @@ describe("image", function()
   end)
 
   describe("dall-e-2 (named)", function()
-    it("has the seed's rules", function()
+    it("has the documented rules", function()
       assert.is_table((c:image({ model = "dall-e-2", prompt = "x", size = "512x512", n = 10 })))
       assert.same({ model = "dall-e-2", prompt = "x", size = "512x512", n = 10 }, H.last().json)
       H.reset()

@@ -1,4 +1,4 @@
--- openai.luv (issue 9): tasks driven by a luv loop alone. Each case spawns
+-- openai.luv: tasks driven by a luv loop alone. Each case spawns
 -- its calls, starts the driver, and runs uv.run(): the loop must carry the
 -- calls to their end and then return by itself (no handle of the driver
 -- keeps it alive once nothing is in flight); driver:stop() closes every

@@ -1,4 +1,4 @@
--- openai.parallel (issue 4): functions run as coroutines on the one engine,
+-- openai.parallel: functions run as coroutines on the one engine,
 -- results in input order, errors kept in their slot, concurrency bounded,
 -- retries waiting on the engine's timer; checked against the stand-in.
 
@@ -455,7 +455,7 @@ describe("openai.parallel", function()
   -- {=============================================================
   -- misuse
 
-  it("runs a nested openai.parallel inside a batch function (issue 9: one scheduler)", function()
+  it("runs a nested openai.parallel inside a batch function (one scheduler)", function()
     local results = guarded(5000, function()
       return openai.parallel {
         function()

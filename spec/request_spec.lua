@@ -1,4 +1,4 @@
--- client:request, the seed's "Raw Request": every input and its default,
+-- client:request, the "Raw Request" action: every input and its default,
 -- checked on the wire (the stand-in's request log) and in what comes back.
 
 local H = require "support.helper"

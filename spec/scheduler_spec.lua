@@ -1,5 +1,5 @@
--- The scheduler (issue 9): openai.spawn, openai.step, the task API, streams
--- that close on every Lua, and the batch hangs of the issue as scenarios
+-- The scheduler: openai.spawn, openai.step, the task API, streams
+-- that close on every Lua, and the batch hangs it once had, as scenarios
 -- that finish. Written in the subset Lua 5.1 to 5.4 and LuaJIT share.
 -- A scenario that could hang runs in a child interpreter under `timeout`,
 -- so a regression fails the spec instead of stalling the suite.
@@ -276,7 +276,7 @@ describe("openai.spawn and openai.step", function()
   end)
 end)
 
-describe("openai.parallel on the scheduler (the hangs of issue 9)", function()
+describe("openai.parallel on the scheduler (hangs it once had)", function()
   before_each(function()
     H.reset()
   end)

@@ -1,4 +1,4 @@
--- Streams (issue 3): client:chat_stream and client:response_stream as Lua
+-- Streams: client:chat_stream and client:response_stream as Lua
 -- iterators, checked against the stand-in's canned and scripted streams
 -- (spec/support/standin.py) and the engine's counters (openai.stats()).
 

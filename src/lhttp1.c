@@ -1,6 +1,6 @@
 /*
 ** lhttp1.c: the Lua binding of the parts a transport without curl needs
-** (nginx cosockets, issue 10): the HTTP/1.1 response parser (http1.c), the
+** (nginx cosockets): the HTTP/1.1 response parser (http1.c), the
 ** SSE parser (sse.c) and the retry policy (retry.c), added to the
 ** `openai.wire` table by lhttp1_open.
 **

@@ -26,7 +26,7 @@ typedef struct retry_config {
                                0: a fixed delay of delay_ms */
   long delay_ms;            /* the fixed delay when backoff == 0 */
   int sdk_statuses;         /* 1: retry 408, 409, 429 and >= 500;
-                               0: retry >= 500 only (the seed's raw request) */
+                               0: retry >= 500 only (the raw request's default) */
   int all_errors;           /* 1: also retry every 3xx and 4xx */
   long max_retry_after_ms;  /* cap on a server's Retry-After (default 60000) */
   int retry_timeouts;       /* 1: retry a timeout even after the request was sent */

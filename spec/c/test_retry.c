@@ -421,7 +421,7 @@ static void test_delays(void) {
     c.backoff = 0;
     c.delay_ms = 0;
     retry_decide(&c, &in, &d);
-    TAP_OK(d.verdict == RETRY_YES && d.delay_ms == 0, "fixed delay 0 (the seed's default)");
+    TAP_OK(d.verdict == RETRY_YES && d.delay_ms == 0, "fixed delay 0 (the raw request's default)");
     c.delay_ms = -7;
     retry_decide(&c, &in, &d);
     TAP_OK(d.verdict == RETRY_YES && d.delay_ms == 0, "a negative fixed delay is 0");
