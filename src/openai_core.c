@@ -904,13 +904,6 @@ static int push_outcome(lua_State *L, transfer *t, int scan) {
   return 6;
 }
 
-/* t:body_utf8() -> true when the body received is valid UTF-8 */
-static int l_transfer_body_utf8(lua_State *L) {
-  transfer *t = check_transfer(L, 1);
-  lua_pushboolean(L, check_utf8(t->body_buf.data ? t->body_buf.data : "", t->body_buf.len));
-  return 1;
-}
-
 /* t:state() -> "new" | "waiting" | "running" | "done" | "closed" */
 static int l_transfer_state(lua_State *L) {
   lua_pushstring(L, state_name(check_transfer(L, 1)->state));
@@ -971,7 +964,6 @@ static const luaL_Reg transfer_methods[] = {
   { "outcome", l_transfer_outcome },
   { "ready", l_transfer_ready },
   { "state", l_transfer_state },
-  { "body_utf8", l_transfer_body_utf8 },
   { "close", l_transfer_close },
   { "release", l_transfer_release },
   { "wants_key", l_transfer_wants_key },

@@ -99,10 +99,6 @@ function M.is_name(v)
   return type(v) == "string" and v ~= "" and check_name(v) == true
 end
 
-function M.is_text(v)
-  return type(v) == "string" and valid_utf8(v)
-end
-
 -- any string that is valid UTF-8 (content)
 function M.text(fn, v, field)
   if type(v) ~= "string" then fail(fn, field, "must be a string", v) end

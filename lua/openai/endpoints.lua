@@ -9,7 +9,6 @@
 --   azure     "deployment": under /deployments/<name> on Azure; absent:
 --             the same path (with api-version) on Azure
 --   body      "json", "multipart" or "none"
---   stream    the stream kind ("chat", "response") of a streaming action
 --   check     check(fn, p, spec): checks p, fills spec (json, parts, query,
 --             response_type, to_path); raises naming fn and the field
 --   response  "json" (an object), "text", "binary" or "file" (to_path)

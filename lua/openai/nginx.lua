@@ -4,7 +4,7 @@
 -- worker serves other requests meanwhile. libcurl is never loaded here.
 --
 -- A transfer is a Lua table with the methods openai.transport and
--- openai.stream use on an engine transfer (result, body_utf8, ready, state,
+-- openai.stream use on an engine transfer (result, ready, state,
 -- next_event, close) and two of its own: await (run the request until it
 -- is ready: done, or a stream event queued) and finish. The bytes are
 -- framed by the C parsers the curl path shares (openai.wire: http1, sse,
@@ -839,10 +839,6 @@ function T:result()
     r.kind = "closed"
   end
   return r
-end
-
-function T:body_utf8()
-  return wire.valid_utf8(self.body or "")
 end
 
 function T:close()

@@ -5,9 +5,6 @@
 --   default  the client's value when openai.new is not given one
 --   client   openai.new takes it (and a call falls back to the client's)
 --   call     a call takes it (never sent in a body)
---   to       where it goes: "request" (a field of the engine's request),
---            "retry" (the request's retry table), "log" (debug lines),
---            "stream" (the stream object), "headers" (checked apart)
 
 local check = require "openai.check"
 
@@ -20,30 +17,27 @@ local M = {}
 local INT_MAX = 2147483647
 
 M.ROWS = {
-  { name = "timeout", kind = "ms", default = 10000, client = true, call = true, to = "request" },
-  { name = "connect_timeout", kind = "ms", client = true, to = "request" },
-  { name = "idle_timeout", kind = "ms0", default = 60000, client = true, call = true, to = "request" },
-  { name = "deadline", kind = "ms", client = true, call = true, to = "request" },
-  { name = "max_retries", kind = "int", lo = 0, hi = 100, default = 2, client = true, call = true,
-    to = "retry" },
-  { name = "max_retry_after", kind = "ms", default = 60000, client = true, call = true, to = "retry" },
+  { name = "timeout", kind = "ms", default = 10000, client = true, call = true },
+  { name = "connect_timeout", kind = "ms", client = true },
+  { name = "idle_timeout", kind = "ms0", default = 60000, client = true, call = true },
+  { name = "deadline", kind = "ms", client = true, call = true },
+  { name = "max_retries", kind = "int", lo = 0, hi = 100, default = 2, client = true, call = true },
+  { name = "max_retry_after", kind = "ms", default = 60000, client = true, call = true },
   -- a timeout after the request was sent whole is not retried unless asked:
   -- the server may still be generating, and each attempt is billed
-  { name = "retry_timeouts", kind = "boolean", default = false, client = true, call = true,
-    to = "retry" },
-  { name = "headers", kind = "headers", call = true, to = "headers" },
-  { name = "debug", kind = "boolean", client = true, call = true, to = "log" },
+  { name = "retry_timeouts", kind = "boolean", default = false, client = true, call = true },
+  { name = "headers", kind = "headers", call = true },
+  { name = "debug", kind = "boolean", client = true, call = true },
   { name = "max_response_bytes", kind = "int", lo = 1, hi = INT_MAX, default = 64 * 1024 * 1024,
-    client = true, call = true, to = "request" },
+    client = true, call = true },
   { name = "max_event_bytes", kind = "int", lo = 1, hi = INT_MAX, default = 16 * 1024 * 1024,
-    client = true, call = true, to = "request" },
-  { name = "accumulate", kind = "boolean", call = true, to = "stream" },
+    client = true, call = true },
+  { name = "accumulate", kind = "boolean", call = true },
 }
 
--- name -> row; the set of call options (never part of a body)
-M.BY_NAME, M.CALL = {}, {}
+-- the set of call options (never part of a body)
+M.CALL = {}
 for _, row in ipairs(M.ROWS) do
-  M.BY_NAME[row.name] = row
   if row.call then M.CALL[row.name] = true end
 end
 

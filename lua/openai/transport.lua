@@ -64,7 +64,7 @@ end
 -- the transport switch: a client whose transport is "nginx" sends its calls
 -- over nginx's cosockets (openai.nginx, loaded on first use). Its transfers
 -- are Lua tables with the methods used here and in openai.stream on engine
--- transfers (result, body_utf8, ready, state, next_event, close), and an
+-- transfers (result, ready, state, next_event, close), and an
 -- await and a finish of their own; engine transfers are userdata.
 -- ==================================================================
 
